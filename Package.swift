@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// A system library found by pkg-config, installed from Debian by `Scripts/setup.sh`.
+func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt(apt)])
+}
+
+let package = Package(
+    name: "s3transcode",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "s3transcode", targets: ["s3transcode"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"4.0.0"),
+    ],
+    targets: [
+        // Thin C layers: headers, typed wrappers for variadic or macro-only APIs, no logic.
+        systemLibrary("CAVUtil", pkgConfig: "libavutil", apt: ["libavutil-dev"]),
+        systemLibrary("CAVCodec", pkgConfig: "libavcodec", apt: ["libavcodec-dev", "libmp3lame-dev"]),
+        systemLibrary("CAVFormat", pkgConfig: "libavformat", apt: ["libavformat-dev"]),
+        systemLibrary("CSwResample", pkgConfig: "libswresample", apt: ["libswresample-dev"]),
+        systemLibrary("CCurl", pkgConfig: "libcurl", apt: ["libcurl4-openssl-dev"]),
+        systemLibrary("CZlib", pkgConfig: "zlib", apt: ["zlib1g-dev"]),
+
+        // Decode anything libavformat reads, resample, encode MP3, mux into an output sink.
+        .target(name: "AudioTranscode", dependencies: ["CAVUtil", "CAVCodec", "CAVFormat", "CSwResample"]),
+        // AWS Signature Version 4: canonical request, string to sign, signing key, presigning.
+        .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // HTTP on libcurl: blocking transfers on dedicated threads, connection reuse.
+        .target(name: "HTTPClient", dependencies: ["CCurl"]),
+        // Credentials chain, region and endpoint resolution, as the AWS SDKs do it.
+        .target(name: "AWSConfig", dependencies: ["SigV4", "HTTPClient"]),
+        // The S3 client, its errors and retries, and the streaming multipart uploader.
+        .target(name: "S3", dependencies: [
+            "SigV4", "AWSConfig", "HTTPClient", "CZlib",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The command line: transcode, batch, probe, cleanup, presign.
+        .target(name: "S3TranscodeCommands", dependencies: [
+            "AudioTranscode", "S3", "AWSConfig",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "s3transcode", dependencies: ["S3TranscodeCommands"]),
+
+        .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,70 @@
+/// The transport seam: everything above it (signing, credentials, the S3 client, retries) is tested
+/// with an injected transport; `CurlTransport` is the real one.
+///
+/// The API is synchronous on purpose. Callers run it on dedicated threads (never on Swift's
+/// cooperative pool), and a synchronous call lets a request body be a borrowed buffer: a part
+/// buffer is sent without being copied, and a retry simply sends it again from its first byte.
+
+/// One HTTP request. `url` is the full URL as sent (scheme, host, optional port, encoded path and query).
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    /// Header names as given; sent in this order. `Content-Length` is added by the transport.
+    public var headers: [(name: String, value: String)]
+
+    public init(method: String, url: String, headers: [(name: String, value: String)] = []) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names lowercased, in the order received.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first { $0.name == lower }?.value
+    }
+}
+
+/// A failure below HTTP: no response was received. Retryable by the AWS standard retry mode.
+public struct TransportError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable { case connect, timeout, send, receive, tls, cancelled, other }
+    public var kind: Kind
+    /// One line, safe to print: never contains a query string or a header value.
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Sends one request and waits for the whole response. Implementations are thread-safe.
+public protocol HTTPTransport: Sendable {
+    /// `body` is borrowed for the duration of the call and sent with Content-Length (never chunked).
+    func send(_ request: HTTPRequest, body: UnsafeRawBufferPointer?) throws -> HTTPResponse
+}
+
+extension HTTPTransport {
+    public func send(_ request: HTTPRequest, body: [UInt8]) throws -> HTTPResponse {
+        try body.withUnsafeBytes { try send(request, body: $0) }
+    }
+
+    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        try send(request, body: nil)
+    }
+}

@@ -1,0 +1,3 @@
+import Testing
+@testable import AudioTranscode
+@Test func linksFFmpeg() { #expect(libavformatVersion > 0) }
