@@ -45,7 +45,15 @@ let package = Package(
         ]),
         .executableTarget(name: "s3transcode", dependencies: ["S3TranscodeCommands"]),
 
-        .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode"]),
+        // Tests. Unit tests, local-server (moto) integration tests and command tests are separate
+        // targets so each runs on its own (`swift test --filter S3IntegrationTests`).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
+        .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "HTTPClient", "TestSupport"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPClient", "TestSupport"]),
+        .testTarget(name: "S3IntegrationTests", dependencies: ["S3", "AWSConfig", "HTTPClient", "TestSupport"]),
+        .testTarget(name: "CommandsTests", dependencies: ["S3TranscodeCommands", "AudioTranscode", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,0 @@
-import Testing
-@testable import AudioTranscode
-@Test func linksFFmpeg() { #expect(libavformatVersion > 0) }

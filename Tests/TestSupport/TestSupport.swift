@@ -1,0 +1,1 @@
+// Shared test helpers: fixture generators and the local S3 server harness.
