@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The local S3 servers the integration tests talk to: two moto servers on 127.0.0.1.
+#
+#   Scripts/s3-server.sh start [--watch PID]   start both servers, write the env file, print its path
+#   Scripts/s3-server.sh env                   print the env file (`eval "$(Scripts/s3-server.sh env)"`)
+#   Scripts/s3-server.sh stop                  stop both servers
+#
+# State (pids, logs, env file) lives in $S3T_SERVER_DIR (default: /tmp/s3transcode-s3-server-UID).
+# Use a directory of your own to run several sets side by side.
+#
+# The first server checks SigV4 signatures: moto is started with INITIAL_NO_AUTH_ACTION_COUNT=3 and
+# the three free actions create an IAM user, an allow-all user policy and an access key; from then on
+# only requests signed with that key succeed. The second server checks nothing: it is for what moto's
+# checker wrongly rejects (keys with `+`, `=` or non-ASCII, percent-encoded query values) and for
+# presigned URLs, which moto answers with a 500 when checking is on.
+#
+# The env file sets S3T_TEST_ENDPOINT, S3T_TEST_ACCESS_KEY_ID, S3T_TEST_SECRET_ACCESS_KEY,
+# S3T_TEST_REGION and S3T_TEST_NOAUTH_ENDPOINT.
+# `--watch PID` stops the servers when process PID exits (the Swift test harness uses it).
+# moto keeps every object in memory: restart the servers between long benchmark series.
+set -euo pipefail
+
+DIR="${S3T_SERVER_DIR:-${TMPDIR:-/tmp}/s3transcode-s3-server-$(id -u)}"
+ENV_FILE="$DIR/env"
+READY_TIMEOUT="${S3T_SERVER_READY_TIMEOUT:-60}"
+
+die() { echo "s3-server: $*" >&2; exit 1; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_moto NAME PORT [ENV=VALUE...]: starts moto in the background, records its pid.
+start_moto() {
+    local name="$1" port="$2"
+    shift 2
+    env "$@" python3 -m moto.server -H 127.0.0.1 -p "$port" >"$DIR/$name.log" 2>&1 &
+    echo $! >"$DIR/$name.pid"
+}
+
+# wait_ready NAME PORT: polls moto's own API (which does not spend a free action) until it answers.
+wait_ready() {
+    local name="$1" port="$2" deadline=$((SECONDS + READY_TIMEOUT))
+    until curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/data.json" 2>/dev/null; do
+        kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null ||
+            die "moto ($name) exited while starting; its log $DIR/$name.log ends with: $(tail -n 3 "$DIR/$name.log" | tr '\n' ' ')"
+        [ $SECONDS -lt $deadline ] || die "moto ($name) did not answer on 127.0.0.1:$port within ${READY_TIMEOUT}s; see $DIR/$name.log"
+        sleep 0.2
+    done
+}
+
+stop_one() {
+    local pidfile="$DIR/$1.pid"
+    [ -f "$pidfile" ] || return 0
+    local pid
+    pid="$(cat "$pidfile")"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+}
+
+cmd_stop() {
+    stop_one watchdog
+    stop_one auth
+    stop_one noauth
+    rm -f "$ENV_FILE"
+}
+
+cmd_start() {
+    local watch=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --watch) watch="${2:?--watch needs a pid}"; shift 2 ;;
+            *) die "unknown option $1 (usage: s3-server.sh start [--watch PID])" ;;
+        esac
+    done
+    command -v python3 >/dev/null || die "python3 is missing; run Scripts/setup.sh"
+    python3 -c 'import moto.server, boto3' 2>/dev/null || die "moto[server] or boto3 is missing; run Scripts/setup.sh"
+    mkdir -p "$DIR"
+    cmd_stop
+
+    local auth_port noauth_port
+    auth_port="$(free_port)"
+    noauth_port="$(free_port)"
+    [ "$auth_port" != "$noauth_port" ] || noauth_port="$(free_port)"
+    start_moto auth "$auth_port" INITIAL_NO_AUTH_ACTION_COUNT=3
+    start_moto noauth "$noauth_port"
+    wait_ready auth "$auth_port"
+    wait_ready noauth "$noauth_port"
+
+    # The three unauthenticated actions: user, allow-all policy, access key.
+    local keys
+    keys="$(python3 - "http://127.0.0.1:$auth_port" <<'PY'
+import json, sys, boto3
+iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+iam.create_user(UserName="s3transcode-test")
+iam.put_user_policy(UserName="s3transcode-test", PolicyName="allow-all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+key = iam.create_access_key(UserName="s3transcode-test")["AccessKey"]
+print(key["AccessKeyId"], key["SecretAccessKey"])
+PY
+)" || die "could not create the test user's access key on moto; see $DIR/auth.log"
+    local key_id="${keys%% *}" secret="${keys#* }"
+
+    umask 077
+    cat >"$ENV_FILE" <<EOF
+export S3T_TEST_ENDPOINT=http://127.0.0.1:$auth_port
+export S3T_TEST_ACCESS_KEY_ID=$key_id
+export S3T_TEST_SECRET_ACCESS_KEY=$secret
+export S3T_TEST_REGION=us-east-1
+export S3T_TEST_NOAUTH_ENDPOINT=http://127.0.0.1:$noauth_port
+EOF
+
+    if [ -n "$watch" ]; then
+        # Detached from our stdout so whoever started us is not kept waiting for EOF.
+        (
+            trap '' HUP
+            while kill -0 "$watch" 2>/dev/null; do sleep 1; done
+            stop_one auth
+            stop_one noauth
+            rm -f "$ENV_FILE" "$DIR/watchdog.pid"
+        ) </dev/null >/dev/null 2>&1 &
+        echo $! >"$DIR/watchdog.pid"
+    fi
+    echo "$ENV_FILE"
+}
+
+case "${1:-}" in
+    start) shift; cmd_start "$@" ;;
+    stop) cmd_stop ;;
+    env) [ -f "$ENV_FILE" ] || die "no server running for $DIR; run: Scripts/s3-server.sh start"; cat "$ENV_FILE" ;;
+    *) die "usage: s3-server.sh start [--watch PID] | env | stop" ;;
+esac

@@ -1,0 +1,14 @@
+import Synchronization
+
+/// A flag that stops transfers in flight: set it (from a signal handler's thread, say) and every
+/// transfer of a `CurlTransport` that holds it ends within about a second with
+/// `TransportError.Kind.cancelled`, and new transfers fail at once.
+public final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    public init() {}
+
+    public var isCancelled: Bool { flag.load(ordering: .acquiring) }
+
+    public func cancel() { flag.store(true, ordering: .releasing) }
+}
