@@ -1,0 +1,153 @@
+import CZlib
+import Crypto
+import Foundation
+
+/// The MD5, SHA-256 and CRC32 of one part (or of a whole PutObject body).
+struct PartDigest: Sendable, Equatable {
+    var md5: [UInt8]
+    var sha256: [UInt8]
+    var crc32: UInt32
+    var length: Int
+
+    /// The values sent with the request; `crc32` only when the upload sends CRC32 checksums.
+    func checksums(includingCRC32: Bool) -> BodyChecksums {
+        BodyChecksums(
+            contentMD5: Data(md5).base64EncodedString(),
+            sha256: hexString(sha256),
+            crc32: includingCRC32 ? MultipartChecksum.crc32Base64(crc32) : nil)
+    }
+
+    /// What S3 answers as the ETag of a part or of a single PutObject (without quotes).
+    var md5Hex: String { hexString(md5) }
+}
+
+/// One part's memory: a fixed-size buffer taken from the pool, filled by the writer, uploaded by a
+/// worker, then reset and reused. The digests of a streaming part are updated as bytes are
+/// appended, so a full part is ready to send without a second pass over its bytes. Part 1 is
+/// rewritten at the trailer, so its digests are computed once, at `finish()`.
+///
+/// Owned by one thread at a time: the writer while filling, a worker while uploading; the hand-over
+/// goes through the uploader's lock.
+final class PartBuffer: @unchecked Sendable {
+    let capacity: Int
+    private let storage: UnsafeMutableRawPointer
+    private(set) var count = 0
+    /// 1-based; set when the buffer is taken for a part.
+    var partNumber = 0
+    private var md5 = Insecure.MD5()
+    private var sha256 = SHA256()
+    private var crc: uLong = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+    }
+
+    deinit { storage.deallocate() }
+
+    var isFull: Bool { count == capacity }
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage, count: count) }
+
+    /// Appends at the end; `hashing` updates the running digests (streaming parts).
+    func append(_ source: UnsafeRawBufferPointer, hashing: Bool) {
+        precondition(source.count <= capacity - count, "part buffer overflow")
+        guard let base = source.baseAddress, !source.isEmpty else { return }
+        (storage + count).copyMemory(from: base, byteCount: source.count)
+        count += source.count
+        if hashing {
+            md5.update(bufferPointer: source)
+            sha256.update(bufferPointer: source)
+            crc = MultipartChecksum.updateCRC32(crc, source)
+        }
+    }
+
+    /// Overwrites bytes already written (part 1 only: its digests are computed at the end).
+    func overwrite(at offset: Int, with source: UnsafeRawBufferPointer) {
+        precondition(offset >= 0 && offset + source.count <= count, "rewrite outside the written bytes")
+        guard let base = source.baseAddress, !source.isEmpty else { return }
+        (storage + offset).copyMemory(from: base, byteCount: source.count)
+    }
+
+    /// The digests of the bytes appended with `hashing: true`.
+    func runningDigest() -> PartDigest {
+        PartDigest(md5: Array(md5.finalize()), sha256: Array(sha256.finalize()), crc32: UInt32(crc), length: count)
+    }
+
+    /// The digests of the current bytes, in one pass (part 1 and the single PutObject body).
+    func computeDigest() -> PartDigest {
+        var md5 = Insecure.MD5()
+        var sha256 = SHA256()
+        md5.update(bufferPointer: bytes)
+        sha256.update(bufferPointer: bytes)
+        return PartDigest(md5: Array(md5.finalize()), sha256: Array(sha256.finalize()),
+                          crc32: UInt32(MultipartChecksum.updateCRC32(0, bytes)), length: count)
+    }
+
+    /// Empties the buffer for its next part; the memory is kept.
+    func reset() {
+        count = 0
+        partNumber = 0
+        md5 = Insecure.MD5()
+        sha256 = SHA256()
+        crc = 0
+    }
+}
+
+/// The checksum arithmetic of an upload, namespaced so it cannot clash with the rest of the module.
+enum MultipartChecksum {
+    /// zlib's `crc32` over any length (its length argument is 32-bit).
+    static func updateCRC32(_ crc: uLong, _ bytes: UnsafeRawBufferPointer) -> uLong {
+        guard var pointer = bytes.baseAddress?.assumingMemoryBound(to: Bytef.self) else { return crc }
+        var remaining = bytes.count
+        var result = crc
+        while remaining > 0 {
+            let chunk = min(remaining, 1 << 30)
+            result = CZlib.crc32(result, pointer, uInt(chunk))
+            pointer += chunk
+            remaining -= chunk
+        }
+        return result
+    }
+
+    /// The CRC32 of `first` followed by `second`, from their CRCs: zlib's `crc32_combine`. This is what
+    /// lets part 1, whose bytes are final only at the end, come first in the full-object checksum.
+    static func combineCRC32(_ first: UInt32, _ second: UInt32, secondLength: Int) -> UInt32 {
+        UInt32(crc32_combine(uLong(first), uLong(second), off_t(secondLength)))
+    }
+
+    /// `x-amz-checksum-crc32`: base64 of the 4 big-endian bytes.
+    static func crc32Base64(_ crc: UInt32) -> String {
+        Data([UInt8(crc >> 24), UInt8((crc >> 16) & 0xFF), UInt8((crc >> 8) & 0xFF), UInt8(crc & 0xFF)])
+            .base64EncodedString()
+    }
+
+    /// The ETag S3 gives a multipart object: the MD5 of the concatenated binary part MD5s, then `-N`.
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html#large-object-checksums>
+    static func multipartETag(partMD5s: [[UInt8]]) -> String {
+        var md5 = Insecure.MD5()
+        for digest in partMD5s { md5.update(data: digest) }
+        return hexString(Array(md5.finalize())) + "-\(partMD5s.count)"
+    }
+
+    /// An ETag as S3 sends it (quoted, sometimes `W/`-prefixed) reduced to its value, lowercased.
+    static func normalizedETag(_ etag: String) -> String {
+        var value = Substring(etag.trimmingCharacters(in: .whitespaces))
+        if value.hasPrefix("W/") { value = value.dropFirst(2) }
+        if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
+        if value.hasPrefix("&quot;"), value.hasSuffix("&quot;"), value.count >= 12 {
+            value = value.dropFirst(6).dropLast(6)
+        }
+        return value.lowercased()
+    }
+}
+
+private func hexString(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count * 2)
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}

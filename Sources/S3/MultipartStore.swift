@@ -1,0 +1,128 @@
+/// The S3 operations a streaming upload needs, and nothing else.
+///
+/// The uploader is written against this protocol so that it can be tested against an in-memory
+/// store with fault switches; the S3 client conforms with a thin extension. Every call is
+/// synchronous and blocks its thread (the uploader calls it from its own dedicated threads, never
+/// from Swift's cooperative pool), and implementations are thread-safe: parts are uploaded from
+/// several threads at once.
+///
+/// Request bodies are borrowed (`UnsafeRawBufferPointer`) for the duration of the call, so a part
+/// buffer is sent without a copy and a retry sends it again from its first byte.
+///
+/// - <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>
+/// - <https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html>
+public protocol MultipartUploadStore: Sendable {
+    /// [CreateMultipartUpload](https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html).
+    /// When `fullObjectCRC32` is true, sends `x-amz-checksum-algorithm: CRC32` and
+    /// `x-amz-checksum-type: FULL_OBJECT`. Returns the upload ID.
+    func createMultipartUpload(_ destination: UploadDestination, fullObjectCRC32: Bool) throws -> String
+
+    /// [UploadPart](https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html), with
+    /// `Content-MD5`, `x-amz-content-sha256` (`checksums.sha256`, already computed) and, when
+    /// `checksums.crc32` is set, `x-amz-checksum-crc32`. Retryable failures are retried up to
+    /// `maxAttempts` attempts in all (the client's retry policy with a higher attempt count than for
+    /// single calls), each attempt sending `body` from its first byte.
+    func uploadPart(
+        _ destination: UploadDestination, uploadID: String, partNumber: Int,
+        body: UnsafeRawBufferPointer, checksums: BodyChecksums, maxAttempts: Int
+    ) throws -> UploadedPart
+
+    /// [CompleteMultipartUpload](https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html).
+    /// `parts` are in ascending part number order. When `fullObjectCRC32` is set (base64, as in
+    /// `x-amz-checksum-crc32`), it is sent with `x-amz-checksum-type: FULL_OBJECT`. A 200 whose body
+    /// is an `<Error>` document is a failure and must throw.
+    func completeMultipartUpload(
+        _ destination: UploadDestination, uploadID: String, parts: [CompletedPart], fullObjectCRC32: String?
+    ) throws -> StoredObject
+
+    /// [AbortMultipartUpload](https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html),
+    /// retried up to `maxAttempts` attempts in all. `NoSuchUpload` counts as done.
+    func abortMultipartUpload(_ destination: UploadDestination, uploadID: String, maxAttempts: Int) throws
+
+    /// [PutObject](https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html) with
+    /// `Content-Length`, `Content-MD5`, `x-amz-content-sha256` and, when `checksums.crc32` is set,
+    /// `x-amz-checksum-crc32`. Used for output smaller than one part.
+    func putObject(_ destination: UploadDestination, body: UnsafeRawBufferPointer, checksums: BodyChecksums) throws
+        -> StoredObject
+
+    /// [DeleteObject](https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html) of the
+    /// given version (or the current one). Used only to remove an object that S3 stored but that
+    /// failed verification, so that a failed upload leaves nothing behind.
+    func deleteObject(_ destination: UploadDestination, versionID: String?) throws
+}
+
+/// Where an upload goes, and the headers the object is created with.
+public struct UploadDestination: Sendable, CustomStringConvertible {
+    public var bucket: String
+    public var key: String
+    /// Object headers sent with CreateMultipartUpload or PutObject (not with parts): Content-Type,
+    /// Cache-Control, `x-amz-meta-*`, `x-amz-server-side-encryption` and so on, in this order.
+    public var headers: [(name: String, value: String)]
+
+    public init(bucket: String, key: String, headers: [(name: String, value: String)] = []) {
+        self.bucket = bucket
+        self.key = key
+        self.headers = headers
+    }
+
+    /// `s3://bucket/key`, for messages.
+    public var description: String { "s3://\(bucket)/\(key)" }
+}
+
+/// The integrity values of one request body, computed while the body was filled.
+public struct BodyChecksums: Sendable, Equatable {
+    /// `Content-MD5`: base64 of the body's 16-byte MD5.
+    public var contentMD5: String
+    /// `x-amz-content-sha256`: lowercase hex of the body's SHA-256.
+    public var sha256: String
+    /// `x-amz-checksum-crc32`: base64 of the body's big-endian CRC32, or nil to send none.
+    public var crc32: String?
+
+    public init(contentMD5: String, sha256: String, crc32: String?) {
+        self.contentMD5 = contentMD5
+        self.sha256 = sha256
+        self.crc32 = crc32
+    }
+}
+
+/// What UploadPart answered.
+public struct UploadedPart: Sendable, Equatable {
+    /// As S3 sent it (usually quoted).
+    public var etag: String
+    /// `x-amz-checksum-crc32` of the response, when the endpoint sent one.
+    public var checksumCRC32: String?
+
+    public init(etag: String, checksumCRC32: String? = nil) {
+        self.etag = etag
+        self.checksumCRC32 = checksumCRC32
+    }
+}
+
+/// One `<Part>` of the CompleteMultipartUpload request.
+public struct CompletedPart: Sendable, Equatable {
+    /// 1-based.
+    public var partNumber: Int
+    public var etag: String
+    /// Base64 CRC32 of the part, when the upload was created with a CRC32 checksum.
+    public var checksumCRC32: String?
+
+    public init(partNumber: Int, etag: String, checksumCRC32: String? = nil) {
+        self.partNumber = partNumber
+        self.etag = etag
+        self.checksumCRC32 = checksumCRC32
+    }
+}
+
+/// What PutObject or CompleteMultipartUpload answered.
+public struct StoredObject: Sendable, Equatable {
+    public var etag: String
+    public var versionID: String?
+    /// The object's `x-amz-checksum-crc32` (base64) when the endpoint sent one.
+    public var checksumCRC32: String?
+
+    public init(etag: String, versionID: String? = nil, checksumCRC32: String? = nil) {
+        self.etag = etag
+        self.versionID = versionID
+        self.checksumCRC32 = checksumCRC32
+    }
+}

@@ -1,0 +1,575 @@
+import Foundation
+
+/// An S3 object written as a stream: the MP3 muxer's output sink when the destination is S3.
+///
+/// It has the four members of `AudioTranscode.OutputSink` (`rewritableWindow`, `write(_:at:)`,
+/// `finish()`, `abort()`), so the command layer makes it a sink with one line,
+/// `extension MultipartUpload: @retroactive OutputSink {}`, and this target does not depend on the
+/// transcoder.
+///
+/// How it works (the shape of awslabs/aws-c-s3's buffer pool and rclone's `lib/multipart`):
+/// - Part 1 holds the ID3v2 tag and the Xing/Info + LAME frame, which the muxer rewrites at the
+///   trailer. It stays in memory (`rewritableWindow` = the part size) and is uploaded last.
+/// - Parts 2…N are filled by the writer, hashed as they are filled (MD5 for `Content-MD5`, SHA-256
+///   for the signature, CRC32), and uploaded by `plan.concurrency` dedicated threads while encoding
+///   goes on. Buffers come from a fixed pool of `plan.bufferCount` (part 1's included), allocated on
+///   first use and reused once S3 has acknowledged their part; when all are busy, `write` waits.
+/// - CreateMultipartUpload is deferred until the output outgrows part 1. Output that fits in one
+///   part goes as a single PutObject at `finish()`.
+/// - After Complete, the ETag must equal the MD5 of the part MD5s plus `-N`, and the full-object
+///   CRC32 (part 1's CRC combined in front of the rest with `crc32_combine`) must match what S3
+///   answers. A mismatch is an error, and the object is deleted so that nothing unverified remains.
+/// - Never orphaned: on any failure after CreateMultipartUpload, the parts in flight settle, then
+///   AbortMultipartUpload runs with its own retries. A successful Complete is never aborted.
+///
+/// `write` and `finish` are called from one thread at a time (the muxer's); `abort()` may be called
+/// from any thread, also while the writer is blocked waiting for a buffer (it wakes up and throws).
+/// Call `finish()` or `abort()` exactly once at the end: that also stops the upload threads.
+public final class MultipartUpload: @unchecked Sendable {
+    public let destination: UploadDestination
+    public let plan: MultipartUploadPlan
+    private let options: MultipartUploadOptions
+    private let store: any MultipartUploadStore
+
+    // The writer's state: touched only by `write` and `finish`, which run on one thread at a time.
+    private var part1: PartBuffer?
+    private var current: PartBuffer?
+    private var nextPartNumber = 2
+    private var written: Int64 = 0
+
+    // Shared state, guarded by `condition`.
+    private let condition = NSCondition()
+    private var phase = Phase.open
+    private var uploadID: String?
+    private var creating = false
+    private var failure: UploadError?
+    private var cancelled = false
+    private var freeBuffers: [PartBuffer] = []
+    private var buffersAllocated = 0
+    private var queue: [PartJob] = []
+    private var inFlight = 0
+    private var uploaded: [Int: UploadedPartRecord] = [:]
+    private var stopWorkers = false
+    private var abortProgress = AbortProgress.notStarted
+    private var storedAbortError: UploadError?
+    private var storedResult: UploadResult?
+    private var stats = UploadStatistics()
+
+    private enum Phase { case open, finishing, completing, completed, failed }
+    private enum AbortProgress { case notStarted, running, done }
+
+    private struct PartJob {
+        var buffer: PartBuffer
+        var digest: PartDigest
+    }
+
+    private struct UploadedPartRecord {
+        var etag: String
+        var digest: PartDigest
+    }
+
+    /// Checks `options` (see `MultipartUploadOptions.plan()`); sends nothing yet.
+    public init(destination: UploadDestination, store: any MultipartUploadStore,
+                options: MultipartUploadOptions = MultipartUploadOptions()) throws {
+        self.destination = destination
+        self.store = store
+        self.options = options
+        self.plan = try options.plan()
+    }
+
+    // MARK: - The sink
+
+    /// Part 1 stays in memory until `finish()`, so its bytes can be rewritten.
+    public var rewritableWindow: Int64? { Int64(plan.partSize) }
+
+    /// Appends at the end of the stream, or rewrites bytes inside part 1. Blocks while every part
+    /// buffer is busy; throws when the upload failed or was cancelled.
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        try checkWritable()
+        guard !bytes.isEmpty else { return }
+        guard offset >= 0, offset <= written else {
+            throw UploadError(.invalidWrite, "write at offset \(offset) of \(destination) is past the "
+                + "\(written) bytes written so far; an upload is written in order")
+        }
+        guard offset < written else { return try append(bytes) }
+        let rewriteEnd = min(offset + Int64(bytes.count), written)
+        guard rewriteEnd <= Int64(plan.partSize), let part1 else {
+            throw UploadError(.invalidWrite, "rewrite of bytes \(offset)..<\(rewriteEnd) of \(destination) is "
+                + "outside the first \(plan.partSize) bytes kept in memory; they were already uploaded")
+        }
+        let count = Int(rewriteEnd - offset)
+        part1.overwrite(at: Int(offset), with: UnsafeRawBufferPointer(rebasing: bytes[..<count]))
+        if count < bytes.count {
+            try append(UnsafeRawBufferPointer(rebasing: bytes[count...]))
+        }
+    }
+
+    /// Uploads what is left (the last streaming part, then part 1), completes the upload and verifies
+    /// it; or sends one PutObject when the output fits in one part. On failure the upload is aborted
+    /// before this throws. The outcome is in `result`.
+    public func finish() throws {
+        condition.lock()
+        guard phase == .open else {
+            condition.unlock()
+            throw UploadError(.finished, "finish() called twice on the upload to \(destination)")
+        }
+        if failure != nil || cancelled {
+            let error = failure ?? cancellationError()
+            condition.unlock()
+            throw failUpload(error)
+        }
+        phase = .finishing
+        condition.unlock()
+
+        do {
+            let result = written > Int64(plan.partSize) ? try finishMultipart() : try finishSingle()
+            condition.lock()
+            storedResult = result
+            condition.unlock()
+            releaseMemory()
+        } catch {
+            let uploadError = error as? UploadError ?? UploadError(.remote, "\(error)", underlying: error)
+            throw failUpload(uploadError)
+        }
+    }
+
+    /// Leaves nothing behind: wakes a blocked writer, lets the parts in flight settle, then aborts the
+    /// multipart upload (with retries). Does nothing after a successful Complete. Callable from any
+    /// thread and more than once; returns when the abort is done. A failure to abort is in `abortError`.
+    public func abort() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        while phase == .completing { condition.wait() }
+        let completed = phase == .completed
+        condition.unlock()
+        if !completed { _ = settleAndAbort() }
+    }
+
+    // MARK: - What the caller can read
+
+    /// Set once `finish()` returned.
+    public var result: UploadResult? { locked { storedResult } }
+
+    /// Set when AbortMultipartUpload failed after its retries: the upload is left behind (and billed)
+    /// until `s3transcode cleanup` removes it. Its message says so.
+    public var abortError: UploadError? { locked { storedAbortError } }
+
+    public var statistics: UploadStatistics { locked { stats } }
+
+    // MARK: - Writing
+
+    private func append(_ bytes: UnsafeRawBufferPointer) throws {
+        var rest = bytes
+        while !rest.isEmpty {
+            let count: Int
+            if written < Int64(plan.partSize) {
+                let buffer = try part1 ?? takePart1()
+                count = min(rest.count, buffer.capacity - buffer.count)
+                buffer.append(UnsafeRawBufferPointer(rebasing: rest[..<count]), hashing: false)
+                written += Int64(count)
+            } else {
+                let buffer = try current ?? startStreamingPart()
+                count = min(rest.count, buffer.capacity - buffer.count)
+                buffer.append(UnsafeRawBufferPointer(rebasing: rest[..<count]), hashing: true)
+                written += Int64(count)
+                if buffer.isFull {
+                    current = nil
+                    try handOff(buffer, digest: buffer.runningDigest())
+                }
+            }
+            rest = UnsafeRawBufferPointer(rebasing: rest[count...])
+        }
+    }
+
+    private func takePart1() throws -> PartBuffer {
+        let buffer = try takeBuffer()
+        buffer.partNumber = 1
+        part1 = buffer
+        return buffer
+    }
+
+    private func startStreamingPart() throws -> PartBuffer {
+        guard nextPartNumber <= MultipartUploadOptions.maximumPartCount else {
+            let error = UploadError(.outputTooLarge, "the output to \(destination) outgrew S3's 10,000 parts "
+                + "of \(formatUploadSize(plan.partSize)); give a larger part size or the expected output size")
+            locked { if failure == nil { failure = error } }
+            throw error
+        }
+        let buffer = try takeBuffer()
+        buffer.partNumber = nextPartNumber
+        nextPartNumber += 1
+        current = buffer
+        return buffer
+    }
+
+    /// A free buffer, a new one while the pool is below `plan.bufferCount`, or a wait for one:
+    /// this wait is the backpressure on the encoder.
+    private func takeBuffer() throws -> PartBuffer {
+        condition.lock()
+        defer { condition.unlock() }
+        var waited = false
+        while true {
+            if let failure { throw failure }
+            if cancelled { throw cancellationError() }
+            if let buffer = freeBuffers.popLast() { return buffer }
+            if buffersAllocated < plan.bufferCount {
+                buffersAllocated += 1
+                stats.buffersAllocated = buffersAllocated
+                return PartBuffer(capacity: plan.partSize)
+            }
+            if !waited {
+                waited = true
+                stats.writerWaits += 1
+            }
+            condition.wait()
+        }
+    }
+
+    /// Queues a filled part for the upload threads, creating the multipart upload first if needed.
+    private func handOff(_ buffer: PartBuffer, digest: PartDigest) throws {
+        try createUploadIfNeeded()
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { recycle(buffer); throw failure }
+        if cancelled { recycle(buffer); throw cancellationError() }
+        queue.append(PartJob(buffer: buffer, digest: digest))
+        condition.broadcast()
+    }
+
+    private func createUploadIfNeeded() throws {
+        condition.lock()
+        if let failure { condition.unlock(); throw failure }
+        if cancelled { condition.unlock(); throw cancellationError() }
+        if uploadID != nil { condition.unlock(); return }
+        creating = true
+        condition.unlock()
+
+        let outcome = Result { try store.createMultipartUpload(destination, fullObjectCRC32: options.fullObjectCRC32) }
+
+        condition.lock()
+        defer { condition.unlock() }
+        creating = false
+        condition.broadcast()
+        switch outcome {
+        case .success(let id):
+            uploadID = id
+            stats.multipartCreated = true
+            for index in 1...plan.concurrency {
+                let thread = Thread { [self] in runWorker(uploadID: id) }
+                thread.name = "s3-upload-part-\(index)"
+                thread.start()
+            }
+        case .failure(let error):
+            let uploadError = UploadError(.remote, "starting the multipart upload of \(destination) failed: \(error)",
+                                          underlying: error)
+            if failure == nil { failure = uploadError }
+            throw uploadError
+        }
+        // An abort() that waited for `creating` now aborts this upload; the writer stops here.
+        if cancelled { throw cancellationError() }
+    }
+
+    // MARK: - Upload threads
+
+    private func runWorker(uploadID: String) {
+        while let job = nextJob() {
+            let outcome = uploadPart(job, uploadID: uploadID)
+            condition.lock()
+            inFlight -= 1
+            switch outcome {
+            case .success(let record):
+                uploaded[job.buffer.partNumber] = record
+                stats.partsUploaded += 1
+            case .failure(let error):
+                if failure == nil { failure = error }
+            }
+            recycle(job.buffer)
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// The next queued part, or nil when the threads should stop. After a failure or a cancellation
+    /// queued parts are dropped, not sent.
+    private func nextJob() -> PartJob? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if (failure != nil || cancelled) && !queue.isEmpty {
+                dropQueue()
+            }
+            if !queue.isEmpty {
+                let job = queue.removeFirst()
+                inFlight += 1
+                stats.peakPartsInFlight = max(stats.peakPartsInFlight, inFlight)
+                return job
+            }
+            if stopWorkers { return nil }
+            condition.wait()
+        }
+    }
+
+    private func uploadPart(_ job: PartJob, uploadID: String) -> Result<UploadedPartRecord, UploadError> {
+        let partNumber = job.buffer.partNumber
+        let checksums = job.digest.checksums(includingCRC32: options.fullObjectCRC32)
+        let answer: UploadedPart
+        do {
+            answer = try store.uploadPart(destination, uploadID: uploadID, partNumber: partNumber,
+                                          body: job.buffer.bytes, checksums: checksums,
+                                          maxAttempts: options.partAttempts)
+        } catch {
+            return .failure(UploadError(.remote, "uploading part \(partNumber) of \(destination) failed after "
+                + "up to \(options.partAttempts) attempts: \(error)", underlying: error))
+        }
+        if options.verifyETag, MultipartChecksum.normalizedETag(answer.etag) != job.digest.md5Hex {
+            return .failure(UploadError(.integrity, "S3 answered part \(partNumber) of \(destination) with ETag "
+                + "\(answer.etag), but the part's MD5 is \(job.digest.md5Hex): it was altered in transit "
+                + "(under SSE-KMS or SSE-C, where ETags are not MD5s, turn ETag checks off)"))
+        }
+        if let theirs = answer.checksumCRC32, let ours = checksums.crc32, theirs != ours {
+            return .failure(UploadError(.integrity, "S3 answered part \(partNumber) of \(destination) with CRC32 "
+                + "\(theirs), but the part's CRC32 is \(ours): it was altered in transit"))
+        }
+        return .success(UploadedPartRecord(etag: answer.etag, digest: job.digest))
+    }
+
+    // MARK: - Finishing
+
+    private func finishSingle() throws -> UploadResult {
+        let body = part1 ?? PartBuffer(capacity: 0)
+        let digest = body.computeDigest()
+        try enterCompleting()
+        let stored: StoredObject
+        do {
+            stored = try store.putObject(destination, body: body.bytes,
+                                         checksums: digest.checksums(includingCRC32: options.fullObjectCRC32))
+        } catch {
+            throw UploadError(.remote, "uploading \(destination) failed: \(error)", underlying: error)
+        }
+        markCompleted()
+        return try verify(stored, expectedETag: digest.md5Hex, crc32: digest.crc32, partCount: 1, multipart: false)
+    }
+
+    private func finishMultipart() throws -> UploadResult {
+        if let last = current {
+            current = nil
+            try handOff(last, digest: last.runningDigest())
+        }
+        guard let part1 else { preconditionFailure("multipart output without part 1") }
+        try handOff(part1, digest: part1.computeDigest())
+
+        condition.lock()
+        while (!queue.isEmpty || inFlight > 0) && failure == nil && !cancelled { condition.wait() }
+        let records = uploaded
+        let id = uploadID
+        condition.unlock()
+        try checkWritable()
+
+        let partCount = nextPartNumber - 1
+        guard let id, records.count == partCount else {
+            throw UploadError(.remote, "the upload of \(destination) lost track of its parts "
+                + "(\(records.count) of \(partCount) acknowledged)")
+        }
+        let ordered = (1...partCount).compactMap { records[$0] }
+        var crc = ordered[0].digest.crc32
+        for record in ordered.dropFirst() {
+            crc = MultipartChecksum.combineCRC32(crc, record.digest.crc32, secondLength: record.digest.length)
+        }
+        let parts = ordered.enumerated().map { index, record in
+            CompletedPart(partNumber: index + 1, etag: record.etag,
+                          checksumCRC32: options.fullObjectCRC32 ? MultipartChecksum.crc32Base64(record.digest.crc32) : nil)
+        }
+
+        try enterCompleting()
+        let stored: StoredObject
+        do {
+            stored = try store.completeMultipartUpload(
+                destination, uploadID: id, parts: parts,
+                fullObjectCRC32: options.fullObjectCRC32 ? MultipartChecksum.crc32Base64(crc) : nil)
+        } catch {
+            throw UploadError(.remote, "completing the multipart upload of \(destination) failed: \(error)",
+                              underlying: error)
+        }
+        markCompleted()
+        let expectedETag = MultipartChecksum.multipartETag(partMD5s: ordered.map(\.digest.md5))
+        return try verify(stored, expectedETag: expectedETag, crc32: crc, partCount: partCount, multipart: true)
+    }
+
+    /// From here on an `abort()` waits for the outcome instead of aborting.
+    private func enterCompleting() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw failure }
+        if cancelled { throw cancellationError() }
+        phase = .completing
+    }
+
+    private func markCompleted() {
+        condition.lock()
+        phase = .completed
+        stopWorkers = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Checks S3's answer against what we sent. On a mismatch the stored object is deleted (it was
+    /// completed, so there is no upload left to abort) and the error says whether that worked.
+    private func verify(_ stored: StoredObject, expectedETag: String, crc32: UInt32, partCount: Int,
+                        multipart: Bool) throws -> UploadResult {
+        var problems: [String] = []
+        if options.verifyETag, MultipartChecksum.normalizedETag(stored.etag) != expectedETag {
+            problems.append("S3 reports ETag \(stored.etag) for \(destination), but the bytes sent give \(expectedETag)")
+        }
+        let ourCRC = MultipartChecksum.crc32Base64(crc32)
+        if options.fullObjectCRC32, let theirs = stored.checksumCRC32, theirs != ourCRC {
+            problems.append("S3 reports CRC32 \(theirs) for \(destination), but the bytes sent give \(ourCRC)")
+        }
+        if !problems.isEmpty {
+            var message = problems.joined(separator: "; ")
+            do {
+                try store.deleteObject(destination, versionID: stored.versionID)
+                message += "; the object was deleted, upload again"
+            } catch {
+                message += "; deleting the unverified object failed too (\(error)): delete \(destination) by hand"
+            }
+            throw UploadError(.integrity, message)
+        }
+        return UploadResult(
+            bucket: destination.bucket, key: destination.key, etag: stored.etag, versionID: stored.versionID,
+            partCount: partCount, byteCount: written, crc32: crc32, isMultipart: multipart,
+            crc32ConfirmedByServer: options.fullObjectCRC32 && stored.checksumCRC32 != nil)
+    }
+
+    // MARK: - Failing and aborting
+
+    /// Records the failure, aborts the upload unless it was completed, and returns the error to throw
+    /// (with the abort's own failure appended, if any).
+    private func failUpload(_ error: UploadError) -> UploadError {
+        condition.lock()
+        if failure == nil { failure = error }
+        let completed = phase == .completed
+        if !completed { phase = .failed }
+        condition.broadcast()
+        condition.unlock()
+        if completed { return error }
+        if let abortError = settleAndAbort() { return error.appending(abortError.message) }
+        return error
+    }
+
+    /// Drops queued parts, waits for the parts in flight (and a CreateMultipartUpload in progress),
+    /// then aborts the multipart upload, once. Later callers wait for the first one's outcome.
+    private func settleAndAbort() -> UploadError? {
+        condition.lock()
+        switch abortProgress {
+        case .done:
+            defer { condition.unlock() }
+            return storedAbortError
+        case .running:
+            while abortProgress != .done { condition.wait() }
+            defer { condition.unlock() }
+            return storedAbortError
+        case .notStarted:
+            abortProgress = .running
+        }
+        dropQueue()
+        while inFlight > 0 || creating { condition.wait() }
+        dropQueue()
+        let id = phase == .completed ? nil : uploadID
+        stopWorkers = true
+        condition.broadcast()
+        condition.unlock()
+
+        var abortError: UploadError?
+        if let id {
+            do {
+                try store.abortMultipartUpload(destination, uploadID: id, maxAttempts: options.abortAttempts)
+            } catch {
+                abortError = UploadError(.remote, "aborting multipart upload \(id) of \(destination) failed: "
+                    + "\(error); it is billed until removed: run `s3transcode cleanup s3://\(destination.bucket)/"
+                    + "\(destination.key) --yes`", underlying: error)
+            }
+        }
+
+        condition.lock()
+        if id != nil { stats.aborted = abortError == nil }
+        storedAbortError = abortError
+        abortProgress = .done
+        freeBuffers.removeAll()
+        condition.broadcast()
+        condition.unlock()
+        return abortError
+    }
+
+    /// Called with the lock held.
+    private func dropQueue() {
+        for job in queue { recycle(job.buffer) }
+        queue.removeAll()
+        condition.broadcast()
+    }
+
+    /// Called with the lock held: the buffer goes back to the pool for the next part.
+    private func recycle(_ buffer: PartBuffer) {
+        buffer.reset()
+        freeBuffers.append(buffer)
+    }
+
+    private func releaseMemory() {
+        part1 = nil
+        current = nil
+        locked { freeBuffers.removeAll() }
+    }
+
+    private func checkWritable() throws {
+        try locked {
+            if let failure { throw failure }
+            if cancelled { throw cancellationError() }
+            if phase == .completed || phase == .failed {
+                throw UploadError(.finished, "the upload to \(destination) is already finished")
+            }
+        }
+    }
+
+    private func cancellationError() -> UploadError {
+        UploadError(.cancelled, "the upload to \(destination) was cancelled")
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        return try body()
+    }
+}
+
+/// What an upload stored.
+public struct UploadResult: Sendable, Equatable {
+    public var bucket: String
+    public var key: String
+    /// As S3 answered it (quoted).
+    public var etag: String
+    public var versionID: String?
+    /// 1 for a single PutObject.
+    public var partCount: Int
+    public var byteCount: Int64
+    /// The CRC32 of the whole object.
+    public var crc32: UInt32
+    public var isMultipart: Bool
+    /// Whether S3 answered with a CRC32 (which matched, or this would be an error). False when the
+    /// endpoint does not return checksums (moto 5.2 does not) or they are turned off.
+    public var crc32ConfirmedByServer: Bool
+}
+
+/// Counters of one upload, for `-v` and for tests.
+public struct UploadStatistics: Sendable, Equatable {
+    /// Part buffers allocated, part 1's included; never more than `plan.bufferCount`.
+    public var buffersAllocated = 0
+    /// The most parts uploading at the same moment; never more than `plan.concurrency`.
+    public var peakPartsInFlight = 0
+    /// How many times `write` had to wait for a free buffer (backpressure).
+    public var writerWaits = 0
+    /// Parts acknowledged by S3.
+    public var partsUploaded = 0
+    public var multipartCreated = false
+    /// Whether AbortMultipartUpload succeeded.
+    public var aborted = false
+}

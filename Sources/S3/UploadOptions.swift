@@ -1,0 +1,130 @@
+/// How a streaming multipart upload sizes its parts, bounds its memory and checks its result.
+///
+/// ## Why these defaults
+/// The whole process must peak at 64 MiB RSS or less whatever the input's length. Loading Debian's
+/// FFmpeg libraries costs about 25 MiB and Foundation (with FoundationXML for S3's answers) about
+/// 17-21 MiB, which leaves under 20 MiB for part buffers and everything else. So the defaults are
+/// S3's minimum part size, 5 MiB, and a budget of 15 MiB: three buffers, one of which is part 1
+/// (kept until the trailer), one being filled by the encoder and one being uploaded.
+///
+/// A deeper pipeline buys nothing for one file: the MP3 encoder makes a few MB/s of output (CBR 192
+/// at about 100x realtime is 2.4 MB/s), so filling a 5 MiB part takes about 2 s while uploading it
+/// takes a fraction of that. One part in flight hides the upload behind encoding; `concurrency` 2
+/// lets a second full part go out at once when one upload is slow (a retry), before the encoder
+/// has to wait. Memory stays constant in the input's length: parts are recycled, not accumulated.
+public struct MultipartUploadOptions: Sendable, Equatable {
+    public static let mebibyte = 1 << 20
+    /// S3's minimum size of every part but the last.
+    public static let minimumPartSize = 5 * mebibyte
+    /// S3's maximum part size, 5 GiB.
+    public static let maximumPartSize = 5 * 1024 * mebibyte
+    /// S3's maximum number of parts in one upload.
+    public static let maximumPartCount = 10_000
+
+    /// Bytes per part (the last part may be smaller). Grown by `plan()` when `expectedSize` needs it.
+    public var partSize: Int
+    /// At most this many parts are uploaded at once (also bounded by the buffers the budget allows).
+    public var concurrency: Int
+    /// Bytes of part buffers, part 1's included: `memoryBudget / partSize` buffers (at least 2).
+    public var memoryBudget: Int
+    /// What the output is expected to weigh (duration x bitrate, or the input's size), to grow the
+    /// part size so that it fits in 10,000 parts; nil when unknown.
+    public var expectedSize: Int64?
+    /// Attempts per part, retries included (higher than for single calls: a lost part loses the upload).
+    public var partAttempts: Int
+    /// Attempts for AbortMultipartUpload, retries included.
+    public var abortAttempts: Int
+    /// Check each part's ETag against its MD5, and the final ETag against the MD5 of the part MD5s
+    /// plus `-N`. Turn off under SSE-KMS (and SSE-C), whose ETags are not MD5s.
+    public var verifyETag: Bool
+    /// Send a full-object CRC32 (`x-amz-checksum-type: FULL_OBJECT`) and check what comes back.
+    /// Turn off for endpoints that reject checksum headers.
+    public var fullObjectCRC32: Bool
+
+    public init(
+        partSize: Int = minimumPartSize,
+        concurrency: Int = 2,
+        memoryBudget: Int = 15 * mebibyte,
+        expectedSize: Int64? = nil,
+        partAttempts: Int = 5,
+        abortAttempts: Int = 5,
+        verifyETag: Bool = true,
+        fullObjectCRC32: Bool = true
+    ) {
+        self.partSize = partSize
+        self.concurrency = concurrency
+        self.memoryBudget = memoryBudget
+        self.expectedSize = expectedSize
+        self.partAttempts = partAttempts
+        self.abortAttempts = abortAttempts
+        self.verifyETag = verifyETag
+        self.fullObjectCRC32 = fullObjectCRC32
+    }
+
+    /// Checks the options and works out part size, buffer count and worker count.
+    public func plan() throws -> MultipartUploadPlan {
+        typealias O = MultipartUploadOptions
+        guard partSize >= O.minimumPartSize, partSize <= O.maximumPartSize else {
+            throw UploadError(.invalidOptions, "part size \(formatUploadSize(partSize)) is outside S3's limits; "
+                + "use a part size from 5 MiB to 5 GiB")
+        }
+        guard concurrency >= 1 else {
+            throw UploadError(.invalidOptions, "concurrency \(concurrency) must be at least 1")
+        }
+        guard partAttempts >= 1, abortAttempts >= 1 else {
+            throw UploadError(.invalidOptions, "attempt counts must be at least 1")
+        }
+        var size = partSize
+        if let expected = expectedSize, expected > 0 {
+            // 10 % headroom: the expected size is an estimate (a VBR encode can come out larger).
+            let withHeadroom = expected + expected / 10
+            let needed = (withHeadroom + Int64(O.maximumPartCount) - 1) / Int64(O.maximumPartCount)
+            if needed > Int64(size) {
+                let mib = Int64(O.mebibyte)
+                let rounded = (needed + mib - 1) / mib * mib
+                guard rounded <= Int64(O.maximumPartSize) else {
+                    throw UploadError(.outputTooLarge, "an expected output of \(formatUploadSize(Int(expected))) does "
+                        + "not fit in 10,000 parts of at most 5 GiB")
+                }
+                size = Int(rounded)
+            }
+        }
+        let buffers = memoryBudget / size
+        guard buffers >= 2 else {
+            let grown = size == partSize ? "" : " (grown from \(formatUploadSize(partSize)) to fit 10,000 parts)"
+            throw UploadError(.invalidOptions, "a memory budget of \(formatUploadSize(memoryBudget)) is too small for "
+                + "parts of \(formatUploadSize(size))\(grown): part 1 stays in memory until the end and one more part "
+                + "streams, so it needs at least \(formatUploadSize(2 * size)); raise the memory budget")
+        }
+        return MultipartUploadPlan(partSize: size, bufferCount: buffers, concurrency: min(concurrency, buffers - 1))
+    }
+}
+
+/// Part size and bounds an upload runs with, resolved from `MultipartUploadOptions`.
+public struct MultipartUploadPlan: Sendable, Equatable {
+    /// Every part but the last is this size; part 1 (rewritable, uploaded last) too.
+    public let partSize: Int
+    /// Part buffers the budget allows, part 1's included. Memory never exceeds `bufferCount * partSize`.
+    public let bufferCount: Int
+    /// Upload threads: at most this many parts in flight.
+    public let concurrency: Int
+
+    public init(partSize: Int, bufferCount: Int, concurrency: Int) {
+        self.partSize = partSize
+        self.bufferCount = bufferCount
+        self.concurrency = concurrency
+    }
+}
+
+/// `5 MiB`, `1.5 GiB`, `300 bytes`: sizes in messages.
+func formatUploadSize(_ bytes: Int) -> String {
+    let mib = Double(bytes) / Double(MultipartUploadOptions.mebibyte)
+    if bytes < MultipartUploadOptions.mebibyte { return "\(bytes) bytes" }
+    if mib >= 1024 { return trimmedUploadSize(mib / 1024) + " GiB" }
+    return trimmedUploadSize(mib) + " MiB"
+}
+
+private func trimmedUploadSize(_ value: Double) -> String {
+    let rounded = (value * 10).rounded() / 10
+    return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+}
