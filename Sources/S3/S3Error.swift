@@ -1,0 +1,180 @@
+import HTTPClient
+
+/// A failed S3 request, as one line a person can act on: what failed, on which bucket or key, and
+/// what to do. `kind` says what the command line makes of it (`exitCode`).
+///
+/// Never carries a secret: S3's error documents are reduced to their `Code` and `Message` (the
+/// `StringToSign`, `CanonicalRequest` and `SignatureProvided` of a SignatureDoesNotMatch are
+/// dropped), and URLs appear without their query strings.
+public struct S3Error: Error, Sendable, CustomStringConvertible {
+    /// A struct over a private enum, so that kinds can be added without breaking callers.
+    public struct Kind: Sendable, Hashable, CustomStringConvertible {
+        private enum Raw: String, Sendable, Hashable {
+            case credentialsRejected, accessDenied, noSuchBucket, noSuchKey, noSuchUpload, remote, unavailable, cancelled
+        }
+        private let raw: Raw
+        private init(_ raw: Raw) { self.raw = raw }
+
+        /// The credentials were refused: InvalidAccessKeyId, SignatureDoesNotMatch, ExpiredToken,
+        /// InvalidToken. Exit 77.
+        public static let credentialsRejected = Kind(.credentialsRejected)
+        /// The credentials are valid but not allowed to do this: AccessDenied. Exit 77.
+        public static let accessDenied = Kind(.accessDenied)
+        /// NoSuchBucket. Exit 69.
+        public static let noSuchBucket = Kind(.noSuchBucket)
+        /// NoSuchKey, or a 404 to HEAD. Exit 66 (the input is missing).
+        public static let noSuchKey = Kind(.noSuchKey)
+        /// NoSuchUpload: the multipart upload was aborted or completed. Exit 69.
+        public static let noSuchUpload = Kind(.noSuchUpload)
+        /// Any other answer S3 gave: throttling or server errors out of retries, invalid
+        /// arguments, a response that could not be parsed. Exit 69.
+        public static let remote = Kind(.remote)
+        /// No answer at all: connection refused, timeout, TLS failure, out of retries. Exit 69.
+        public static let unavailable = Kind(.unavailable)
+        /// The transfer was stopped through the transport's `CancellationFlag`. Exit 130.
+        public static let cancelled = Kind(.cancelled)
+
+        public var description: String { raw.rawValue }
+    }
+
+    public var kind: Kind
+    /// The operation, as AWS names it: `PutObject`, `UploadPart`, …
+    public var operation: String
+    public var bucket: String?
+    public var key: String?
+    /// HTTP status, when S3 answered.
+    public var status: Int?
+    /// S3's error code (`NoSuchBucket`, `SlowDown`, …), when it sent one.
+    public var code: String?
+    /// S3's message, or the transport's.
+    public var serverMessage: String?
+    public var requestId: String?
+    /// How many attempts were made.
+    public var attempts: Int
+    /// The whole line.
+    public var message: String
+
+    public var description: String { message }
+
+    /// The sysexits code: 77 credentials or permission, 66 a missing object, 69 anything else remote.
+    public var exitCode: Int32 {
+        switch kind {
+        case .credentialsRejected, .accessDenied: 77
+        case .noSuchKey: 66
+        case .cancelled: 130
+        default: 69
+        }
+    }
+
+    init(
+        kind: Kind, operation: String, bucket: String?, key: String?, status: Int?, code: String?,
+        serverMessage: String?, requestId: String?, attempts: Int, message: String
+    ) {
+        self.kind = kind
+        self.operation = operation
+        self.bucket = bucket
+        self.key = key
+        self.status = status
+        self.code = code
+        self.serverMessage = serverMessage
+        self.requestId = requestId
+        self.attempts = attempts
+        self.message = message
+    }
+}
+
+extension S3Error {
+    /// The kind an S3 error code (or, without one, an HTTP status) falls into.
+    static func kind(code: String?, status: Int) -> Kind {
+        switch code {
+        case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired",
+            "InvalidSecurity", "AuthorizationHeaderMalformed", "MissingSecurityHeader":
+            return .credentialsRejected
+        case "AccessDenied", "AllAccessDisabled", "AccountProblem", "InvalidObjectState", "NotSignedUp":
+            return .accessDenied
+        case "NoSuchBucket": return .noSuchBucket
+        case "NoSuchKey": return .noSuchKey
+        case "NoSuchUpload": return .noSuchUpload
+        case .some: return .remote
+        case nil:
+            switch status {
+            case 403: return .accessDenied
+            case 404: return .noSuchKey
+            default: return .remote
+            }
+        }
+    }
+
+    /// Builds the error for an HTTP answer S3 gave (a status ≥ 300, or a 200 carrying `<Error>`).
+    static func response(
+        operation: String, bucket: String?, key: String?, status: Int, error: S3ErrorDocument?,
+        requestId: String?, attempts: Int, region: String
+    ) -> S3Error {
+        let code = error?.code
+        let kind = kind(code: code, status: status)
+        let target = describeTarget(bucket: bucket, key: key)
+        let what = code.map { "\($0)" } ?? "HTTP \(status)"
+        let said = error?.message.flatMap { $0.isEmpty ? nil : $0 }.map { ": \(oneLine($0))" } ?? ""
+        let line: String
+        switch (kind, code) {
+        case (.credentialsRejected, "SignatureDoesNotMatch"):
+            line = "S3 rejected the signature of \(operation) on \(target) (\(what)\(said)); check the secret access key that goes with this access key id, and the region (\(region))"
+        case (.credentialsRejected, "InvalidAccessKeyId"):
+            line = "S3 does not know the access key of \(operation) on \(target) (\(what)\(said)); check AWS_ACCESS_KEY_ID, --profile and the endpoint"
+        case (.credentialsRejected, "ExpiredToken"), (.credentialsRejected, "TokenRefreshRequired"):
+            line = "the session token expired during \(operation) on \(target) (\(what)); get fresh temporary credentials and run again"
+        case (.credentialsRejected, _):
+            line = "S3 refused the credentials of \(operation) on \(target) (\(what)\(said)); check your credentials and region (\(region))"
+        case (.accessDenied, _):
+            line = "S3 denied \(operation) on \(target) (\(what)\(said)); check that your credentials' policy allows s3:\(operation) there"
+        case (.noSuchBucket, _):
+            line = "bucket \"\(bucket ?? "?")\" does not exist (\(what)) for \(operation); check the bucket name, the region (\(region)) and the endpoint"
+        case (.noSuchKey, _):
+            line = "\(target) does not exist (\(what)) for \(operation); check the key"
+        case (.noSuchUpload, _):
+            line = "the multipart upload for \(target) no longer exists (\(what)) during \(operation); it was aborted or completed, run again"
+        default:
+            let attemptsText = attempts > 1 ? " after \(attempts) attempts" : ""
+            let advice = status >= 500 || code == "SlowDown" ? "S3 is unavailable or throttling; retry later" : "check the request's options"
+            line = "S3 \(operation) on \(target) failed\(attemptsText): \(what)\(status != 200 && code != nil ? " (HTTP \(status))" : "")\(said); \(advice)"
+        }
+        return S3Error(
+            kind: kind, operation: operation, bucket: bucket, key: key, status: status, code: code,
+            serverMessage: error?.message, requestId: requestId, attempts: attempts, message: line)
+    }
+
+    /// Builds the error for a request that got no answer.
+    static func transport(operation: String, bucket: String?, key: String?, error: TransportError, attempts: Int) -> S3Error {
+        let target = describeTarget(bucket: bucket, key: key)
+        if error.kind == .cancelled {
+            return S3Error(
+                kind: .cancelled, operation: operation, bucket: bucket, key: key, status: nil, code: nil,
+                serverMessage: error.message, requestId: nil, attempts: attempts,
+                message: "\(operation) on \(target) was cancelled")
+        }
+        let attemptsText = attempts > 1 ? " after \(attempts) attempts" : ""
+        return S3Error(
+            kind: .unavailable, operation: operation, bucket: bucket, key: key, status: nil, code: nil,
+            serverMessage: error.message, requestId: nil, attempts: attempts,
+            message: "S3 \(operation) on \(target) got no answer\(attemptsText): \(error.message)")
+    }
+
+    /// A 2xx answer whose body was not what the operation returns.
+    static func invalidResponse(operation: String, bucket: String?, key: String?, status: Int, detail: String) -> S3Error {
+        S3Error(
+            kind: .remote, operation: operation, bucket: bucket, key: key, status: status, code: nil,
+            serverMessage: nil, requestId: nil, attempts: 1,
+            message: "S3 \(operation) on \(describeTarget(bucket: bucket, key: key)) answered HTTP \(status) with \(detail); is the endpoint an S3 service?")
+    }
+}
+
+func describeTarget(bucket: String?, key: String?) -> String {
+    guard let bucket else { return "S3" }
+    guard let key else { return "s3://\(bucket)" }
+    return "s3://\(bucket)/\(key)"
+}
+
+/// Newlines and runs of spaces folded, so a server's message cannot break the one-line rule.
+func oneLine(_ text: String) -> String {
+    text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+}

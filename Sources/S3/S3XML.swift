@@ -1,0 +1,112 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// An XML element as S3 writes them: a name, its text, its child elements. Attributes and
+/// namespaces are ignored (S3's documents carry none that matter).
+struct XMLElementNode: Sendable, Equatable {
+    var name: String
+    var text: String
+    var children: [XMLElementNode]
+
+    /// The first child with this name.
+    func child(_ name: String) -> XMLElementNode? { children.first { $0.name == name } }
+
+    /// All children with this name.
+    func children(_ name: String) -> [XMLElementNode] { children.filter { $0.name == name } }
+
+    /// The text of the first child with this name.
+    func text(_ name: String) -> String? { child(name)?.text }
+
+    /// Parses a whole document; `nil` when the bytes are not well-formed XML.
+    static func parse(_ bytes: [UInt8]) -> XMLElementNode? {
+        guard !bytes.isEmpty else { return nil }
+        let builder = TreeBuilder()
+        let parser = XMLParser(data: Data(bytes))
+        parser.shouldProcessNamespaces = false
+        parser.shouldResolveExternalEntities = false
+        parser.delegate = builder
+        guard parser.parse(), let root = builder.root else { return nil }
+        return root
+    }
+}
+
+private final class TreeBuilder: NSObject, XMLParserDelegate {
+    var stack: [XMLElementNode] = []
+    var root: XMLElementNode?
+
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+        qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
+    ) {
+        // A prefixed name (`s3:Key`) counts by its local part.
+        let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
+        stack.append(XMLElementNode(name: local, text: "", children: []))
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        guard !stack.isEmpty else { return }
+        stack[stack.count - 1].text += string
+    }
+
+    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+        guard !stack.isEmpty else { return }
+        stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
+    }
+
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+        guard let node = stack.popLast() else { return }
+        if stack.isEmpty {
+            root = node
+        } else {
+            stack[stack.count - 1].children.append(node)
+        }
+    }
+}
+
+/// S3's `<Error>` document, reduced to what may be shown. Other elements
+/// (`StringToSign`, `CanonicalRequest`, `SignatureProvided`, …) are deliberately not kept.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>
+struct S3ErrorDocument: Sendable, Equatable {
+    var code: String?
+    var message: String?
+    var requestId: String?
+    /// Sent with PermanentRedirect and AuthorizationHeaderMalformed: where the bucket lives.
+    var region: String?
+    /// Sent with RequestTimeTooSkewed: S3's clock.
+    var serverTime: String?
+
+    /// `nil` unless the body is an `<Error>` document.
+    init?(_ body: [UInt8]) {
+        guard let root = XMLElementNode.parse(body), root.name == "Error" else { return nil }
+        code = root.text("Code")
+        message = root.text("Message")
+        requestId = root.text("RequestId")
+        region = root.text("Region")
+        serverTime = root.text("ServerTime")
+    }
+
+    init(code: String?, message: String?) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// Escapes text for an XML element's content.
+func xmlEscape(_ text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.utf8.count)
+    for c in text.unicodeScalars {
+        switch c {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&apos;"
+        case "\r": out += "&#13;"
+        default: out.unicodeScalars.append(c)
+        }
+    }
+    return out
+}
