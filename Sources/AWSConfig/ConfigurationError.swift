@@ -1,0 +1,48 @@
+/// A configuration or credentials failure, as one line a person can act on. `kind` tells the
+/// command line which exit status to use (`exitCode`).
+///
+/// Messages name variables, files, profiles and hosts, never a secret, a token or a signature.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
+    public struct Kind: Sendable, Hashable, CustomStringConvertible {
+        enum Base: Sendable, Hashable { case noCredentials, invalidConfiguration, credentialsRejected, unavailable }
+        let base: Base
+
+        /// No credential source had anything: exit 78.
+        public static let noCredentials = Kind(base: .noCredentials)
+        /// A setting, file or profile is wrong or missing (bad `AWS_MAX_ATTEMPTS`, unknown profile,
+        /// malformed `credential_process` output …): exit 78.
+        public static let invalidConfiguration = Kind(base: .invalidConfiguration)
+        /// A credential service refused (STS AccessDenied, a rejected web identity token): exit 77.
+        public static let credentialsRejected = Kind(base: .credentialsRejected)
+        /// A credential service could not be reached or failed (STS 5xx, container endpoint down): exit 69.
+        public static let unavailable = Kind(base: .unavailable)
+
+        public var description: String {
+            switch base {
+            case .noCredentials: "no credentials"
+            case .invalidConfiguration: "invalid configuration"
+            case .credentialsRejected: "credentials rejected"
+            case .unavailable: "credential service unavailable"
+            }
+        }
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// The sysexits status: 78 (EX_CONFIG), 77 (EX_NOPERM) or 69 (EX_UNAVAILABLE).
+    public var exitCode: Int32 {
+        switch kind.base {
+        case .noCredentials, .invalidConfiguration: 78
+        case .credentialsRejected: 77
+        case .unavailable: 69
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import SigV4
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The JSON credential documents of the container endpoint, IMDS and `credential_process`.
+struct CredentialsDocument: Decodable {
+    var version: Int?
+    var code: String?
+    var accessKeyId: String?
+    var secretAccessKey: String?
+    var token: String?
+    var sessionToken: String?
+    var expiration: String?
+
+    enum CodingKeys: String, CodingKey {
+        case version = "Version", code = "Code", accessKeyId = "AccessKeyId", secretAccessKey = "SecretAccessKey"
+        case token = "Token", sessionToken = "SessionToken", expiration = "Expiration"
+    }
+
+    /// Decodes the document; `what` names its origin in messages (never its content: it holds secrets).
+    static func decode(_ bytes: [UInt8], what: String) throws -> CredentialsDocument {
+        do {
+            return try JSONDecoder().decode(CredentialsDocument.self, from: Data(bytes))
+        } catch {
+            throw ConfigurationError(.invalidConfiguration, "\(what) did not return a JSON credentials document")
+        }
+    }
+
+    func credentials(what: String) throws -> Credentials {
+        guard let accessKeyId, !accessKeyId.isEmpty, let secretAccessKey, !secretAccessKey.isEmpty else {
+            throw ConfigurationError(.invalidConfiguration, "\(what) returned no AccessKeyId or SecretAccessKey")
+        }
+        var expires: Date?
+        if let expiration {
+            guard let parsed = AmzDate.parseISO8601(expiration) else {
+                throw ConfigurationError(.invalidConfiguration, "\(what) returned an unreadable Expiration (\(expiration))")
+            }
+            expires = parsed
+        }
+        let session = sessionToken ?? token
+        return Credentials(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey,
+                           sessionToken: session?.isEmpty == true ? nil : session, expiration: expires)
+    }
+}
+
+/// The few leaf elements of STS's XML answers, found with a small scanner.
+///
+/// Why not FoundationXML: STS answers are a handful of fixed, attribute-free leaf elements, and
+/// keeping this target on FoundationEssentials keeps Foundation's XML stack out of the
+/// credential path (S3's own XML is parsed elsewhere).
+enum XMLLeaf {
+    /// The text of the first `<name>…</name>` element, entities decoded.
+    static func text(_ name: String, in xml: String) -> String? {
+        guard let open = xml.range(of: "<\(name)>"),
+              let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex) else { return nil }
+        return unescape(xml[open.upperBound..<close.lowerBound])
+    }
+
+    static func unescape(_ text: Substring) -> String {
+        guard text.contains("&") else { return String(text) }
+        var out = ""
+        var rest = text[...]
+        while let amp = rest.firstIndex(of: "&") {
+            out += rest[..<amp]
+            guard let semi = rest[amp...].firstIndex(of: ";") else { break }
+            let entity = rest[rest.index(after: amp)..<semi]
+            switch entity {
+            case "amp": out += "&"
+            case "lt": out += "<"
+            case "gt": out += ">"
+            case "quot": out += "\""
+            case "apos": out += "'"
+            default:
+                if entity.hasPrefix("#x"), let code = UInt32(entity.dropFirst(2), radix: 16), let scalar = Unicode.Scalar(code) {
+                    out.unicodeScalars.append(scalar)
+                } else if entity.hasPrefix("#"), let code = UInt32(entity.dropFirst()), let scalar = Unicode.Scalar(code) {
+                    out.unicodeScalars.append(scalar)
+                } else {
+                    out += rest[amp...semi]
+                }
+            }
+            rest = rest[rest.index(after: semi)...]
+        }
+        return out + rest
+    }
+}

@@ -1,0 +1,220 @@
+import HTTPClient
+import SigV4
+
+/// What the command line passes in (`--profile`, `--region`, `--endpoint-url`, `--path-style`).
+public struct ConfigurationFlags: Sendable, Equatable {
+    public var profile: String?
+    public var region: String?
+    public var endpointURL: String?
+    public var pathStyle: Bool
+
+    public init(profile: String? = nil, region: String? = nil, endpointURL: String? = nil, pathStyle: Bool = false) {
+        self.profile = profile
+        self.region = region
+        self.endpointURL = endpointURL
+        self.pathStyle = pathStyle
+    }
+}
+
+/// How buckets are addressed. `auto`: virtual-hosted on AWS for DNS-compatible names (no dots),
+/// path-style otherwise and on custom endpoints.
+public enum AddressingStyle: String, Sendable, Equatable {
+    case auto, path, virtual
+}
+
+/// `AWS_RETRY_MODE` / `retry_mode`.
+public enum RetryMode: String, Sendable, Equatable {
+    case legacy, standard, adaptive
+}
+
+/// The configuration of one run, resolved from flags, environment and shared files exactly in
+/// the AWS SDKs' and CLI's order. Nothing is read from the process here: the environment, the
+/// file reader, the transports, the clock and the process runner are all passed in.
+///
+/// - Profile: `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else `default`. A profile named
+///   with `--profile` or `AWS_PROFILE` must exist.
+/// - Region: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`, else `us-east-1`.
+/// - Endpoint: `--endpoint-url`; then, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` (or the
+///   profile's `ignore_configured_endpoint_urls = true`): `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`,
+///   the `[services NAME]` section's `s3 = endpoint_url = …`, the profile's `endpoint_url`; else AWS.
+/// - Addressing: `--path-style`, else the profile's `s3 = addressing_style = …`, else `auto`.
+/// - `AWS_CA_BUNDLE` / `ca_bundle`, `AWS_MAX_ATTEMPTS` / `max_attempts`, `AWS_RETRY_MODE` / `retry_mode`.
+/// - Credentials: environment, web identity, the profile, container, EC2 IMDS (an explicit
+///   `--profile` skips the environment keys, as the AWS CLI does), behind a refreshing cache.
+///
+/// https://docs.aws.amazon.com/sdkref/latest/guide/settings-reference.html
+public struct ResolvedConfiguration: Sendable {
+    public var profile: String
+    public var region: String
+    /// Where the region came from, for `-v`: `--region`, `AWS_REGION`, `profile work`, `default`.
+    public var regionSource: String
+    /// A custom endpoint (`scheme://host[:port][/path]`, no trailing `/`), or `nil` for Amazon S3.
+    public var endpointURL: String?
+    public var endpointSource: String?
+    public var addressing: AddressingStyle
+    public var credentials: CachingCredentialProvider
+    public var caBundle: String?
+    /// `nil` when not configured: the caller picks its default (3 for single calls).
+    public var maxAttempts: Int?
+    public var retryMode: RetryMode
+    public var files: SharedConfigFiles
+
+    /// One line for `-v`, without secrets.
+    public var summary: String {
+        "profile \(profile), region \(region) (from \(regionSource)), endpoint "
+            + (endpointURL.map { "\($0) (from \(endpointSource ?? "?"))" } ?? "Amazon S3")
+            + ", addressing \(addressing.rawValue), retry mode \(retryMode.rawValue)"
+            + (maxAttempts.map { ", max attempts \($0)" } ?? "")
+    }
+
+    /// Resolves everything except the credentials themselves, which are fetched on first use.
+    ///
+    /// - Parameters:
+    ///   - metadataTransport: used for EC2 instance metadata; pass one with a short connect
+    ///     timeout (about 1 s). Defaults to `transport`.
+    public static func resolve(
+        flags: ConfigurationFlags,
+        environment: [String: String],
+        files reader: any FileReader = LocalFiles(),
+        transport: any HTTPTransport,
+        metadataTransport: (any HTTPTransport)? = nil,
+        clock: any WallClock = SystemClock(),
+        runner: any CommandRunner = ShellCommandRunner()
+    ) throws -> ResolvedConfiguration {
+        let env = Environment(values: environment)
+        let home = env["HOME"] ?? "~"
+        func expand(_ path: String) -> String {
+            path == "~" ? home : path.hasPrefix("~/") ? home + path.dropFirst() : path
+        }
+        let files = try SharedConfigFiles(
+            configPath: expand(env["AWS_CONFIG_FILE"] ?? "~/.aws/config"),
+            credentialsPath: expand(env["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials"),
+            files: reader)
+
+        let explicitProfile = flags.profile ?? env["AWS_PROFILE"]
+        let profileName = explicitProfile ?? env["AWS_DEFAULT_PROFILE"] ?? "default"
+        let profile = files.profile(profileName)
+        if explicitProfile != nil && profile == nil {
+            throw ConfigurationError(.invalidConfiguration,
+                "the profile \(profileName) is in neither \(files.pathsForMessages); check --profile / AWS_PROFILE or the files")
+        }
+        let services = profile?["services"].flatMap { files.services($0) }
+
+        // Region.
+        let region: String
+        let regionSource: String
+        if let value = flags.region.flatMap({ $0.isEmpty ? nil : $0 }) {
+            (region, regionSource) = (value, "--region")
+        } else if let value = env["AWS_REGION"] {
+            (region, regionSource) = (value, "AWS_REGION")
+        } else if let value = env["AWS_DEFAULT_REGION"] {
+            (region, regionSource) = (value, "AWS_DEFAULT_REGION")
+        } else if let value = profile?["region"] {
+            (region, regionSource) = (value, "profile \(profileName)")
+        } else {
+            (region, regionSource) = ("us-east-1", "default")
+        }
+        guard !region.isEmpty, region.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
+            throw ConfigurationError(.invalidConfiguration,
+                "the region \"\(region)\" (from \(regionSource)) is not a region name like us-east-1; fix it")
+        }
+
+        // Endpoint.
+        let ignoreConfigured = env.isTrue("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            || profile?["ignore_configured_endpoint_urls"]?.lowercased() == "true"
+        func configuredEndpoint(service: String, envName: String) -> (String, String)? {
+            if ignoreConfigured { return nil }
+            if let value = env[envName] { return (value, envName) }
+            if let value = env["AWS_ENDPOINT_URL"] { return (value, "AWS_ENDPOINT_URL") }
+            if let value = services?.subProperties[service]?["endpoint_url"], !value.isEmpty {
+                return (value, "services \(profile?["services"] ?? "") in \(files.configPath)")
+            }
+            if let value = profile?["endpoint_url"] { return (value, "profile \(profileName)") }
+            return nil
+        }
+        var endpoint: (url: String, source: String)?
+        if let value = flags.endpointURL.flatMap({ $0.isEmpty ? nil : $0 }) {
+            endpoint = (value, "--endpoint-url")
+        } else if let found = configuredEndpoint(service: "s3", envName: "AWS_ENDPOINT_URL_S3") {
+            endpoint = found
+        }
+        if let found = endpoint {
+            let lower = found.url.lowercased()
+            guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), found.url.count > 8 else {
+                throw ConfigurationError(.invalidConfiguration,
+                    "the endpoint \(Redact.url(found.url)) (from \(found.source)) is not an http:// or https:// URL; fix it")
+            }
+            var trimmed = found.url
+            while trimmed.hasSuffix("/") { trimmed.removeLast() }
+            endpoint = (trimmed, found.source)
+        }
+
+        // Addressing.
+        var addressing = AddressingStyle.auto
+        if flags.pathStyle {
+            addressing = .path
+        } else if let style = profile?.subProperties["s3"]?["addressing_style"], !style.isEmpty {
+            guard let parsed = AddressingStyle(rawValue: style.lowercased()) else {
+                throw ConfigurationError(.invalidConfiguration,
+                    "profile \(profileName) has s3 addressing_style = \(style); use auto, path or virtual")
+            }
+            addressing = parsed
+        }
+
+        // Transport and retry settings.
+        let caBundle = (env["AWS_CA_BUNDLE"] ?? profile?["ca_bundle"]).map(expand)
+        var maxAttempts: Int?
+        if let (text, from) = env["AWS_MAX_ATTEMPTS"].map({ ($0, "AWS_MAX_ATTEMPTS") })
+            ?? profile?["max_attempts"].map({ ($0, "max_attempts of profile \(profileName)") }) {
+            guard let value = Int(text.trimmingSpaces()), value >= 1 else {
+                throw ConfigurationError(.invalidConfiguration, "\(from) is \"\(text)\"; use a whole number of at least 1")
+            }
+            maxAttempts = value
+        }
+        var retryMode = RetryMode.standard
+        if let (text, from) = env["AWS_RETRY_MODE"].map({ ($0, "AWS_RETRY_MODE") })
+            ?? profile?["retry_mode"].map({ ($0, "retry_mode of profile \(profileName)") }) {
+            guard let mode = RetryMode(rawValue: text.lowercased()) else {
+                throw ConfigurationError(.invalidConfiguration, "\(from) is \"\(text)\"; use standard, legacy or adaptive")
+            }
+            retryMode = mode
+        }
+
+        // Credentials.
+        let stsEnvironment = env
+        let stsServices = services
+        let stsIgnore = ignoreConfigured
+        let context = ProviderContext(
+            environment: environment, files: reader, transport: transport,
+            metadataTransport: metadataTransport ?? transport, clock: clock, runner: runner, region: region,
+            stsEndpoint: { stsProfile in
+                var url: String?
+                if !stsIgnore {
+                    url = stsEnvironment["AWS_ENDPOINT_URL_STS"] ?? stsEnvironment["AWS_ENDPOINT_URL"]
+                        ?? stsServices?.subProperties["sts"]?["endpoint_url"].flatMap { $0.isEmpty ? nil : $0 }
+                        ?? stsProfile?["endpoint_url"]
+                }
+                return url ?? STSClient.defaultEndpoint(region: region)
+            })
+        var providers: [any CredentialProvider] = []
+        if flags.profile == nil { providers.append(EnvironmentCredentialProvider(environment: environment)) }
+        let profileHasRoleSource = profile?["source_profile"] != nil || profile?["credential_source"] != nil
+        let profileWebIdentity = profileHasRoleSource ? nil : profile
+        providers.append(WebIdentityCredentialProvider(
+            tokenFile: env["AWS_WEB_IDENTITY_TOKEN_FILE"] ?? profileWebIdentity?["web_identity_token_file"],
+            roleArn: env["AWS_ROLE_ARN"] ?? profileWebIdentity?["role_arn"],
+            sessionName: env["AWS_ROLE_SESSION_NAME"] ?? profileWebIdentity?["role_session_name"],
+            sts: context.sts(profile), files: reader))
+        providers.append(ProfileCredentialProvider(
+            profileName: profileName, explicitlySelected: explicitProfile != nil, files: files, context: context))
+        providers.append(ContainerCredentialProvider(environment: environment, transport: transport, files: reader))
+        providers.append(InstanceMetadataCredentialProvider(
+            environment: environment, profile: profile, transport: metadataTransport ?? transport))
+
+        return ResolvedConfiguration(
+            profile: profileName, region: region, regionSource: regionSource,
+            endpointURL: endpoint?.url, endpointSource: endpoint?.source, addressing: addressing,
+            credentials: CachingCredentialProvider(base: CredentialProviderChain(providers), clock: clock),
+            caBundle: caBundle, maxAttempts: maxAttempts, retryMode: retryMode, files: files)
+    }
+}
