@@ -1,0 +1,452 @@
+import CAVCodec
+import CAVFormat
+import CAVUtil
+import CSwResample
+
+/// How far a transcode has got, reported about once per second of input audio and at the end.
+public struct TranscodeProgress: Sendable, Equatable {
+    /// Input samples (per channel) decoded so far.
+    public let samplesDone: Int64
+    /// The input's sample rate.
+    public let sampleRate: Int
+    /// The input's duration, when the container says (nil for a WAV from a pipe).
+    public let totalSeconds: Double?
+
+    public var secondsDone: Double { Double(samplesDone) / Double(sampleRate) }
+    /// 0...1 when the total is known.
+    public var fractionDone: Double? {
+        guard let totalSeconds, totalSeconds > 0 else { return nil }
+        return min(1, secondsDone / totalSeconds)
+    }
+}
+
+/// What the input is, as found while opening it.
+public struct InputDescription: Sendable, Equatable, Codable {
+    /// libavformat's short name: `wav`, `flac`, `mp3`, `ogg`, `aiff`.
+    public var container: String
+    /// libavcodec's short name: `pcm_s16le`, `pcm_f32le`, `pcm_mulaw`, `flac`.
+    public var codec: String
+    public var sampleRate: Int
+    public var channels: Int
+    /// `av_channel_layout_describe`: `mono`, `stereo`, `5.1(side)`; the default layout for the
+    /// channel count when the input does not say.
+    public var channelLayout: String
+    /// The decoder's sample format: `s16`, `s32`, `flt`, `dbl`, `u8`, `fltp` ….
+    public var sampleFormat: String
+    /// Bits per sample as stored (24 for 24-bit PCM), when known.
+    public var bitsPerSample: Int?
+}
+
+/// What a finished transcode produced.
+public struct TranscodeResult: Sendable, Equatable {
+    public var input: InputDescription
+    public var outputSampleRate: Int
+    public var outputChannels: Int
+    public var bitrate: BitrateMode
+    /// Samples per channel decoded from the input, at the input rate.
+    public var samplesIn: Int64
+    /// Samples per channel given to the encoder, at the output rate: exactly what a gapless
+    /// decoder returns when the output has its Xing/Info + LAME frame.
+    public var samplesOut: Int64
+    /// MP3 audio frames written (the Xing/Info frame not counted).
+    public var frames: Int64
+    /// Bytes the sink received (its final size).
+    public var bytesWritten: Int64
+    /// Whether the Xing/Info + LAME frame was written (the sink had a rewritable window).
+    public var hasGaplessInfo: Bool
+    /// The tags written (empty with `writesTags == false`).
+    public var tags: Tags
+    /// Warnings also given to the warning callback.
+    public var warnings: [String]
+
+    /// Seconds of audio in the output: `samplesOut / outputSampleRate`.
+    public var duration: Double { Double(samplesOut) / Double(outputSampleRate) }
+}
+
+/// Decodes anything libavformat reads from a `ByteSource`, converts it with libswresample and
+/// encodes it to MP3 with libmp3lame into an `OutputSink`. Synchronous: run it on a thread of its
+/// own (it blocks in the source's reads and the sink's writes).
+///
+/// ```swift
+/// let result = try Transcoder(options: EncodingOptions(bitrate: .vbr(quality: 2)))
+///     .transcode(from: try FileSource(path: "in.wav"), to: try FileSink(path: "out.mp3"))
+/// ```
+///
+/// On success the sink's `finish()` has been called; on any failure its `abort()` has been called
+/// and the error is thrown: a `TranscodeError` (see its `kind`), or the error the caller's own
+/// source or sink threw, unchanged.
+public struct Transcoder: Sendable {
+    public var options: EncodingOptions
+
+    public init(options: EncodingOptions = EncodingOptions()) {
+        self.options = options
+    }
+
+    /// Transcodes `source` into `sink`.
+    /// - Parameters:
+    ///   - progress: called about once per second of decoded audio and once at the end.
+    ///   - warning: called once per kind of problem the transcode survives (a header that announces
+    ///     more data than there is, a truncated last sample, undecodable packets skipped).
+    ///   - isCancelled: checked before each packet is read; when it returns true the transcode stops
+    ///     with `.cancelled` (set it from a SIGINT handler).
+    public func transcode(from source: ByteSource, to sink: OutputSink,
+                          progress: (TranscodeProgress) -> Void = { _ in },
+                          warning: (String) -> Void = { _ in },
+                          isCancelled: () -> Bool = { false }) throws -> TranscodeResult {
+        do {
+            try options.validate()
+            let result = try withoutActuallyEscaping(progress) { progress in
+                try withoutActuallyEscaping(warning) { warning in
+                    try withoutActuallyEscaping(isCancelled) { isCancelled in
+                        let session = try TranscodeSession(source: source, sink: sink, options: options,
+                                                           progress: progress, warning: warning, isCancelled: isCancelled)
+                        return try session.run()
+                    }
+                }
+            }
+            try sink.finish()
+            return result
+        } catch {
+            sink.abort()
+            throw error
+        }
+    }
+}
+
+/// Every FFmpeg object of one transcode, and the loop of `doc/examples/transcode_aac.c`:
+/// read a packet, decode it, convert the frames into the FIFO, encode whole encoder frames from
+/// the FIFO; at the end drain the decoder and the resampler, encode the remainder, flush the
+/// encoder, write the trailer.
+private final class TranscodeSession {
+    let source: ByteSource
+    let options: EncodingOptions
+    let progress: (TranscodeProgress) -> Void
+    let warning: (String) -> Void
+    let isCancelled: () -> Bool
+
+    let demuxer: Demuxer
+    let stream: UnsafeMutablePointer<AVStream>
+    let decoder: CodecContext
+    let encoder: CodecContext
+    let muxer: MP3Muxer
+    let inputLayout: ChannelLayout
+    let outputLayout: ChannelLayout
+    var resampler: Resampler?
+    let converted: SampleBuffer
+    let fifo: AudioFIFO
+    let packet: Packet
+    let decodedFrame: Frame
+    let encoderFrame: Frame
+    let encodedPacket: Packet
+    let frameSize: Int32
+    let description: InputDescription
+    let tags: Tags
+    let totalSeconds: Double?
+    /// Samples the header announces (PCM only), to warn when the data ends early.
+    let announcedSamples: Int64?
+    let blockAlign: Int32
+
+    var samplesIn: Int64 = 0
+    var samplesOut: Int64 = 0
+    var frames: Int64 = 0
+    var nextProgress: Int64 = 0
+    var warnings: [String] = []
+    var warned: Set<String> = []
+
+    init(source: ByteSource, sink: OutputSink, options: EncodingOptions,
+         progress: @escaping (TranscodeProgress) -> Void, warning: @escaping (String) -> Void,
+         isCancelled: @escaping () -> Bool) throws {
+        self.source = source
+        self.options = options
+        self.progress = progress
+        self.warning = warning
+        self.isCancelled = isCancelled
+        let name = source.name
+
+        demuxer = try Demuxer(source: source)
+        stream = try demuxer.audioStream()
+        let parameters = stream.pointee.codecpar!
+        let channels = parameters.pointee.ch_layout.nb_channels
+        guard channels > 0 else {
+            throw Demuxer.notAudio(source, "its header says it has zero channels", 0)
+        }
+        guard parameters.pointee.sample_rate > 0 else {
+            throw Demuxer.notAudio(source, "its header gives no sample rate", 0)
+        }
+        guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
+            let codecName = String(cString: avcodec_get_name(parameters.pointee.codec_id))
+            throw Demuxer.notAudio(source, "unsupported codec \(codecName)", 0)
+        }
+        decoder = try CodecContext(codec: codec)
+        try check(avcodec_parameters_to_context(decoder.pointer, parameters), "avcodec_parameters_to_context")
+        decoder.pointer.pointee.pkt_timebase = stream.pointee.time_base
+        let opened = avcodec_open2(decoder.pointer, codec, nil)
+        guard opened >= 0 else {
+            throw Demuxer.notAudio(source, "the \(String(cString: codec.pointee.name)) decoder refused it", opened)
+        }
+
+        let decoderLayout = decoder.pointer.pointee.ch_layout
+        inputLayout = decoderLayout.order == AV_CHANNEL_ORDER_UNSPEC || decoderLayout.nb_channels == 0
+            ? ChannelLayout(defaultFor: channels)
+            : withUnsafePointer(to: decoderLayout) { ChannelLayout(copying: $0) }
+        var inputFormat = decoder.pointer.pointee.sample_fmt
+        if inputFormat == AV_SAMPLE_FMT_NONE { inputFormat = AVSampleFormat(parameters.pointee.format) }
+        let inputRate = Int(decoder.pointer.pointee.sample_rate > 0 ? decoder.pointer.pointee.sample_rate : parameters.pointee.sample_rate)
+        let bits = parameters.pointee.bits_per_raw_sample > 0 ? parameters.pointee.bits_per_raw_sample : parameters.pointee.bits_per_coded_sample
+        description = InputDescription(
+            container: demuxer.containerName,
+            codec: String(cString: avcodec_get_name(parameters.pointee.codec_id)),
+            sampleRate: inputRate,
+            channels: Int(channels),
+            channelLayout: inputLayout.name,
+            sampleFormat: av_get_sample_fmt_name(inputFormat).map { String(cString: $0) } ?? "unknown",
+            bitsPerSample: bits > 0 ? Int(bits) : nil)
+
+        // The encoder: libmp3lame at a legal rate, 1 or 2 channels, the sample format closest to the input's.
+        guard let mp3 = avcodec_find_encoder_by_name("libmp3lame") else {
+            throw TranscodeError(.encoderUnavailable, "\(name): this FFmpeg has no libmp3lame encoder; install one built with --enable-libmp3lame")
+        }
+        let outputRate = MP3SampleRate.legal(for: options.sampleRate ?? inputRate)
+        let outputChannels = Int32(options.channels ?? (channels == 1 ? 1 : 2))
+        outputLayout = ChannelLayout(defaultFor: outputChannels)
+        let outputFormat = TranscodeSession.encoderFormat(for: inputFormat, supported: mp3.pointee.sample_fmts)
+        encoder = try CodecContext(codec: mp3)
+        let context = encoder.pointer
+        context.pointee.sample_rate = Int32(outputRate)
+        context.pointee.sample_fmt = outputFormat
+        context.pointee.time_base = AVRational(num: 1, den: Int32(outputRate))
+        try check(av_channel_layout_copy(&context.pointee.ch_layout, &outputLayout.layout), "av_channel_layout_copy")
+        switch options.bitrate {
+        case .cbr(let kbps):
+            context.pointee.bit_rate = Int64(kbps) * 1000
+        case .abr(let kbps):
+            context.pointee.bit_rate = Int64(kbps) * 1000
+            av_opt_set_int(context.pointee.priv_data, "abr", 1, 0)
+        case .vbr(let quality):
+            context.pointee.flags |= AV_CODEC_FLAG_QSCALE
+            context.pointee.global_quality = Int32(quality) * FF_QP2LAMBDA
+        }
+        if let quality = options.algorithmQuality { context.pointee.compression_level = Int32(quality) }
+        let encoderOpened = avcodec_open2(context, mp3, nil)
+        guard encoderOpened >= 0 else {
+            throw TranscodeError(.invalidOptions, "\(name): libmp3lame refused \(options.bitrate) at \(outputRate) Hz, \(outputChannels) channels; try another bitrate",
+                                 underlying: FFmpegError.text(for: encoderOpened))
+        }
+        frameSize = context.pointee.frame_size > 0 ? context.pointee.frame_size : 1152
+
+        // Tags: the input's, overridden by explicit options.
+        if options.writesTags {
+            let inputTags = options.copiesInputTags ? Tags(metadata: metadata(of: demuxer.format, stream: stream)) : Tags()
+            tags = inputTags.overridden(by: options.tags)
+        } else {
+            tags = Tags()
+        }
+        do {
+            muxer = try MP3Muxer(sink: sink, encoder: encoder, metadata: options.writesTags ? tags.metadata : nil)
+        } catch let error as FFmpegError {
+            throw TranscodeError(.writeFailed, "\(name): writing the MP3 header failed", underlying: error.description)
+        }
+
+        converted = SampleBuffer(format: outputFormat, channels: outputChannels)
+        fifo = try AudioFIFO(format: outputFormat, channels: outputChannels, capacity: frameSize * 4)
+        packet = try Packet()
+        encodedPacket = try Packet()
+        decodedFrame = try Frame()
+        encoderFrame = try Frame()
+        let frame = encoderFrame.pointer
+        frame.pointee.nb_samples = frameSize
+        frame.pointee.format = outputFormat.rawValue
+        frame.pointee.sample_rate = Int32(outputRate)
+        try check(av_channel_layout_copy(&frame.pointee.ch_layout, &outputLayout.layout), "av_channel_layout_copy")
+        try check(av_frame_get_buffer(frame, 0), "av_frame_get_buffer")
+
+        let formatDuration = demuxer.format.pointee.duration
+        let streamDuration = stream.pointee.duration
+        let timeBase = stream.pointee.time_base
+        if formatDuration != s3t_av_nopts_value() && formatDuration > 0 {
+            totalSeconds = Double(formatDuration) / Double(AV_TIME_BASE)
+        } else if streamDuration != s3t_av_nopts_value() && streamDuration > 0 {
+            totalSeconds = Double(streamDuration) * av_q2d(timeBase)
+        } else {
+            totalSeconds = nil
+        }
+        let isPCM = (0x10000..<0x11000).contains(Int(parameters.pointee.codec_id.rawValue))
+        if isPCM && streamDuration != s3t_av_nopts_value() && streamDuration > 0 {
+            announcedSamples = av_rescale_q(streamDuration, timeBase, AVRational(num: 1, den: Int32(inputRate)))
+        } else {
+            announcedSamples = nil
+        }
+        blockAlign = isPCM ? parameters.pointee.block_align : 0
+    }
+
+    /// The encoder format ffmpeg's format negotiation would pick: the planar format of the same
+    /// kind and width (s16 and u8 to s16p, s32 and s64 to s32p, float and double to fltp).
+    static func encoderFormat(for input: AVSampleFormat, supported: UnsafePointer<AVSampleFormat>?) -> AVSampleFormat {
+        var formats: [AVSampleFormat] = []
+        if var pointer = supported {
+            while pointer.pointee != AV_SAMPLE_FMT_NONE { formats.append(pointer.pointee); pointer += 1 }
+        }
+        let packed = av_get_packed_sample_fmt(input)
+        let wanted: [AVSampleFormat]
+        switch packed {
+        case AV_SAMPLE_FMT_U8, AV_SAMPLE_FMT_S16: wanted = [AV_SAMPLE_FMT_S16P, AV_SAMPLE_FMT_S32P, AV_SAMPLE_FMT_FLTP]
+        case AV_SAMPLE_FMT_S32, AV_SAMPLE_FMT_S64: wanted = [AV_SAMPLE_FMT_S32P, AV_SAMPLE_FMT_FLTP, AV_SAMPLE_FMT_S16P]
+        default: wanted = [AV_SAMPLE_FMT_FLTP, AV_SAMPLE_FMT_S32P, AV_SAMPLE_FMT_S16P]
+        }
+        return wanted.first(where: formats.contains) ?? formats.first ?? AV_SAMPLE_FMT_FLTP
+    }
+
+    func run() throws -> TranscodeResult {
+        let audioIndex = stream.pointee.index
+        let pointer = packet.pointer
+        while true {
+            if isCancelled() {
+                throw TranscodeError(.cancelled, "\(source.name): transcode cancelled")
+            }
+            let read = av_read_frame(demuxer.format, pointer)
+            if let error = demuxer.callbacks.error { throw error }
+            if read < 0 {
+                if read != s3t_averror_eof() {
+                    warnOnce("read", "\(source.name): the input data ends with an error (\(FFmpegError.text(for: read))); transcoded what was readable")
+                }
+                break
+            }
+            defer { av_packet_unref(pointer) }
+            guard pointer.pointee.stream_index == audioIndex else { continue }
+            if blockAlign > 0 && pointer.pointee.size % blockAlign != 0 {
+                warnOnce("truncated", "\(source.name): the audio data ends in a truncated sample; transcoded what is there")
+            }
+            try decode(pointer)
+        }
+        try decode(nil)
+        guard samplesIn > 0 else {
+            throw Demuxer.notAudio(source, "it contains no audio samples", 0)
+        }
+        if let announcedSamples, samplesIn < announcedSamples {
+            warnOnce("truncated", "\(source.name): the header announces \(announcedSamples) samples but the data ends after \(samplesIn); transcoded what is there")
+        }
+        try drainResampler()
+        while fifo.count > 0 { try encodeFromFIFO(min(fifo.count, frameSize)) }
+        try encode(nil)
+        do {
+            try muxer.finish()
+        } catch let error as FFmpegError {
+            throw TranscodeError(.writeFailed, "\(source.name): writing the MP3 trailer failed", underlying: error.description)
+        }
+        progress(TranscodeProgress(samplesDone: samplesIn, sampleRate: description.sampleRate, totalSeconds: totalSeconds))
+        return TranscodeResult(
+            input: description,
+            outputSampleRate: Int(encoder.pointer.pointee.sample_rate),
+            outputChannels: Int(outputLayout.channels),
+            bitrate: options.bitrate,
+            samplesIn: samplesIn, samplesOut: samplesOut, frames: frames,
+            bytesWritten: muxer.callbacks.bytesWritten,
+            hasGaplessInfo: muxer.callbacks.sink.rewritableWindow != nil,
+            tags: tags, warnings: warnings)
+    }
+
+    private func warnOnce(_ key: String, _ message: String) {
+        guard warned.insert(key).inserted else { return }
+        warnings.append(message)
+        warning(message)
+    }
+
+    /// Sends one packet (nil: drain) and converts every frame it yields. A packet the decoder
+    /// rejects is skipped with a warning, as ffmpeg does.
+    private func decode(_ packet: UnsafeMutablePointer<AVPacket>?) throws {
+        var pending = true
+        while pending {
+            do {
+                pending = try decoder.send(packet) == .needsInput
+            } catch {
+                warnOnce("decode", "\(source.name): skipped audio data the decoder rejected (\(error.message))")
+                pending = false
+            }
+            receiving: while true {
+                let step: CodecStep
+                do {
+                    step = try decoder.receive(decodedFrame.pointer)
+                } catch {
+                    warnOnce("decode", "\(source.name): skipped audio data the decoder rejected (\(error.message))")
+                    break receiving
+                }
+                guard step == .produced else { break receiving }
+                try convert(decodedFrame.pointer)
+                av_frame_unref(decodedFrame.pointer)
+            }
+        }
+    }
+
+    /// The resampler for this frame's format, rate and channel count (made on the first frame,
+    /// remade if they change mid-stream).
+    private func resampler(for frame: UnsafeMutablePointer<AVFrame>) throws -> Resampler {
+        let format = AVSampleFormat(frame.pointee.format)
+        let rate = frame.pointee.sample_rate
+        let channels = frame.pointee.ch_layout.nb_channels
+        if let resampler, resampler.input.format == format, resampler.input.rate == rate, resampler.input.layout.channels == channels {
+            return resampler
+        }
+        let layout = channels == inputLayout.channels ? inputLayout
+            : frame.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC ? ChannelLayout(defaultFor: channels)
+            : withUnsafePointer(to: frame.pointee.ch_layout) { ChannelLayout(copying: $0) }
+        let made = try Resampler(from: (format, rate, layout),
+                                 to: (encoder.pointer.pointee.sample_fmt, encoder.pointer.pointee.sample_rate, outputLayout))
+        resampler = made
+        return made
+    }
+
+    private func convert(_ frame: UnsafeMutablePointer<AVFrame>) throws {
+        let count = frame.pointee.nb_samples
+        guard count > 0 else { return }
+        let resampler = try resampler(for: frame)
+        let bound = resampler.outputBound(forInput: count)
+        try converted.reserve(bound)
+        let input = UnsafeMutableRawPointer(frame.pointee.extended_data!).assumingMemoryBound(to: UnsafePointer<UInt8>?.self)
+        let produced = try resampler.convert(input, count: count, into: converted.planes, capacity: converted.capacity)
+        try fifo.write(converted.rawPlanes, count: produced)
+        samplesIn += Int64(count)
+        while fifo.count >= frameSize { try encodeFromFIFO(frameSize) }
+        if samplesIn >= nextProgress {
+            nextProgress = samplesIn + Int64(description.sampleRate)
+            progress(TranscodeProgress(samplesDone: samplesIn, sampleRate: description.sampleRate, totalSeconds: totalSeconds))
+        }
+    }
+
+    /// The samples the resampler still holds (its filter delay) at the end of input.
+    private func drainResampler() throws {
+        guard let resampler else { return }
+        while true {
+            try converted.reserve(max(resampler.outputBound(forInput: 0), frameSize))
+            let produced = try resampler.convert(nil, count: 0, into: converted.planes, capacity: converted.capacity)
+            guard produced > 0 else { return }
+            try fifo.write(converted.rawPlanes, count: produced)
+        }
+    }
+
+    private func encodeFromFIFO(_ count: Int32) throws {
+        let frame = encoderFrame.pointer
+        frame.pointee.nb_samples = frameSize
+        try check(av_frame_make_writable(frame), "av_frame_make_writable")
+        let got = try fifo.read(into: encoderFrame.planes, count: count)
+        frame.pointee.nb_samples = got
+        frame.pointee.pts = samplesOut
+        samplesOut += Int64(got)
+        try encode(frame)
+    }
+
+    /// Sends one frame (nil: flush) and muxes every packet the encoder has ready.
+    private func encode(_ frame: UnsafeMutablePointer<AVFrame>?) throws {
+        var pending = true
+        while pending {
+            pending = try encoder.send(frame) == .needsInput
+            while try encoder.receive(encodedPacket.pointer) == .produced {
+                do {
+                    try muxer.write(encodedPacket.pointer, timeBase: encoder.pointer.pointee.time_base)
+                } catch let error as FFmpegError {
+                    throw TranscodeError(.writeFailed, "\(source.name): writing the MP3 failed", underlying: error.description)
+                }
+                frames += 1
+            }
+        }
+    }
+}
