@@ -1,0 +1,68 @@
+/// The S3 client as the store of a streaming upload: each operation maps the uploader's values onto
+/// the client's request headers, nothing more.
+extension S3Client: MultipartUploadStore {
+    public func createMultipartUpload(_ destination: UploadDestination, fullObjectCRC32: Bool) throws -> String {
+        var headers = destination.headers
+        if fullObjectCRC32 {
+            headers.append(("x-amz-checksum-algorithm", "CRC32"))
+            headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
+        }
+        return try createMultipartUpload(bucket: destination.bucket, key: destination.key, headers: headers)
+    }
+
+    public func uploadPart(
+        _ destination: UploadDestination, uploadID: String, partNumber: Int, body: UnsafeRawBufferPointer,
+        checksums: BodyChecksums, maxAttempts: Int
+    ) throws -> UploadedPart {
+        let output = try uploadPart(
+            bucket: destination.bucket, key: destination.key, uploadId: uploadID, partNumber: partNumber, body: body,
+            headers: Self.checksumHeaders(checksums), payloadSHA256: checksums.sha256, maxAttempts: maxAttempts)
+        return UploadedPart(etag: output.etag, checksumCRC32: output.header("x-amz-checksum-crc32"))
+    }
+
+    public func completeMultipartUpload(
+        _ destination: UploadDestination, uploadID: String, parts: [CompletedPart], fullObjectCRC32: String?
+    ) throws -> StoredObject {
+        var headers: [(name: String, value: String)] = []
+        if let fullObjectCRC32 {
+            headers.append(("x-amz-checksum-crc32", fullObjectCRC32))
+            headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
+        }
+        let output = try completeMultipartUpload(
+            bucket: destination.bucket, key: destination.key, uploadId: uploadID, parts: parts, headers: headers)
+        return StoredObject(etag: output.etag, versionID: output.versionId, checksumCRC32: output.checksumCRC32)
+    }
+
+    public func abortMultipartUpload(_ destination: UploadDestination, uploadID: String, maxAttempts: Int) throws {
+        do {
+            try abortMultipartUpload(
+                bucket: destination.bucket, key: destination.key, uploadId: uploadID, maxAttempts: maxAttempts)
+        } catch let error as S3Error where error.kind == .noSuchUpload {
+            // Already gone: what an abort wants.
+        }
+    }
+
+    public func putObject(_ destination: UploadDestination, body: UnsafeRawBufferPointer, checksums: BodyChecksums)
+        throws -> StoredObject {
+        let output = try putObject(
+            bucket: destination.bucket, key: destination.key, body: body,
+            headers: destination.headers + Self.checksumHeaders(checksums), payloadSHA256: checksums.sha256)
+        guard let etag = output.etag else {
+            throw S3Error.invalidResponse(
+                operation: "PutObject", bucket: destination.bucket, key: destination.key, status: 200,
+                detail: "no ETag header")
+        }
+        let crc = output.headers.first { $0.name == "x-amz-checksum-crc32" }?.value
+        return StoredObject(etag: etag, versionID: output.versionId, checksumCRC32: crc)
+    }
+
+    public func deleteObject(_ destination: UploadDestination, versionID: String?) throws {
+        try deleteObject(bucket: destination.bucket, key: destination.key, versionId: versionID)
+    }
+
+    private static func checksumHeaders(_ checksums: BodyChecksums) -> [(name: String, value: String)] {
+        var headers = [(name: "Content-MD5", value: checksums.contentMD5)]
+        if let crc = checksums.crc32 { headers.append((name: "x-amz-checksum-crc32", value: crc)) }
+        return headers
+    }
+}

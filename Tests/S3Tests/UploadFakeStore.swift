@@ -1,0 +1,265 @@
+import Crypto
+import Foundation
+import S3
+
+/// An in-memory S3 for the uploader's tests: it checks what S3 checks (Content-MD5, the SHA-256 the
+/// signature would cover, part checksums, the part list and sizes at Complete, the full-object CRC32)
+/// and has switches to fail, stall or lie.
+final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
+    /// Fault switches; set them before the upload starts (or under `update`).
+    struct Faults {
+        /// Part number → how many attempts fail with a retryable error (Int.max: all of them).
+        var failingAttempts: [Int: Int] = [:]
+        /// Seconds each part upload takes, per part number (0 when absent).
+        var partDelay: [Int: Double] = [:]
+        var failCreate = false
+        var failComplete = false
+        var failPut = false
+        /// Attempts of AbortMultipartUpload that fail (Int.max: all).
+        var failingAbortAttempts = 0
+        var wrongPartETag: Set<Int> = []
+        var wrongCompleteETag = false
+        var wrongCompleteCRC32 = false
+        var wrongPutETag = false
+        var wrongPutCRC32 = false
+        /// Whether answers carry `x-amz-checksum-crc32` (moto 5.2 sends none).
+        var returnsChecksums = true
+        /// Non-MD5 ETags, as under SSE-KMS.
+        var kmsETags = false
+    }
+
+    /// What was asked, in order.
+    enum Event: Equatable {
+        case create
+        case partStarted(Int)
+        case partFinished(Int)
+        case complete([Int])
+        case abort
+        case put
+        case delete
+    }
+
+    struct FakeS3Error: Error, CustomStringConvertible {
+        var code: String
+        var description: String { "fake S3 says \(code)" }
+    }
+
+    private let lock = NSCondition()
+    private var faults: Faults
+    private var log: [Event] = []
+    private var uploads: [String: [Int: [UInt8]]] = [:]
+    private var objects: [String: [UInt8]] = [:]
+    private var attempts: [Int: Int] = [:]
+    private var abortAttempts = 0
+    private var inFlight = 0
+    private var peak = 0
+    private var nextUploadID = 1
+    /// When closed, part uploads wait inside the store (to hold buffers busy).
+    private var gateOpen = true
+    private var waitingAtGate = 0
+
+    init(_ faults: Faults = Faults()) {
+        self.faults = faults
+    }
+
+    // MARK: - Inspection
+
+    var events: [Event] { locked { log } }
+    var partAttempts: [Int: Int] { locked { attempts } }
+    var abortAttemptCount: Int { locked { abortAttempts } }
+    var peakPartsInFlight: Int { locked { peak } }
+    var openUploads: Int { locked { uploads.count } }
+    var partsWaitingAtGate: Int { locked { waitingAtGate } }
+    func object(_ key: String) -> [UInt8]? { locked { objects[key] } }
+
+    /// The order part uploads started in.
+    var partStartOrder: [Int] {
+        events.compactMap { if case .partStarted(let number) = $0 { number } else { nil } }
+    }
+
+    func closeGate() { locked { gateOpen = false } }
+
+    func openGate() {
+        locked {
+            gateOpen = true
+            lock.broadcast()
+        }
+    }
+
+    // MARK: - MultipartUploadStore
+
+    func createMultipartUpload(_ destination: UploadDestination, fullObjectCRC32: Bool) throws -> String {
+        try locked {
+            log.append(.create)
+            if faults.failCreate { throw FakeS3Error(code: "AccessDenied") }
+            let id = "upload-\(nextUploadID)"
+            nextUploadID += 1
+            uploads[id] = [:]
+            return id
+        }
+    }
+
+    func uploadPart(
+        _ destination: UploadDestination, uploadID: String, partNumber: Int, body: UnsafeRawBufferPointer,
+        checksums: BodyChecksums, maxAttempts: Int
+    ) throws -> UploadedPart {
+        let bytes = [UInt8](body)
+        locked {
+            log.append(.partStarted(partNumber))
+            inFlight += 1
+            peak = max(peak, inFlight)
+            waitingAtGate += 1
+            while !gateOpen { lock.wait() }
+            waitingAtGate -= 1
+        }
+        defer {
+            locked {
+                inFlight -= 1
+                log.append(.partFinished(partNumber))
+            }
+        }
+        if let delay = locked({ faults.partDelay[partNumber] }) { Thread.sleep(forTimeInterval: delay) }
+
+        // The store's retry loop: every attempt resends the whole body.
+        for attempt in 1...maxAttempts {
+            let failing = locked { () -> Bool in
+                attempts[partNumber, default: 0] += 1
+                return attempt <= faults.failingAttempts[partNumber, default: 0]
+            }
+            if failing {
+                if attempt == maxAttempts { throw FakeS3Error(code: "InternalError") }
+                continue
+            }
+            try Self.checkBody(bytes, checksums)
+            return try locked {
+                guard uploads[uploadID] != nil else { throw FakeS3Error(code: "NoSuchUpload") }
+                uploads[uploadID]![partNumber] = bytes
+                var etag = faults.kmsETags ? Self.kmsETag(bytes) : Self.md5Hex(bytes)
+                if faults.wrongPartETag.contains(partNumber) { etag = Self.md5Hex(bytes + [0]) }
+                return UploadedPart(
+                    etag: "\"\(etag)\"", checksumCRC32: faults.returnsChecksums ? checksums.crc32 : nil)
+            }
+        }
+        preconditionFailure("unreachable")
+    }
+
+    func completeMultipartUpload(
+        _ destination: UploadDestination, uploadID: String, parts: [CompletedPart], fullObjectCRC32: String?
+    ) throws -> StoredObject {
+        try locked {
+            log.append(.complete(parts.map(\.partNumber)))
+            if faults.failComplete { throw FakeS3Error(code: "InternalError") }
+            guard let stored = uploads[uploadID] else { throw FakeS3Error(code: "NoSuchUpload") }
+            guard parts.map(\.partNumber) == Array(1...parts.count) else { throw FakeS3Error(code: "InvalidPartOrder") }
+            var object: [UInt8] = []
+            var md5s: [UInt8] = []
+            for (index, part) in parts.enumerated() {
+                guard let bytes = stored[part.partNumber] else { throw FakeS3Error(code: "InvalidPart") }
+                let etag = faults.kmsETags ? Self.kmsETag(bytes) : Self.md5Hex(bytes)
+                guard part.etag == "\"\(etag)\"" else { throw FakeS3Error(code: "InvalidPart") }
+                if index < parts.count - 1, bytes.count < 5 << 20 { throw FakeS3Error(code: "EntityTooSmall") }
+                if let crc = part.checksumCRC32, crc != Self.crc32Base64(bytes) {
+                    throw FakeS3Error(code: "InvalidPart")
+                }
+                object += bytes
+                md5s += Array(Insecure.MD5.hash(data: bytes))
+            }
+            let crc = Self.crc32Base64(object)
+            if let sent = fullObjectCRC32, sent != crc { throw FakeS3Error(code: "BadDigest") }
+            uploads[uploadID] = nil
+            objects[destination.key] = object
+            var etag = Self.hex(Array(Insecure.MD5.hash(data: md5s))) + "-\(parts.count)"
+            if faults.wrongCompleteETag { etag = Self.md5Hex([1, 2, 3]) + "-\(parts.count)" }
+            if faults.kmsETags { etag = Self.kmsETag(object) + "-\(parts.count)" }
+            var answeredCRC: String? = faults.returnsChecksums && fullObjectCRC32 != nil ? crc : nil
+            if faults.wrongCompleteCRC32 { answeredCRC = Self.crc32Base64(object + [0]) }
+            return StoredObject(etag: "\"\(etag)\"", versionID: "v1", checksumCRC32: answeredCRC)
+        }
+    }
+
+    func abortMultipartUpload(_ destination: UploadDestination, uploadID: String, maxAttempts: Int) throws {
+        try locked {
+            log.append(.abort)
+            for _ in 1...maxAttempts {
+                abortAttempts += 1
+                if abortAttempts > faults.failingAbortAttempts {
+                    uploads[uploadID] = nil
+                    return
+                }
+            }
+            throw FakeS3Error(code: "ServiceUnavailable")
+        }
+    }
+
+    func putObject(_ destination: UploadDestination, body: UnsafeRawBufferPointer, checksums: BodyChecksums) throws
+        -> StoredObject {
+        let bytes = [UInt8](body)
+        try Self.checkBody(bytes, checksums)
+        return try locked {
+            log.append(.put)
+            if faults.failPut { throw FakeS3Error(code: "InternalError") }
+            objects[destination.key] = bytes
+            var etag = faults.kmsETags ? Self.kmsETag(bytes) : Self.md5Hex(bytes)
+            if faults.wrongPutETag { etag = Self.md5Hex(bytes + [0]) }
+            var crc: String? = faults.returnsChecksums ? checksums.crc32 : nil
+            if faults.wrongPutCRC32 { crc = Self.crc32Base64(bytes + [0]) }
+            return StoredObject(etag: "\"\(etag)\"", versionID: "v1", checksumCRC32: crc)
+        }
+    }
+
+    func deleteObject(_ destination: UploadDestination, versionID: String?) throws {
+        locked {
+            log.append(.delete)
+            objects[destination.key] = nil
+        }
+    }
+
+    // MARK: - What S3 checks
+
+    /// S3 refuses a body whose Content-MD5 (BadDigest), signed SHA-256 (XAmzContentSHA256Mismatch)
+    /// or CRC32 (BadDigest) does not match.
+    private static func checkBody(_ bytes: [UInt8], _ checksums: BodyChecksums) throws {
+        guard checksums.contentMD5 == Data(Insecure.MD5.hash(data: bytes)).base64EncodedString() else {
+            throw FakeS3Error(code: "BadDigest")
+        }
+        guard checksums.sha256 == hex(Array(SHA256.hash(data: bytes))) else {
+            throw FakeS3Error(code: "XAmzContentSHA256Mismatch")
+        }
+        if let crc = checksums.crc32, crc != crc32Base64(bytes) { throw FakeS3Error(code: "BadDigest") }
+    }
+
+    static func md5Hex(_ bytes: [UInt8]) -> String { hex(Array(Insecure.MD5.hash(data: bytes))) }
+
+    static func kmsETag(_ bytes: [UInt8]) -> String { String(md5Hex(bytes).reversed()) }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// CRC32 written out here (not zlib) so that the uploader's zlib use is checked independently.
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        crcTable.withUnsafeBufferPointer { table in
+            bytes.withUnsafeBufferPointer { input in
+                for byte in input { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+            }
+        }
+        return crc ^ 0xFFFF_FFFF
+    }
+
+    static func crc32Base64(_ bytes: [UInt8]) -> String {
+        let crc = crc32(bytes)
+        return Data([UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
+            .base64EncodedString()
+    }
+
+    private static let crcTable: [UInt32] = (0..<256).map { index in
+        var value = UInt32(index)
+        for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
+        return value
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
