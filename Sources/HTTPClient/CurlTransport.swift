@@ -61,6 +61,11 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     public struct Statistics: Sendable, Equatable {
         public var transfers: Int
         public var connectionsOpened: Int
+
+        public init(transfers: Int, connectionsOpened: Int) {
+            self.transfers = transfers
+            self.connectionsOpened = connectionsOpened
+        }
     }
 
     public let options: Options

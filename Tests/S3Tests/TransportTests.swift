@@ -1,0 +1,32 @@
+import HTTPClient
+import Testing
+
+@Suite("CurlTransport without a server")
+struct CurlTransportOfflineTests {
+    @Test("a refused connection is a `connect` error whose message has no query string")
+    func refusedConnection() throws {
+        let transport = CurlTransport(options: .init(connectTimeout: 5))
+        // Port 9 (discard) on 127.0.0.1: nothing listens there.
+        let request = HTTPRequest(method: "PUT", url: "http://127.0.0.1:9/bucket/key?X-Amz-Signature=SECRETSIG&partNumber=1")
+        let error = try #require(throws: TransportError.self) { try transport.send(request, body: Array("x".utf8)) }
+        #expect(error.kind == .connect)
+        #expect(error.message.contains("PUT http://127.0.0.1:9/bucket/key"))
+        #expect(!error.message.contains("SECRETSIG"))
+        #expect(!error.message.contains("partNumber"))
+    }
+
+    @Test("a cancelled flag stops a transfer before it starts")
+    func cancelledBeforeStart() throws {
+        let flag = CancellationFlag()
+        flag.cancel()
+        let transport = CurlTransport(options: .init(cancellation: flag))
+        let error = try #require(throws: TransportError.self) { try transport.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:9/")) }
+        #expect(error.kind == .cancelled)
+    }
+
+    @Test("an unknown scheme is refused, not sent")
+    func unsupportedScheme() throws {
+        let transport = CurlTransport()
+        #expect(throws: TransportError.self) { try transport.send(HTTPRequest(method: "GET", url: "file:///etc/passwd")) }
+    }
+}
