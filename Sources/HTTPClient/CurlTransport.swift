@@ -88,13 +88,13 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         if options.cancellation?.isCancelled == true {
             throw TransportError(.cancelled, "\(request.method) \(redactedURL(request.url)) was cancelled")
         }
-        let handle = idle.withLock { $0.popLast() } ?? EasyHandle()
+        let handle = idle.withLock { $0.popLast() } ?? EasyHandle(share: share)
         defer {
             idle.withLock { handles in
                 if handles.count < options.maxIdleHandles { handles.append(handle) }
             }
         }
-        let response = try handle.perform(request, body: body, options: options, share: share)
+        let response = try handle.perform(request, body: body, options: options)
         transfers.add(1, ordering: .relaxed)
         connectionsOpened.add(response.newConnections, ordering: .relaxed)
         return response.response
@@ -153,8 +153,12 @@ private final class EasyHandle: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
-    init() {
+    /// The share handle outlives every easy handle attached to it (`CurlTransport` owns both).
+    private let share: CurlShare
+
+    init(share: CurlShare) {
         handle = curl_easy_init()
+        self.share = share
     }
 
     deinit {
@@ -163,12 +167,13 @@ private final class EasyHandle: @unchecked Sendable {
     }
 
     func perform(
-        _ request: HTTPRequest, body: UnsafeRawBufferPointer?, options: CurlTransport.Options, share: CurlShare
+        _ request: HTTPRequest, body: UnsafeRawBufferPointer?, options: CurlTransport.Options
     ) throws -> (response: HTTPResponse, newConnections: Int) {
-        // Reset clears the options of the previous request but keeps the connection cache.
+        // Reset clears the options of the previous request but keeps the share (and through it the
+        // connection, DNS and TLS session caches); the share option is set again regardless.
         curl_easy_reset(handle)
         errorBuffer[0] = 0
-        let transfer = Transfer(body: body, cancellation: options.cancellation)
+        let transfer = Transfer(body: body, cancellation: options.cancellation, expectsBody: request.method.uppercased() != "HEAD")
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
 
@@ -238,8 +243,6 @@ private final class EasyHandle: @unchecked Sendable {
         _ = s3t_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         var newConnections = 0
         _ = s3t_curl_easy_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &newConnections)
-        // Let go of the share and the borrowed buffers before the handle goes back to the pool.
-        _ = s3t_curl_easy_setopt_pointer(handle, CURLOPT_SHARE, nil)
 
         guard code == CURLE_OK else {
             throw transportError(code, request: request)
@@ -321,12 +324,14 @@ private final class Transfer {
     private let upload: UnsafeRawBufferPointer?
     private var offset = 0
     private let cancellation: CancellationFlag?
+    private let expectsBody: Bool
     var headers: [(name: String, value: String)] = []
     var body: [UInt8] = []
 
-    init(body: UnsafeRawBufferPointer?, cancellation: CancellationFlag?) {
+    init(body: UnsafeRawBufferPointer?, cancellation: CancellationFlag?, expectsBody: Bool) {
         self.upload = body
         self.cancellation = cancellation
+        self.expectsBody = expectsBody
     }
 
     var isCancelled: Bool { cancellation?.isCancelled == true }
@@ -370,7 +375,8 @@ private final class Transfer {
             let name = line[..<colon].lowercased()
             let value = line[line.index(after: colon)...].trimmingSpaces()
             headers.append((name: name, value: value))
-            if name == "content-length", let length = Int(value), length > 0, length <= 1 << 30 {
+            // Reserve for the body about to come (a HEAD gets none, whatever its Content-Length says).
+            if name == "content-length", expectsBody, let length = Int(value), length > 0, length <= 64 << 20 {
                 body.reserveCapacity(length)
             }
         }
