@@ -28,6 +28,9 @@ final class MP3Muxer {
         self.stream = stream
         try check(avcodec_parameters_from_context(stream.pointee.codecpar, encoder.pointer), "avcodec_parameters_from_context")
         stream.pointee.time_base = encoder.pointer.pointee.time_base
+        // The LAME frame's encoder field comes from this tag, as with the ffmpeg CLI.
+        let version = avcodec_version()
+        av_dict_set(&stream.pointee.metadata, "encoder", "Lavc\(version >> 16).\((version >> 8) & 0xFF).\(version & 0xFF) libmp3lame", 0)
         var options: OpaquePointer?
         defer { av_dict_free(&options) }
         if let metadata {

@@ -81,6 +81,7 @@ struct ProbedStream {
     let sampleRate: Int
     let channels: Int
     let duration: Double?
+    let startTime: Double?
     let tags: [String: String]
 }
 
@@ -95,6 +96,7 @@ func ffprobeStream(_ path: String) throws -> ProbedStream {
         sampleRate: Int(stream["sample_rate"] as! String)!,
         channels: stream["channels"] as! Int,
         duration: (format["duration"] as? String).flatMap(Double.init),
+        startTime: (format["start_time"] as? String).flatMap(Double.init),
         tags: (format["tags"] as? [String: String]) ?? [:])
 }
 
@@ -183,4 +185,59 @@ final class MemorySource: ByteSource {
     }
 
     func seek(to offset: Int64) throws { self.offset = Int(offset) }
+}
+
+/// Pipes for the standard input and output tests, fed and drained by threads of their own.
+enum Pipes {
+    /// A pipe whose write end a background thread fills with `bytes`, then closes. Returns the
+    /// read end (the caller closes it).
+    static func feeding(_ bytes: [UInt8]) -> Int32 {
+        signal(SIGPIPE, SIG_IGN) // a transcode that stops reading early must not kill the test run
+        var fds: [Int32] = [0, 0]
+        precondition(pipe(&fds) == 0)
+        let writeEnd = fds[1]
+        Thread.detachNewThread {
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let done = write(writeEnd, buffer.baseAddress! + offset, buffer.count - offset)
+                    if done <= 0 { break }
+                    offset += done
+                }
+            }
+            close(writeEnd)
+        }
+        return fds[0]
+    }
+
+    /// A pipe whose read end a background thread drains. Returns the write end and a function that
+    /// closes it and returns everything read.
+    static func draining() -> (writeEnd: Int32, collect: () -> [UInt8]) {
+        signal(SIGPIPE, SIG_IGN)
+        var fds: [Int32] = [0, 0]
+        precondition(pipe(&fds) == 0)
+        let readEnd = fds[0]
+        let box = CollectedBytes()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let got = chunk.withUnsafeMutableBytes { read(readEnd, $0.baseAddress!, $0.count) }
+                if got <= 0 { break }
+                box.bytes += chunk[0..<got]
+            }
+            close(readEnd)
+            done.signal()
+        }
+        let writeEnd = fds[1]
+        return (writeEnd, {
+            close(writeEnd)
+            done.wait()
+            return box.bytes
+        })
+    }
+}
+
+private final class CollectedBytes: @unchecked Sendable {
+    var bytes: [UInt8] = []
 }

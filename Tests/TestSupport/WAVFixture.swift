@@ -77,6 +77,11 @@ public struct WAVFixture: Sendable {
     public var omitsDataChunk: Bool
     /// The channel mask for `.extensible`; nil: the default mask for the channel count.
     public var channelMask: UInt32?
+    /// Per-channel gains applied to the sine (nil: 1 on every channel), e.g. a tone on the
+    /// centre channel only.
+    public var channelGains: [Double]?
+    /// Put the LIST/INFO chunk after the data chunk (FFmpeg then seeks to find it).
+    public var infoAfterData: Bool = false
 
     public init(encoding: Encoding = .s16, container: Container = .riff, sampleRate: Int = 44_100, channels: Int = 2,
                 frames: Int? = nil, frequency: Double = 1000, amplitude: Double = 0.5,
@@ -180,7 +185,7 @@ public struct WAVFixture: Sendable {
         body.ascii("fmt ")
         body.u32(fmt.data.count)
         body.bytes(fmt.data)
-        if !list.data.isEmpty {
+        if !list.data.isEmpty && !infoAfterData {
             body.ascii("LIST")
             body.u32(list.data.count)
             body.bytes(list.data)
@@ -190,6 +195,11 @@ public struct WAVFixture: Sendable {
             body.u32(Int(declaredData))
             body.bytes(data)
             if data.count % 2 == 1 && sizeFields == .exact { body.bytes([0]) }
+        }
+        if !list.data.isEmpty && infoAfterData {
+            body.ascii("LIST")
+            body.u32(list.data.count)
+            body.bytes(list.data)
         }
 
         var file = ByteWriter()
@@ -211,7 +221,7 @@ public struct WAVFixture: Sendable {
         out.data.reserveCapacity(frames * blockAlign)
         for frame in 0..<frames {
             let value = sample(frame)
-            for _ in 0..<channels { out.sample(value, encoding) }
+            for channel in 0..<channels { out.sample(value * (channelGains?[channel] ?? 1), encoding) }
         }
         return out.data
     }
@@ -229,8 +239,8 @@ struct ByteWriter {
         let v = UInt32(truncatingIfNeeded: value)
         data += [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24)]
     }
-    mutating func u64(_ value: Int) {
-        let v = UInt64(value)
+    mutating func u64(_ value: Int) { u64(UInt64(value)) }
+    mutating func u64(_ v: UInt64) {
         for shift in stride(from: 0, to: 64, by: 8) { data.append(UInt8((v >> UInt64(shift)) & 0xFF)) }
     }
 
@@ -244,7 +254,7 @@ struct ByteWriter {
             data += [UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v >> 16)]
         case .s32: u32(Int(Int32((clamped * 2_147_483_647).rounded())))
         case .f32: u32(Int(Float(clamped).bitPattern))
-        case .f64: u64(Int(bitPattern: UInt(clamped.bitPattern)))
+        case .f64: u64(clamped.bitPattern)
         case .mulaw: data.append(G711.muLaw(Int16((clamped * 32767).rounded())))
         case .alaw: data.append(G711.aLaw(Int16((clamped * 32767).rounded())))
         }
