@@ -125,8 +125,10 @@ extension S3Error {
             line = "the session token expired during \(operation) on \(target) (\(what)); get fresh temporary credentials and run again"
         case (.credentialsRejected, _):
             line = "S3 refused the credentials of \(operation) on \(target) (\(what)\(said)); check your credentials and region (\(region))"
+        case (.accessDenied, nil):
+            line = "S3 refused \(operation) on \(target) (\(what), no error code given); check your credentials, and that their policy allows s3:\(iamAction(operation)) there"
         case (.accessDenied, _):
-            line = "S3 denied \(operation) on \(target) (\(what)\(said)); check that your credentials' policy allows s3:\(operation) there"
+            line = "S3 denied \(operation) on \(target) (\(what)\(said)); check that your credentials' policy allows s3:\(iamAction(operation)) there"
         case (.noSuchBucket, _):
             line = "bucket \"\(bucket ?? "?")\" does not exist (\(what)) for \(operation); check the bucket name, the region (\(region)) and the endpoint"
         case (.noSuchKey, _):
@@ -165,6 +167,18 @@ extension S3Error {
             kind: .remote, operation: operation, bucket: bucket, key: key, status: status, code: nil,
             serverMessage: nil, requestId: nil, attempts: 1,
             message: "S3 \(operation) on \(describeTarget(bucket: bucket, key: key)) answered HTTP \(status) with \(detail); is the endpoint an S3 service?")
+    }
+}
+
+/// The IAM action that allows an operation.
+func iamAction(_ operation: String) -> String {
+    switch operation {
+    case "HeadObject": "GetObject"
+    case "UploadPart", "CreateMultipartUpload", "CompleteMultipartUpload": "PutObject"
+    case "ListObjectsV2": "ListBucket"
+    case "ListMultipartUploads": "ListBucketMultipartUploads"
+    case "AbortMultipartUpload": "AbortMultipartUpload"
+    default: operation
     }
 }
 

@@ -45,6 +45,19 @@ struct S3ClientTests {
         #expect(missing.exitCode == 66)
         let denied = try #require(throws: S3Error.self) { try client.headObject(bucket: "bucket", key: "k") }
         #expect(denied.exitCode == 77)
+        #expect(denied.message.contains("check your credentials, and that their policy allows s3:GetObject"))
+    }
+
+    @Test("AccessDenied names the IAM action to allow, not the operation")
+    func iamActionInMessage() throws {
+        let transport = ScriptedTransport([.success(errorResponse(403, code: "AccessDenied"))])
+        let client = makeClient(transport)
+        let error = try #require(throws: S3Error.self) {
+            try [UInt8](repeating: 1, count: 3).withUnsafeBytes {
+                _ = try client.uploadPart(bucket: "bucket", key: "k", uploadId: "u", partNumber: 1, body: $0)
+            }
+        }
+        #expect(error.message.contains("allows s3:PutObject there"))
     }
 
     @Test("a transport failure out of retries is 'unavailable' (69) and names the operation and key")
