@@ -40,7 +40,7 @@ let package = Package(
         ]),
         // The command line: transcode, batch, probe, cleanup, presign.
         .target(name: "S3TranscodeCommands", dependencies: [
-            "AudioTranscode", "S3", "AWSConfig",
+            "AudioTranscode", "S3", "AWSConfig", "SigV4", "HTTPClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "s3transcode", dependencies: ["S3TranscodeCommands"]),

@@ -1,1 +1,3 @@
 import S3TranscodeCommands
+
+S3Transcode.main()

@@ -1,0 +1,116 @@
+import ArgumentParser
+import AWSConfig
+import S3
+
+/// `-v`, `-vv`, `--quiet`, `--json`: what a person (stderr) and a program (stdout) see.
+struct OutputOptionGroup: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Say more on stderr: -v one line per S3 request, -vv also FFmpeg's own warnings.")
+    var verbose: Int
+
+    @Flag(name: .shortAndLong, help: "Print nothing on stderr but errors.")
+    var quiet = false
+
+    @Flag(help: "Print the result as JSON on stdout.")
+    var json = false
+
+    func validate() throws {
+        if quiet && verbose > 0 { throw ValidationError("--quiet and --verbose contradict each other: give one") }
+    }
+}
+
+/// Where S3 is and who we are there. Unset options fall back to the environment and the AWS config
+/// files, exactly as the AWS CLI resolves them.
+struct S3OptionGroup: ParsableArguments {
+    @Option(help: "The profile in ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE, else default).")
+    var profile: String?
+
+    @Option(help: "The region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, else us-east-1).")
+    var region: String?
+
+    @Option(help: ArgumentHelp("An S3-compatible endpoint, e.g. http://127.0.0.1:9000 (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile).", valueName: "url"))
+    var endpointURL: String?
+
+    @Flag(help: "Address buckets as https://host/bucket/key rather than https://bucket.host/key.")
+    var pathStyle = false
+
+    var flags: ConfigurationFlags {
+        ConfigurationFlags(profile: profile, region: region, endpointURL: endpointURL, pathStyle: pathStyle)
+    }
+}
+
+/// How a streaming upload spends memory and connections.
+struct UploadOptionGroup: ParsableArguments {
+    @Option(help: ArgumentHelp("Bytes per part, 5M to 5G; grown when the output would need more than 10,000 parts.", valueName: "size"))
+    var partSize = "5M"
+
+    @Option(help: ArgumentHelp("Parts uploaded at once while encoding goes on.", valueName: "n"))
+    var concurrency = 2
+
+    @Option(help: ArgumentHelp("Budget for part buffers (part 1 included), e.g. 15M; to a presigned URL the whole MP3 (default 256M).", valueName: "size"))
+    var maxMemory: String?
+
+    func validate() throws {
+        guard let part = Units.bytes(partSize) else { throw ValidationError("--part-size \(partSize): give a size such as 5M or 64M") }
+        if let maxMemory, Units.bytes(maxMemory) == nil { throw ValidationError("--max-memory \(maxMemory): give a size such as 16M") }
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        _ = part
+    }
+
+    func options(expectedSize: Int64?, verifyETag: Bool) -> MultipartUploadOptions {
+        var options = MultipartUploadOptions()
+        options.partSize = Units.bytes(partSize) ?? options.partSize
+        options.concurrency = concurrency
+        if let maxMemory, let budget = Units.bytes(maxMemory) { options.memoryBudget = budget }
+        options.expectedSize = expectedSize
+        options.verifyETag = verifyETag
+        return options
+    }
+
+    /// The in-memory bound for a presigned PUT, which must hold the whole MP3.
+    var presignedBudget: Int { maxMemory.flatMap(Units.bytes) ?? 256 << 20 }
+}
+
+/// The object's headers: content type, caching, metadata, storage class, encryption, ACL, tags.
+struct ObjectOptionGroup: ParsableArguments {
+    @Option(help: "Content-Type of the object.") var contentType = "audio/mpeg"
+    @Option(help: "Cache-Control of the object.") var cacheControl: String?
+    @Option(help: "Content-Disposition of the object.") var contentDisposition: String?
+    @Option(help: ArgumentHelp("User metadata, stored as x-amz-meta-KEY (repeatable).", valueName: "key=value"))
+    var metadata: [String] = []
+    @Option(help: "STANDARD, STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, …") var storageClass: String?
+    @Option(help: ArgumentHelp("Server-side encryption: AES256 or aws:kms.", valueName: "AES256|aws:kms")) var sse: String?
+    @Option(help: "The KMS key for --sse aws:kms.") var sseKmsKeyId: String?
+    @Option(help: "A canned ACL: private, public-read, bucket-owner-full-control, …") var acl: String?
+    @Option(help: ArgumentHelp("Object tags as a URL query, e.g. project=x&stage=raw.", valueName: "k=v&…")) var tagging: String?
+    @Option(help: "Fail unless the bucket belongs to this account ID.") var expectedBucketOwner: String?
+
+    func validate() throws {
+        for entry in metadata where !entry.contains("=") || entry.hasPrefix("=") {
+            throw ValidationError("--metadata \(entry): give KEY=VALUE")
+        }
+        if let sse, sse != "AES256", sse != "aws:kms" { throw ValidationError("--sse \(sse): use AES256 or aws:kms") }
+        if sseKmsKeyId != nil, sse != "aws:kms" { throw ValidationError("--sse-kms-key-id goes with --sse aws:kms") }
+    }
+
+    /// Whether S3's ETags are MD5s (not under SSE-KMS).
+    var etagIsMD5: Bool { sse != "aws:kms" }
+
+    /// The object's headers, `x-amz-meta-source-sha256` included when known.
+    func headers(sourceSHA256: String?) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
+        if let cacheControl { headers.append(("Cache-Control", cacheControl)) }
+        if let contentDisposition { headers.append(("Content-Disposition", contentDisposition)) }
+        for entry in metadata {
+            let equals = entry.firstIndex(of: "=")!
+            headers.append(("x-amz-meta-" + entry[..<equals].lowercased(), String(entry[entry.index(after: equals)...])))
+        }
+        if let sourceSHA256 { headers.append(("x-amz-meta-source-sha256", sourceSHA256)) }
+        if let storageClass { headers.append(("x-amz-storage-class", storageClass)) }
+        if let sse { headers.append(("x-amz-server-side-encryption", sse)) }
+        if let sseKmsKeyId { headers.append(("x-amz-server-side-encryption-aws-kms-key-id", sseKmsKeyId)) }
+        if let acl { headers.append(("x-amz-acl", acl)) }
+        if let tagging { headers.append(("x-amz-tagging", tagging)) }
+        if let expectedBucketOwner { headers.append(("x-amz-expected-bucket-owner", expectedBucketOwner)) }
+        return headers
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+
+/// The `s3transcode` command line: `s3transcode [transcode] INPUT DEST` and its siblings.
+public struct S3Transcode: ParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "s3transcode",
+        abstract: "Transcode audio to MP3 and stream it straight into S3: no temp files, exact MP3 headers.",
+        discussion: """
+            Examples:
+              s3transcode in.wav s3://bucket/key.mp3
+              s3transcode in.wav out.mp3 --vbr 2
+              cat in.wav | s3transcode - s3://bucket/key.mp3 --title "Take 5"
+              s3transcode probe in.wav --json
+
+            Exit codes:
+              0 success; 1 some batch items failed; 64 bad arguments; 65 input is not decodable
+              audio; 66 input missing or unreadable; 69 remote service failure after retries;
+              73 output cannot be created; 74 I/O error while writing; 77 access denied or
+              credentials rejected; 78 no credentials or bad configuration; 130 SIGINT; 143 SIGTERM.
+            """,
+        version: "s3transcode \(version)",
+        subcommands: [TranscodeCommand.self, ProbeCommand.self],
+        defaultSubcommand: TranscodeCommand.self)
+
+    public init() {}
+}

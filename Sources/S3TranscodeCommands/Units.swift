@@ -1,0 +1,58 @@
+/// Sizes and durations as people type them.
+enum Units {
+    /// `5M`, `5MiB`, `16m`, `1G`, `1048576`: bytes. K, M, G, T are binary multiples (KiB, MiB …).
+    static func bytes(_ text: String) -> Int? {
+        let lower = text.lowercased().replacingOccurrences(of: "ib", with: "").replacingOccurrences(of: "b", with: "")
+        let digits = lower.prefix { $0.isNumber || $0 == "." }
+        guard let value = Double(digits), value >= 0 else { return nil }
+        let multiplier: Double
+        switch lower.dropFirst(digits.count) {
+        case "": multiplier = 1
+        case "k": multiplier = 1024
+        case "m": multiplier = 1048576
+        case "g": multiplier = 1073741824
+        case "t": multiplier = 1099511627776
+        default: return nil
+        }
+        let result = value * multiplier
+        return result < Double(Int.max) ? Int(result) : nil
+    }
+
+    /// `90s`, `15m`, `2h`, `7d`, `1h30m`, `3600`: seconds.
+    static func seconds(_ text: String) -> Int? {
+        if let plain = Int(text) { return plain >= 0 ? plain : nil }
+        var total = 0, number = "", sawUnit = false
+        for character in text.lowercased() {
+            if character.isNumber { number.append(character); continue }
+            guard let value = Int(number) else { return nil }
+            switch character {
+            case "s": total += value
+            case "m": total += value * 60
+            case "h": total += value * 3600
+            case "d": total += value * 86400
+            case "w": total += value * 604800
+            default: return nil
+            }
+            number = ""
+            sawUnit = true
+        }
+        return sawUnit && number.isEmpty ? total : nil
+    }
+
+    /// `5 MiB`, `1.2 GiB`, `800 KiB`, `120 B`: bytes for people.
+    static func describe(bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes), unit = 0
+        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
+        if unit == 0 { return "\(bytes) B" }
+        return (value < 10 ? String(format1: value) : String(Int(value.rounded()))) + " " + units[unit]
+    }
+}
+
+extension String {
+    /// One decimal, without Foundation's formatters.
+    init(format1 value: Double) {
+        let tenths = Int((value * 10).rounded())
+        self = "\(tenths / 10).\(abs(tenths % 10))"
+    }
+}
