@@ -18,6 +18,9 @@ final class SourceCallbacks {
     let source: ByteSource
     var position: Int64 = 0
     var error: (any Error)?
+    /// The first bytes of the source, kept to read what a WAV header announces.
+    private(set) var head: [UInt8] = []
+    static let headCapacity = 4096
 
     init(source: ByteSource) { self.source = source }
 
@@ -25,6 +28,9 @@ final class SourceCallbacks {
         do {
             let got = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(count)))
             if got == 0 { return s3t_averror_eof() }
+            if position == Int64(head.count) && head.count < SourceCallbacks.headCapacity {
+                head += UnsafeBufferPointer(start: buffer, count: min(got, SourceCallbacks.headCapacity - head.count))
+            }
             position += Int64(got)
             return Int32(got)
         } catch {

@@ -147,6 +147,8 @@ private final class TranscodeSession {
     let blockAlign: Int32
 
     var samplesIn: Int64 = 0
+    /// Bytes of PCM data the demuxer delivered (to compare with what the header announces).
+    var pcmBytes: Int64 = 0
     var samplesOut: Int64 = 0
     var frames: Int64 = 0
     var nextProgress: Int64 = 0
@@ -313,8 +315,16 @@ private final class TranscodeSession {
             }
             defer { av_packet_unref(pointer) }
             guard pointer.pointee.stream_index == audioIndex else { continue }
-            if blockAlign > 0 && pointer.pointee.size % blockAlign != 0 {
-                warnOnce("truncated", "\(source.name): the audio data ends in a truncated sample; transcoded what is there")
+            if blockAlign > 0 {
+                pcmBytes += Int64(pointer.pointee.size)
+                let partial = pointer.pointee.size % blockAlign
+                if partial != 0 {
+                    // A truncated last sample: drop the partial bytes, as the PCM decoder would
+                    // (it rejects a packet holding nothing else).
+                    warnOnce("truncated", "\(source.name): the audio data ends in a truncated sample; transcoded what is there")
+                    pointer.pointee.size -= partial
+                    if pointer.pointee.size == 0 { continue }
+                }
             }
             try decode(pointer)
         }
@@ -324,6 +334,10 @@ private final class TranscodeSession {
         }
         if let announcedSamples, samplesIn < announcedSamples {
             warnOnce("truncated", "\(source.name): the header announces \(announcedSamples) samples but the data ends after \(samplesIn); transcoded what is there")
+        }
+        if blockAlign > 0, description.container == "wav", let announced = AnnouncedWAVData(head: demuxer.callbacks.head),
+           pcmBytes < announced.size {
+            warnOnce("truncated", "\(source.name): the header announces \(announced.size) bytes of audio but the file ends after \(pcmBytes); transcoded what is there")
         }
         try drainResampler()
         while fifo.count > 0 { try encodeFromFIFO(min(fifo.count, frameSize)) }
