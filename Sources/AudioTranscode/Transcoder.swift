@@ -42,6 +42,9 @@ public struct TranscodeResult: Sendable, Equatable {
     public var input: InputDescription
     public var outputSampleRate: Int
     public var outputChannels: Int
+    /// The sample format the resampler wrote and the encoder took (`s16p`, `s32p`, `fltp`): the
+    /// planar format closest to the input's, so there is no conversion step besides the resampler.
+    public var outputSampleFormat: String
     public var bitrate: BitrateMode
     /// Samples per channel decoded from the input, at the input rate.
     public var samplesIn: Int64
@@ -352,6 +355,7 @@ private final class TranscodeSession {
             input: description,
             outputSampleRate: Int(encoder.pointer.pointee.sample_rate),
             outputChannels: Int(outputLayout.channels),
+            outputSampleFormat: av_get_sample_fmt_name(encoder.pointer.pointee.sample_fmt).map { String(cString: $0) } ?? "unknown",
             bitrate: options.bitrate,
             samplesIn: samplesIn, samplesOut: samplesOut, frames: frames,
             bytesWritten: muxer.callbacks.bytesWritten,

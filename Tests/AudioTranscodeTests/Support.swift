@@ -184,7 +184,12 @@ final class MemorySource: ByteSource {
         return count
     }
 
-    func seek(to offset: Int64) throws { self.offset = Int(offset) }
+    private(set) var seeks: [Int64] = []
+
+    func seek(to offset: Int64) throws {
+        seeks.append(offset)
+        self.offset = Int(offset)
+    }
 }
 
 /// Pipes for the standard input and output tests, fed and drained by threads of their own.
