@@ -77,7 +77,8 @@ final class SinkCallbacks {
     init(sink: OutputSink) { self.sink = sink }
 
     func write(_ buffer: UnsafePointer<UInt8>, _ count: Int32) -> Int32 {
-        if position < bytesWritten, position + Int64(count) > min(bytesWritten, sink.rewritableWindow ?? 0) {
+        // The part of this write that lands on bytes already written must lie inside the window.
+        if position < bytesWritten, min(position + Int64(count), bytesWritten) > (sink.rewritableWindow ?? 0) {
             // A rewrite that reaches past what may still be rewritten: the muxer only rewrites its
             // Xing frame, so this is a bug, never silent corruption.
             if error == nil {

@@ -171,3 +171,33 @@ public final class ObservedSource: ByteSource {
         while try read(into: chunk) > 0 {}
     }
 }
+
+/// Bytes in memory as a source: for fuzzing the demuxers through the same custom-IO path as files
+/// and S3 objects, and for tests. Seekable (size known) unless told otherwise.
+public final class MemorySource: ByteSource {
+    public let bytes: [UInt8]
+    public let name: String
+    public let isSeekable: Bool
+    private var offset = 0
+
+    public init(_ bytes: [UInt8], name: String = "memory", seekable: Bool = true) {
+        self.bytes = bytes
+        self.name = name
+        self.isSeekable = seekable
+    }
+
+    public var size: Int64? { isSeekable ? Int64(bytes.count) : nil }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let count = min(buffer.count, bytes.count - offset)
+        guard count > 0 else { return 0 }
+        bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + count])) }
+        offset += count
+        return count
+    }
+
+    public func seek(to offset: Int64) throws {
+        guard isSeekable else { throw TranscodeError(.inputUnavailable, "\(name): input is not seekable") }
+        self.offset = Int(max(0, min(offset, Int64(bytes.count))))
+    }
+}

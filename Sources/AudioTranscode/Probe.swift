@@ -31,6 +31,14 @@ public struct ProbeResult: Sendable, Equatable, Codable {
 /// Throws like `Transcoder`: `.notAudio` for anything that is not decodable audio, or the source's
 /// own error.
 public func probe(_ source: ByteSource) throws -> ProbeResult {
+    do {
+        return try probeStreams(source)
+    } catch let error as FFmpegError {
+        throw TranscodeError(.internalFailure, "\(source.name): probing failed in \(error.operation)", underlying: error.message)
+    }
+}
+
+private func probeStreams(_ source: ByteSource) throws -> ProbeResult {
     let demuxer = try Demuxer(source: source)
     let stream = try demuxer.audioStream()
     let parameters = stream.pointee.codecpar!

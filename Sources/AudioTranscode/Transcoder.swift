@@ -109,6 +109,9 @@ public struct Transcoder: Sendable {
             }
             try sink.finish()
             return result
+        } catch let error as FFmpegError {
+            sink.abort()
+            throw TranscodeError(.internalFailure, "\(source.name): transcoding failed in \(error.operation)", underlying: error.message)
         } catch {
             sink.abort()
             throw error
@@ -446,10 +449,25 @@ private final class TranscodeSession {
         frame.pointee.nb_samples = frameSize
         try check(av_frame_make_writable(frame), "av_frame_make_writable")
         let got = try fifo.read(into: encoderFrame.planes, count: count)
+        if encoder.pointer.pointee.sample_fmt == AV_SAMPLE_FMT_FLTP { clipFloatSamples(frame, count: got) }
         frame.pointee.nb_samples = got
         frame.pointee.pts = samplesOut
         samplesOut += Int64(got)
         try encode(frame)
+    }
+
+    /// Float samples from a corrupt or hostile input can be NaN, infinite or huge, and LAME aborts
+    /// the process on those (an assertion in its quantiser). Non-finite samples become silence and
+    /// the rest is clipped to full scale, as any integer output would clip it.
+    private func clipFloatSamples(_ frame: UnsafeMutablePointer<AVFrame>, count: Int32) {
+        for channel in 0..<Int(frame.pointee.ch_layout.nb_channels) {
+            guard let plane = frame.pointee.extended_data[channel] else { continue }
+            let samples = UnsafeMutableRawPointer(plane).assumingMemoryBound(to: Float.self)
+            for index in 0..<Int(count) {
+                let value = samples[index]
+                samples[index] = value.isFinite ? min(max(value, -1), 1) : 0
+            }
+        }
     }
 
     /// Sends one frame (nil: flush) and muxes every packet the encoder has ready.

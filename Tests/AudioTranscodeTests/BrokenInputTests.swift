@@ -89,7 +89,7 @@ func existingOutputSurvivesFailure() throws {
 func invalidOptions(_ options: EncodingOptions) throws {
     let sink = MemorySink()
     let error = try #require(throws: TranscodeError.self) {
-        try Transcoder(options: options).transcode(from: MemorySource(WAVFixture(frames: 100).bytes()), to: sink)
+        try Transcoder(options: options).transcode(from: RecordingSource(WAVFixture(frames: 100).bytes()), to: sink)
     }
     #expect(error.kind == .invalidOptions && error.exitCode == 64)
     #expect(sink.bytes.isEmpty && sink.aborted)

@@ -18,7 +18,7 @@ func legalSampleRate(_ rate: Int, _ expected: Int) {
     (.s24, "s32p"), (.s32, "s32p"), (.f32, "fltp"), (.f64, "fltp"),
 ])
 func encoderSampleFormat(_ encoding: WAVFixture.Encoding, _ expected: String) throws {
-    let result = try Transcoder().transcode(from: MemorySource(WAVFixture(encoding: encoding, frames: 2000).bytes()), to: MemorySink())
+    let result = try Transcoder().transcode(from: RecordingSource(WAVFixture(encoding: encoding, frames: 2000).bytes()), to: MemorySink())
     #expect(result.outputSampleFormat == expected)
 }
 
@@ -31,7 +31,7 @@ func outputRateAndChannels(_ inRate: Int, _ inChannels: Int, _ outRate: Int, _ o
     let fixture = WAVFixture(sampleRate: inRate, channels: inChannels, frames: inRate)
     let output = dir.file("out.mp3")
     let result = try Transcoder(options: EncodingOptions(bitrate: .cbr(kbps: 64), sampleRate: outRate, channels: outChannels))
-        .transcode(from: MemorySource(fixture.bytes()), to: try FileSink(path: output))
+        .transcode(from: RecordingSource(fixture.bytes()), to: try FileSink(path: output))
     #expect(result.outputSampleRate == outRate && result.outputChannels == outChannels)
     let decoded = try decodeWithFFmpeg(output)
     #expect(decoded.sampleRate == outRate && decoded.channels == outChannels)
@@ -71,7 +71,7 @@ func downmixMatrix(_ c: DownmixCase) throws {
     var fixture = WAVFixture(encoding: .f32, container: .extensible, sampleRate: 48000, channels: c.channels, frames: 48000, amplitude: 0.3)
     fixture.channelGains = c.gains
     let output = dir.file("out.mp3")
-    _ = try Transcoder().transcode(from: MemorySource(fixture.bytes()), to: try FileSink(path: output))
+    _ = try Transcoder().transcode(from: RecordingSource(fixture.bytes()), to: try FileSink(path: output))
     let decoded = try decodeWithFFmpeg(output)
     #expect(decoded.channels == 2)
     for (channel, expected) in [(0, c.left), (1, c.right)] {
@@ -90,11 +90,11 @@ func downmixMatrix(_ c: DownmixCase) throws {
 func bitrateAndQuality() throws {
     let fixture = WAVFixture(frames: 44100)
     let cbr128 = MemorySink()
-    _ = try Transcoder(options: EncodingOptions(bitrate: .cbr(kbps: 128))).transcode(from: MemorySource(fixture.bytes()), to: cbr128)
+    _ = try Transcoder(options: EncodingOptions(bitrate: .cbr(kbps: 128))).transcode(from: RecordingSource(fixture.bytes()), to: cbr128)
     #expect(Set(MP3Layout(cbr128.bytes).audioFrames.map(\.bitrate)) == [128_000])
     let fast = MemorySink(), best = MemorySink()
-    _ = try Transcoder(options: EncodingOptions(algorithmQuality: 9)).transcode(from: MemorySource(fixture.bytes()), to: fast)
-    _ = try Transcoder(options: EncodingOptions(algorithmQuality: 0)).transcode(from: MemorySource(fixture.bytes()), to: best)
+    _ = try Transcoder(options: EncodingOptions(algorithmQuality: 9)).transcode(from: RecordingSource(fixture.bytes()), to: fast)
+    _ = try Transcoder(options: EncodingOptions(algorithmQuality: 0)).transcode(from: RecordingSource(fixture.bytes()), to: best)
     #expect(fast.bytes.count == best.bytes.count, "same CBR size")
     #expect(fast.bytes != best.bytes, "different encodings")
 }

@@ -7,7 +7,7 @@ import Testing
 func probeWAV() throws {
     let fixture = WAVFixture(encoding: .s24, container: .extensible, sampleRate: 96000, channels: 6, frames: 96000 * 2,
                              amplitude: 0.1, info: [("INAM", "Prøbe"), ("IART", "Ärtist")])
-    let result = try probe(MemorySource(fixture.bytes()))
+    let result = try probe(RecordingSource(fixture.bytes()))
     #expect(result.container == "wav")
     #expect(result.codec == "pcm_s24le")
     #expect(result.duration == 2.0)
@@ -23,8 +23,8 @@ func probeWAV() throws {
 @Test("probe describes our MP3, and its JSON round-trips")
 func probeMP3() throws {
     let sink = MemorySink()
-    _ = try Transcoder(options: EncodingOptions(tags: Tags(title: "T"))).transcode(from: MemorySource(WAVFixture(frames: 44100).bytes()), to: sink)
-    let result = try probe(MemorySource(sink.bytes, name: "out.mp3"))
+    _ = try Transcoder(options: EncodingOptions(tags: Tags(title: "T"))).transcode(from: RecordingSource(WAVFixture(frames: 44100).bytes()), to: sink)
+    let result = try probe(RecordingSource(sink.bytes, name: "out.mp3"))
     #expect(result.container == "mp3" && result.codec == "mp3")
     #expect(result.sampleRate == 44100 && result.channels == 2 && result.channelLayout == "stereo")
     #expect(result.bitRate == 192_000)

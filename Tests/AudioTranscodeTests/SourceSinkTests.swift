@@ -24,7 +24,7 @@ let observedCases: [ObservedCase] = {
 func observedSourceSeesEveryByte(_ c: ObservedCase) throws {
     let bytes = c.fixture.bytes()
     var seen: [UInt8] = []
-    let source = MemorySource(bytes, seekable: c.seekable)
+    let source = RecordingSource(bytes, seekable: c.seekable)
     let observed = ObservedSource(source) { seen += $0 }
     let result = try Transcoder().transcode(from: observed, to: MemorySink())
     if c.fixture.infoAfterData {
@@ -72,10 +72,10 @@ final class FailingSink: OutputSink {
 
 /// A source that fails after `limit` bytes, like a dropped connection.
 final class FailingSource: ByteSource {
-    let inner: MemorySource
+    let inner: RecordingSource
     let limit: Int
     var delivered = 0
-    init(_ bytes: [UInt8], limit: Int) { inner = MemorySource(bytes); self.limit = limit }
+    init(_ bytes: [UInt8], limit: Int) { inner = RecordingSource(bytes); self.limit = limit }
     var size: Int64? { inner.size }
     var isSeekable: Bool { true }
     var name: String { "s3://bucket/flaky.wav" }
@@ -92,7 +92,7 @@ final class FailingSource: ByteSource {
 func sinkErrorPropagates() throws {
     let sink = FailingSink(limit: 100_000)
     #expect(throws: SinkRefused()) {
-        try Transcoder().transcode(from: MemorySource(WAVFixture(frames: 441_000).bytes()), to: sink)
+        try Transcoder().transcode(from: RecordingSource(WAVFixture(frames: 441_000).bytes()), to: sink)
     }
     #expect(sink.aborted && !sink.finished)
 }
@@ -124,7 +124,7 @@ func cancellation() throws {
 @Test("Progress is reported about once a second of audio, in order, ending at the whole input")
 func progressReports() throws {
     var reports: [TranscodeProgress] = []
-    _ = try Transcoder().transcode(from: MemorySource(WAVFixture(sampleRate: 8000, frames: 8000 * 5).bytes()), to: MemorySink(),
+    _ = try Transcoder().transcode(from: RecordingSource(WAVFixture(sampleRate: 8000, frames: 8000 * 5).bytes()), to: MemorySink(),
                                    progress: { reports.append($0) })
     #expect(reports.count >= 5 && reports.count <= 8)
     #expect(zip(reports, reports.dropFirst()).allSatisfy { $0.samplesDone <= $1.samplesDone })
@@ -154,6 +154,6 @@ func fileSinkLifecycle() throws {
 
     let device = try FileSink(path: "/dev/null")
     #expect(device.rewritableWindow == nil)
-    _ = try Transcoder().transcode(from: MemorySource(WAVFixture(frames: 1000).bytes()), to: device)
+    _ = try Transcoder().transcode(from: RecordingSource(WAVFixture(frames: 1000).bytes()), to: device)
     #expect(FileManager.default.fileExists(atPath: "/dev/null"))
 }

@@ -27,7 +27,7 @@ func wavFromPipe(_ sizes: WAVFixture.SizeFields) throws {
 ])
 func streamingSizesInFile(_ sizes: WAVFixture.SizeFields) throws {
     var warnings: [String] = []
-    let result = try Transcoder().transcode(from: MemorySource(WAVFixture(frames: 30000, sizeFields: sizes).bytes()), to: MemorySink(),
+    let result = try Transcoder().transcode(from: RecordingSource(WAVFixture(frames: 30000, sizeFields: sizes).bytes()), to: MemorySink(),
                                             warning: { warnings.append($0) })
     #expect(result.samplesIn == 30000)
     #expect(warnings.isEmpty)
@@ -37,7 +37,7 @@ func streamingSizesInFile(_ sizes: WAVFixture.SizeFields) throws {
 func mp3ToPipe() throws {
     let fixture = WAVFixture(frames: 30000)
     let (writeEnd, collect) = Pipes.draining()
-    let result = try Transcoder().transcode(from: MemorySource(fixture.bytes()), to: FileDescriptorSink(descriptor: writeEnd, name: "-"))
+    let result = try Transcoder().transcode(from: RecordingSource(fixture.bytes()), to: FileDescriptorSink(descriptor: writeEnd, name: "-"))
     let bytes = collect()
     #expect(Int64(bytes.count) == result.bytesWritten)
     let layout = MP3Layout(bytes)
@@ -78,7 +78,7 @@ func headerLies(_ lie: Lie) throws {
     defer { dir.remove() }
     let output = dir.file("out.mp3")
     var warnings: [String] = []
-    let result = try Transcoder().transcode(from: MemorySource(lie.fixture.bytes(), seekable: lie.seekable, name: "liar.wav"),
+    let result = try Transcoder().transcode(from: RecordingSource(lie.fixture.bytes(), seekable: lie.seekable, name: "liar.wav"),
                                             to: try FileSink(path: output), warning: { warnings.append($0) })
     #expect(result.samplesIn == lie.samples)
     #expect(try decodeWithFFmpeg(output).frames == Int(lie.samples))

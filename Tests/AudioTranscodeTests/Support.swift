@@ -161,8 +161,8 @@ final class MemorySink: OutputSink {
     func abort() { aborted = true }
 }
 
-/// A source over bytes in memory, seekable or not.
-final class MemorySource: ByteSource {
+/// A source over bytes in memory, seekable or not, that records the seeks FFmpeg makes.
+final class RecordingSource: ByteSource {
     let bytes: [UInt8]
     let isSeekable: Bool
     let name: String

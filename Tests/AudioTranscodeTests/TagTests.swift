@@ -13,14 +13,14 @@ private func transcodeTagged(_ options: EncodingOptions, infoAfterData: Bool = f
     var fixture = WAVFixture(frames: 8000, info: infoChunk)
     fixture.infoAfterData = infoAfterData
     let sink = MemorySink()
-    let result = try Transcoder(options: options).transcode(from: MemorySource(fixture.bytes()), to: sink)
+    let result = try Transcoder(options: options).transcode(from: RecordingSource(fixture.bytes()), to: sink)
     return (sink.bytes, result)
 }
 
 @Test("LIST/INFO tags become ID3v2 tags, UTF-8 intact, wherever the chunk is", arguments: [false, true])
 func tagsFromListInfo(infoAfterData: Bool) throws {
     let (bytes, result) = try transcodeTagged(EncodingOptions(), infoAfterData: infoAfterData)
-    let tags = try probe(MemorySource(bytes, name: "out.mp3")).tags
+    let tags = try probe(RecordingSource(bytes, name: "out.mp3")).tags
     #expect(tags["title"] == "Ünïcødé — 日本語のタイトル")
     #expect(tags["artist"] == "Björk & Sigur Rós")
     #expect(tags["album"] == "Ålbum ☃")
@@ -50,7 +50,7 @@ func explicitTagsWin() throws {
 @Test("Not copying input tags keeps only the explicit ones")
 func onlyExplicitTags() throws {
     let (bytes, _) = try transcodeTagged(EncodingOptions(tags: Tags(artist: "Only Me"), copiesInputTags: false))
-    let tags = try probe(MemorySource(bytes)).tags
+    let tags = try probe(RecordingSource(bytes)).tags
     #expect(tags["artist"] == "Only Me")
     #expect(tags["title"] == nil && tags["album"] == nil)
 }
@@ -62,7 +62,7 @@ func noTags() throws {
     #expect(MP3Layout(bytes).id3Size == 0)
     #expect(MP3Layout(bytes).xing?.tag == "Info")
     #expect(result.tags == Tags())
-    #expect(try probe(MemorySource(bytes)).tags["title"] == nil)
+    #expect(try probe(RecordingSource(bytes)).tags["title"] == nil)
 }
 
 @Test("Tags merge field by field")

@@ -23,7 +23,7 @@ func xingFrameMatchesEncoder(_ c: XingCase) throws {
     // 100,000 samples: not a multiple of the frame size, so there is padding to record.
     let fixture = WAVFixture(sampleRate: c.rate, channels: c.channels, frames: 100_000)
     let sink = MemorySink()
-    let result = try Transcoder(options: EncodingOptions(bitrate: c.mode)).transcode(from: MemorySource(fixture.bytes()), to: sink)
+    let result = try Transcoder(options: EncodingOptions(bitrate: c.mode)).transcode(from: RecordingSource(fixture.bytes()), to: sink)
     #expect(sink.finished && !sink.aborted)
     #expect(result.bytesWritten == Int64(sink.bytes.count))
 
@@ -83,7 +83,7 @@ func vbrDurationFromFFprobe() throws {
 func pipeSinkHasNoXingFrame() throws {
     let fixture = WAVFixture(frames: 20000)
     let sink = MemorySink(window: nil)
-    let result = try Transcoder().transcode(from: MemorySource(fixture.bytes()), to: sink)
+    let result = try Transcoder().transcode(from: RecordingSource(fixture.bytes()), to: sink)
     let layout = MP3Layout(sink.bytes)
     #expect(layout.xing == nil)
     #expect(sink.rewrites.isEmpty)
@@ -95,12 +95,12 @@ func pipeSinkHasNoXingFrame() throws {
 func rewritableWindowBounds() throws {
     let fixture = WAVFixture(frames: 20000)
     let small = MemorySink(window: 8192)
-    _ = try Transcoder().transcode(from: MemorySource(fixture.bytes()), to: small)
+    _ = try Transcoder().transcode(from: RecordingSource(fixture.bytes()), to: small)
     #expect(MP3Layout(small.bytes).xing?.frames != nil)
 
     let tooSmall = MemorySink(window: 100)
     let long = WAVFixture(frames: 441_000) // more than the 64 KiB AVIO buffer, so the rewrite reaches the sink
-    #expect { try Transcoder().transcode(from: MemorySource(long.bytes()), to: tooSmall) } throws: { error in
+    #expect { try Transcoder().transcode(from: RecordingSource(long.bytes()), to: tooSmall) } throws: { error in
         (error as? TranscodeError)?.kind == .internalFailure
     }
     #expect(tooSmall.aborted)
