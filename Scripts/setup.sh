@@ -8,7 +8,7 @@ APT_PACKAGES=(
     pkg-config libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libmp3lame-dev
     libcurl4-openssl-dev zlib1g-dev ca-certificates
     # tests and benchmark: reference decoders and encoders, tracing, timing
-    ffmpeg lame strace time python3 python3-pip
+    ffmpeg lame strace time curl python3 python3-pip
 )
 PIP_PACKAGES=("moto[server]" "awscli")
 
