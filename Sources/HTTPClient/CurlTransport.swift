@@ -367,7 +367,7 @@ private final class Transfer {
         guard let buffer else { return count }
         let bytes = UnsafeRawBufferPointer(start: buffer, count: count)
         var line = String(decoding: bytes, as: UTF8.self)
-        while line.last == "\n" || line.last == "\r" { line.removeLast() }
+        while line.last?.isNewline == true { line.removeLast() }  // "\r\n" is one Character
         if line.hasPrefix("HTTP/") {
             headers.removeAll()
             body.removeAll()
