@@ -21,9 +21,12 @@ struct XMLElementNode: Sendable, Equatable {
 
     /// Parses a whole document; `nil` when the bytes are not well-formed XML.
     static func parse(_ bytes: [UInt8]) -> XMLElementNode? {
-        guard !bytes.isEmpty else { return nil }
+        // S3 sends spaces while a CompleteMultipartUpload works, before the XML declaration, which
+        // XMLParser accepts only as the very first bytes.
+        let start = bytes.firstIndex { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) } ?? bytes.endIndex
+        guard start < bytes.endIndex else { return nil }
         let builder = TreeBuilder()
-        let parser = XMLParser(data: Data(bytes))
+        let parser = XMLParser(data: Data(bytes[start...]))
         parser.shouldProcessNamespaces = false
         parser.shouldResolveExternalEntities = false
         parser.delegate = builder

@@ -184,11 +184,14 @@ struct MotoS3Tests {
         #expect(error.message.contains("no-such-bucket-here"))
     }
 
-    @Test("keys with spaces, ~, parentheses and a slash are signed as moto computes them")
+    // moto's checker accepts only these of the encoded characters; the others (`+ = ( ) ' % ; , @ $ !
+    // * &` and non-ASCII, measured with the AWS CLI too) are covered against the server without checks
+    // and by the signer's documentation vectors.
+    @Test("keys with spaces, ~ and slashes are signed as moto computes them")
     func keysSignedWithChecks() throws {
         let (client, _) = try Moto.client()
         let bucket = try Moto.bucket(client, "keys-auth")
-        for key in ["with space.mp3", "tilde~name.mp3", "dir/sub dir/(1) it's.mp3", "%percent.mp3"] {
+        for key in ["with space.mp3", "tilde~name.mp3", "dir/sub dir/x y.mp3", "-_.~ AZaz09.mp3"] {
             _ = try client.putObject(bucket: bucket, key: key, body: Array(key.utf8))
             #expect(try client.getObject(bucket: bucket, key: key).body == Array(key.utf8), "\(key)")
         }
@@ -213,7 +216,7 @@ struct MotoS3Tests {
 struct MotoNoAuthTests {
     static let keys = [
         "plus+sign.mp3", "equals=sign.mp3", "a b+c=d~e.mp3", "unicodé/音楽/🎵.mp3", "ümlaut & ampersand.mp3",
-        "semi;colon,comma.mp3", "question?mark#hash.mp3",
+        "semi;colon,comma.mp3", "question?mark#hash.mp3", "(1) it's 100%.mp3", "at@dollar$excl!star*.mp3",
     ]
 
     @Test("put, head, get and list keep the key exactly", arguments: keys)
