@@ -119,6 +119,8 @@ public final class FileSink: OutputSink {
 /// exactly as `ffmpeg … -f mp3 -` does: players then cannot trim the encoder delay and padding
 /// (about 1,100 extra samples in total), and a VBR stream's duration is only estimated.
 /// `abort()` cannot take back what was written; it only stops. The descriptor is not closed.
+/// A reader that goes away raises SIGPIPE, which kills the process unless it is ignored
+/// (`signal(SIGPIPE, SIG_IGN)` at start-up); ignored, the write fails with `.writeFailed` (EPIPE).
 public final class FileDescriptorSink: OutputSink {
     public let name: String
     public var rewritableWindow: Int64? { nil }
