@@ -97,10 +97,16 @@ final class ChannelLayout {
         av_channel_layout_copy(&layout, other)
     }
 
-    /// The native layout for `channels` (mono, stereo, 2.1, quad, 5.0, 5.1, 6.1, 7.1) when the
-    /// input did not say which speakers its channels are for.
+    /// The native layout for `channels` (mono, stereo, 2.1, quad, 5.0, 5.1, 6.1, 7.1, …) when the
+    /// input did not say which speakers its channels are for. Counts FFmpeg has no default for
+    /// (9 to 15 channels, for instance) get the first speakers in WAVEFORMATEX order (FL FR FC LFE
+    /// BL BR FLC FRC BC SL SR TC …), the order a WAV without a channel mask implies.
     init(defaultFor channels: Int32) {
         av_channel_layout_default(&layout, channels)
+        if layout.order == AV_CHANNEL_ORDER_UNSPEC && channels > 0 && channels < 64 {
+            av_channel_layout_uninit(&layout)
+            av_channel_layout_from_mask(&layout, (UInt64(1) << UInt64(channels)) - 1)
+        }
     }
 
     deinit { av_channel_layout_uninit(&layout) }
@@ -123,14 +129,27 @@ final class Resampler {
     let pointer: OpaquePointer
     let input: (format: AVSampleFormat, rate: Int32, layout: ChannelLayout)
 
+    /// With `evenMix`, the automatic matrix for the layouts is replaced by an equal-weight one
+    /// (input channel i to output channel i mod 2, or all to mono): for layouts libswresample
+    /// cannot downmix by itself.
     init(from input: (format: AVSampleFormat, rate: Int32, layout: ChannelLayout),
-         to output: (format: AVSampleFormat, rate: Int32, layout: ChannelLayout)) throws(FFmpegError) {
+         to output: (format: AVSampleFormat, rate: Int32, layout: ChannelLayout), evenMix: Bool = false) throws(FFmpegError) {
         var context: OpaquePointer?
         try check(swr_alloc_set_opts2(&context, &output.layout.layout, output.format, output.rate,
                                       &input.layout.layout, input.format, input.rate, 0, nil), "swr_alloc_set_opts2")
         guard let context else { throw FFmpegError(code: s3t_averror_enomem(), operation: "swr_alloc_set_opts2") }
         pointer = context
         self.input = input
+        if evenMix {
+            let ins = Int(input.layout.channels), outs = Int(output.layout.channels)
+            var matrix = [Double](repeating: 0, count: ins * outs)
+            for i in 0..<ins {
+                let o = i % outs
+                let sharing = (ins - o + outs - 1) / outs // input channels feeding output o
+                matrix[o * ins + i] = 1 / Double(sharing)
+            }
+            try check(swr_set_matrix(context, matrix, Int32(ins)), "swr_set_matrix")
+        }
         try check(swr_init(context), "swr_init")
     }
 

@@ -410,8 +410,20 @@ private final class TranscodeSession {
         let layout = channels == inputLayout.channels ? inputLayout
             : frame.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC ? ChannelLayout(defaultFor: channels)
             : withUnsafePointer(to: frame.pointee.ch_layout) { ChannelLayout(copying: $0) }
-        let made = try Resampler(from: (format, rate, layout),
-                                 to: (encoder.pointer.pointee.sample_fmt, encoder.pointer.pointee.sample_rate, outputLayout))
+        let input = (format, rate, layout)
+        let output = (encoder.pointer.pointee.sample_fmt, encoder.pointer.pointee.sample_rate, outputLayout)
+        let made: Resampler
+        do {
+            made = try Resampler(from: input, to: output)
+        } catch {
+            // A layout libswresample has no downmix rule for (a side left without a side right…).
+            do {
+                made = try Resampler(from: input, to: output, evenMix: true)
+                warnOnce("mix", "\(source.name): no standard downmix for \(layout.name); mixed its channels evenly to \(outputLayout.name)")
+            } catch {
+                throw Demuxer.notAudio(source, "its \(layout.name) audio cannot be mixed to \(outputLayout.name)", error.code)
+            }
+        }
         resampler = made
         return made
     }

@@ -116,3 +116,21 @@ func matchesFFmpegCLI() throws {
     let audioA = oursBytes[a.audioFrames.first!.offset...], audioB = theirBytes[b.audioFrames.first!.offset...]
     #expect(audioA.elementsEqual(audioB))
 }
+
+@Test("Channel counts FFmpeg has no layout for are still mixed to stereo (evenly, with a warning, when no rule applies)",
+      arguments: [(9, false), (10, true), (12, false), (16, false)])
+func manyChannels(_ channels: Int, _ warns: Bool) throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let fixture = WAVFixture(sampleRate: 16000, channels: channels, frames: 16000, amplitude: 0.05)
+    let output = dir.file("out.mp3")
+    var warnings: [String] = []
+    let result = try Transcoder().transcode(from: RecordingSource(fixture.bytes()), to: try FileSink(path: output), warning: { warnings.append($0) })
+    #expect(result.outputChannels == 2)
+    #expect(warnings.count == (warns ? 1 : 0), "\(warnings)")
+    let decoded = try decodeWithFFmpeg(output)
+    #expect(decoded.frames == 16000)
+    let analysis = SineAnalysis(decoded.channel(1)[1600..<14400], sampleRate: 16000)
+    #expect(abs(analysis.frequency - 1000) < 1)
+    #expect(analysis.snr > minimumSNR)
+}
