@@ -60,6 +60,8 @@ let flavours: [Flavour] = [
 /// half scale has a quantisation SNR of about 44 dB and G.711 about 38 dB; LAME at 192 kbit/s codes
 /// a lone tone far more finely than that. Any real fault (wrong sample format, byte order, rate,
 /// channel mapping, a gap or a doubled frame) drops it to near 0 dB. 25 dB sits well inside both.
+/// Measured with FFmpeg 5.1 / LAME 3.100: 76–96 dB from 16-bit and wider sources, 44–51 dB from
+/// u8, 34–36 dB from μ-law and A-law.
 let minimumSNR = 25.0
 
 @Test("Each WAV flavour decodes back to the exact sample count, the same tone and a clean signal", arguments: flavours)
@@ -67,7 +69,8 @@ func flavourRoundTrip(_ flavour: Flavour) throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
     let fixture = flavour.fixture
-    let input = try dir.write(fixture.bytes(), to: "in.wav")
+    let input = dir.file("in.wav")
+    try fixture.write(to: input)
     let output = dir.file("out.mp3")
     let result = try Transcoder().transcode(from: try FileSource(path: input), to: try FileSink(path: output))
 

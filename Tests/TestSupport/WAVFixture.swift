@@ -215,6 +215,14 @@ public struct WAVFixture: Sendable {
         return Array(file.data.dropLast(truncatedBytes))
     }
 
+    /// Writes the file to `path` (created or truncated).
+    public func write(to path: String) throws {
+        let bytes = self.bytes()
+        guard let file = fopen(path, "wb") else { throw FixtureWriteError(path: path, code: errno) }
+        defer { fclose(file) }
+        guard fwrite(bytes, 1, bytes.count, file) == bytes.count else { throw FixtureWriteError(path: path, code: errno) }
+    }
+
     /// Only the interleaved samples.
     public func sampleData() -> [UInt8] {
         var out = ByteWriter()
@@ -225,6 +233,13 @@ public struct WAVFixture: Sendable {
         }
         return out.data
     }
+}
+
+/// Writing a fixture file failed.
+public struct FixtureWriteError: Error, CustomStringConvertible {
+    public let path: String
+    public let code: Int32
+    public var description: String { "cannot write fixture \(path): \(String(cString: strerror(code)))" }
 }
 
 /// Little-endian field writer.
