@@ -88,7 +88,9 @@ extension S3Client {
                     errorDocumentMeansFailure: true),
                 body: bytes)
         }
-        guard let root = XMLElementNode.parse(response.body), root.name == "CompleteMultipartUploadResult",
+        // moto names the root CompleteMultipartUploadResponse.
+        guard let root = XMLElementNode.parse(response.body),
+              root.name == "CompleteMultipartUploadResult" || root.name == "CompleteMultipartUploadResponse",
               let etag = root.text("ETag")
         else {
             throw S3Error.invalidResponse(

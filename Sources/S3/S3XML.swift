@@ -25,6 +25,9 @@ struct XMLElementNode: Sendable, Equatable {
         // XMLParser accepts only as the very first bytes.
         let start = bytes.firstIndex { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) } ?? bytes.endIndex
         guard start < bytes.endIndex else { return nil }
+        // FoundationXML traps on element names that are not valid UTF-8 (found by the mutation test):
+        // refuse such bytes before the parser sees them.
+        guard String(validating: bytes[start...], as: UTF8.self) != nil else { return nil }
         let builder = TreeBuilder()
         let parser = XMLParser(data: Data(bytes[start...]))
         parser.shouldProcessNamespaces = false
