@@ -278,7 +278,10 @@ private final class TranscodeSession {
         } else {
             totalSeconds = nil
         }
+        // Plain fixed-width PCM (not pcm_dvd or pcm_bluray, whose packets carry headers): every
+        // packet is whole blocks unless the data was cut short.
         let isPCM = (0x10000..<0x11000).contains(Int(parameters.pointee.codec_id.rawValue))
+            && av_get_exact_bits_per_sample(parameters.pointee.codec_id) > 0
         if isPCM && streamDuration != s3t_av_nopts_value() && streamDuration > 0 {
             announcedSamples = av_rescale_q(streamDuration, timeBase, AVRational(num: 1, den: Int32(inputRate)))
         } else {
