@@ -21,10 +21,19 @@
 set -euo pipefail
 
 DIR="${S3T_SERVER_DIR:-${TMPDIR:-/tmp}/s3transcode-s3-server-$(id -u)}"
+SCRIPT="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 ENV_FILE="$DIR/env"
 READY_TIMEOUT="${S3T_SERVER_READY_TIMEOUT:-60}"
 
 die() { echo "s3-server: $*" >&2; exit 1; }
+
+# Close every descriptor we inherited (except bash's own script descriptor, 255), so that the
+# servers and the watchdog started below hold none of them: Foundation's Process (the Swift test
+# harness starts this script) sees its child exit only when every copy of a socket it passed is closed.
+for fd in /proc/$$/fd/*; do
+    fd="${fd##*/}"
+    case "$fd" in 0 | 1 | 2 | 255) ;; *) [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null ;; esac
+done
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -116,21 +125,25 @@ export S3T_TEST_NOAUTH_ENDPOINT=http://127.0.0.1:$noauth_port
 EOF
 
     if [ -n "$watch" ]; then
-        # Detached from our stdout so whoever started us is not kept waiting for EOF.
-        (
-            trap '' HUP
-            while kill -0 "$watch" 2>/dev/null; do sleep 1; done
-            stop_one auth
-            stop_one noauth
-            rm -f "$ENV_FILE" "$DIR/watchdog.pid"
-        ) </dev/null >/dev/null 2>&1 &
+        # A fresh process, not a subshell, detached from our output.
+        S3T_SERVER_DIR="$DIR" nohup bash "$SCRIPT" _watch "$watch" </dev/null >/dev/null 2>&1 &
         echo $! >"$DIR/watchdog.pid"
     fi
     echo "$ENV_FILE"
 }
 
+# Internal: waits for PID to exit (a zombie counts as exited), then stops the servers.
+cmd_watch() {
+    local pid="$1"
+    while kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != "Z" ]; do sleep 1; done
+    stop_one auth
+    stop_one noauth
+    rm -f "$ENV_FILE" "$DIR/watchdog.pid"
+}
+
 case "${1:-}" in
     start) shift; cmd_start "$@" ;;
+    _watch) cmd_watch "${2:?}" ;;
     stop) cmd_stop ;;
     env) [ -f "$ENV_FILE" ] || die "no server running for $DIR; run: Scripts/s3-server.sh start"; cat "$ENV_FILE" ;;
     *) die "usage: s3-server.sh start [--watch PID] | env | stop" ;;
