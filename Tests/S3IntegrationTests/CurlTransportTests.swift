@@ -123,15 +123,16 @@ struct CurlTransportTests {
 }
 
 /// An HTTP/1.1 server that keeps connections alive (Python's http.server), answering every
-/// request with 200 "ok".
-final class KeepAliveServer: Sendable {
+/// request with 200 "ok". It exits when its stdin closes, so it dies with the test process.
+final class KeepAliveServer: @unchecked Sendable {
     private let process: Process
+    private let stdin = Pipe()
     let baseURL: String
 
     struct StartError: Error, CustomStringConvertible { let description: String }
 
     static let script = """
-        import http.server, sys
+        import http.server, os, sys, threading
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             def answer(self):
@@ -143,6 +144,7 @@ final class KeepAliveServer: Sendable {
                 self.wfile.write(b"ok")
             do_GET = do_PUT = do_POST = answer
             def log_message(self, *args): pass
+        threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         print(server.server_address[1], flush=True)
         server.serve_forever()
@@ -154,6 +156,8 @@ final class KeepAliveServer: Sendable {
         process.arguments = ["python3", "-c", Self.script]
         let output = Pipe()
         process.standardOutput = output
+        process.standardInput = stdin
+        process.standardError = FileHandle.nullDevice
         do { try process.run() } catch { throw StartError(description: "cannot run python3 for the keep-alive server: \(error)") }
         var line: [UInt8] = []
         while let byte = try output.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 { line.append(byte) }
