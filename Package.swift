@@ -53,7 +53,9 @@ let package = Package(
         .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "HTTPClient", "TestSupport"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPClient", "TestSupport"]),
         .testTarget(name: "S3IntegrationTests", dependencies: ["S3", "AWSConfig", "HTTPClient", "TestSupport"]),
-        .testTarget(name: "CommandsTests", dependencies: ["S3TranscodeCommands", "AudioTranscode", "TestSupport"]),
+        .testTarget(name: "CommandsTests", dependencies: [
+            "S3TranscodeCommands", "AudioTranscode", "S3", "HTTPClient", "SigV4", "TestSupport",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

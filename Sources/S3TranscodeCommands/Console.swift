@@ -10,10 +10,10 @@ import Darwin
 final class Console: Sendable {
     static let shared = Console()
 
-    private let lock = Mutex<Void>(())
+    /// Guards every write; holds how many lines of live status are drawn (0: none).
+    private let lock = Mutex<Int>(0)
     /// Whether stderr is a terminal: live progress is redrawn in place only there.
     let isInteractive = isatty(STDERR_FILENO) == 1
-    private let hasLiveLine = Atomic<Bool>(false)
 
     /// A line for people (progress summaries, `-v` request lines, warnings).
     func info(_ line: String) { write(line + "\n", to: STDERR_FILENO) }
@@ -27,22 +27,44 @@ final class Console: Sendable {
         lock.withLock { _ in Console.writeAll(line + "\n", to: STDOUT_FILENO) }
     }
 
-    /// Redraws the live status line (a terminal only; elsewhere it is not drawn at all).
-    func status(_ line: String) {
+    /// Redraws the live status in place (a terminal only; elsewhere it is not drawn at all). It may
+    /// span several lines (`batch` draws one per running file); each must fit the terminal's width,
+    /// or the wrapped remainder is not erased by the next redraw.
+    func status(_ text: String) {
         guard isInteractive else { return }
-        lock.withLock { _ in Console.writeAll("\r\u{1B}[2K" + line, to: STDERR_FILENO) }
-        hasLiveLine.store(true, ordering: .relaxed)
+        let lineCount = text.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+        lock.withLock { drawn in
+            Console.writeAll(Console.erase(drawn) + text, to: STDERR_FILENO)
+            drawn = lineCount
+        }
     }
 
-    /// Clears the live status line so that ordinary lines start at column 0.
+    /// Clears the live status so that ordinary lines start at column 0.
     func clearStatus() {
-        guard hasLiveLine.exchange(false, ordering: .relaxed) else { return }
-        lock.withLock { _ in Console.writeAll("\r\u{1B}[2K", to: STDERR_FILENO) }
+        lock.withLock { drawn in
+            guard drawn > 0 else { return }
+            Console.writeAll(Console.erase(drawn), to: STDERR_FILENO)
+            drawn = 0
+        }
     }
 
+    /// Ordinary lines go above the live status: it is erased, the text written, and the next
+    /// `status` call draws it again below.
     private func write(_ text: String, to descriptor: Int32) {
-        clearStatus()
-        lock.withLock { _ in Console.writeAll(text, to: descriptor) }
+        lock.withLock { drawn in
+            if drawn > 0 {
+                Console.writeAll(Console.erase(drawn), to: STDERR_FILENO)
+                drawn = 0
+            }
+            Console.writeAll(text, to: descriptor)
+        }
+    }
+
+    /// From the last line of a block of `lines` drawn lines: back to its first column, then clear
+    /// to the end of the screen.
+    private static func erase(_ lines: Int) -> String {
+        guard lines > 0 else { return "" }
+        return "\r" + String(repeating: "\u{1B}[1A", count: lines - 1) + "\u{1B}[J"
     }
 
     /// Unbuffered, so nothing is lost when the process exits right after.

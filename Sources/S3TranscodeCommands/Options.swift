@@ -95,8 +95,9 @@ struct ObjectOptionGroup: ParsableArguments {
     /// Whether S3's ETags are MD5s (not under SSE-KMS).
     var etagIsMD5: Bool { sse != "aws:kms" }
 
-    /// The object's headers, `x-amz-meta-source-sha256` included when known.
-    func headers(sourceSHA256: String?) -> [(name: String, value: String)] {
+    /// The object's headers, the source's fingerprint (`x-amz-meta-source-sha256` and
+    /// `x-amz-meta-source-size`, which `batch --skip-existing` compares) included when known.
+    func headers(sourceSHA256: String?, sourceSize: Int64? = nil) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
         if let cacheControl { headers.append(("Cache-Control", cacheControl)) }
         if let contentDisposition { headers.append(("Content-Disposition", contentDisposition)) }
@@ -105,6 +106,7 @@ struct ObjectOptionGroup: ParsableArguments {
             headers.append(("x-amz-meta-" + entry[..<equals].lowercased(), String(entry[entry.index(after: equals)...])))
         }
         if let sourceSHA256 { headers.append(("x-amz-meta-source-sha256", sourceSHA256)) }
+        if let sourceSize { headers.append(("x-amz-meta-source-size", String(sourceSize))) }
         if let storageClass { headers.append(("x-amz-storage-class", storageClass)) }
         if let sse { headers.append(("x-amz-server-side-encryption", sse)) }
         if let sseKmsKeyId { headers.append(("x-amz-server-side-encryption-aws-kms-key-id", sseKmsKeyId)) }

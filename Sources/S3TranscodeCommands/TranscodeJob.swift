@@ -20,6 +20,8 @@ struct JobReport: Codable {
     var seconds: Double
     var error: String?
     var exitCode: Int32?
+    /// Why a file was skipped (`batch`): the target is up to date, or a manifest says it is done.
+    var reason: String?
 }
 
 /// One input transcoded to one destination: the unit that `transcode` runs once and `batch` runs
@@ -31,6 +33,9 @@ struct TranscodeJob {
     var encoding: EncodingOptions
     var upload: UploadOptionGroup
     var object: ObjectOptionGroup
+    /// The input's SHA-256 when the caller already hashed it (`batch --skip-existing`), so that it is
+    /// not read twice before the upload starts.
+    var knownSourceSHA256: String? = nil
 
     /// Runs the job. `session` is needed only when the input or the destination is on S3.
     func run(session: () throws -> S3Session, trap: SignalTrap,
@@ -80,8 +85,8 @@ struct TranscodeJob {
         case .s3(let bucket, let key):
             let client = try session().client
             var sourceSHA256: String?
-            if case .file(let path) = input { sourceSHA256 = try SourceHash.sha256(ofFileAt: path) }
-            let headers = object.headers(sourceSHA256: sourceSHA256)
+            if case .file(let path) = input { sourceSHA256 = try knownSourceSHA256 ?? SourceHash.sha256(ofFileAt: path) }
+            let headers = object.headers(sourceSHA256: sourceSHA256, sourceSize: sourceSHA256 == nil ? nil : expectedSize)
             let upload = try MultipartUpload(
                 destination: UploadDestination(bucket: bucket, key: key, headers: headers), store: client,
                 options: upload.options(expectedSize: expectedSize, verifyETag: object.etagIsMD5))

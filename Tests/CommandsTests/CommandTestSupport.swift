@@ -1,0 +1,161 @@
+import Foundation
+import HTTPClient
+import S3
+import SigV4
+import Testing
+import TestSupport
+
+/// Runs the real `s3transcode` binary, built next to this test bundle (`swift build --build-tests`
+/// builds it; `S3TRANSCODE_BIN` overrides the path).
+struct CommandLineTool {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+
+        var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+    }
+
+    struct Missing: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func binary() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["S3TRANSCODE_BIN"] { return path }
+        var candidates: [URL] = []
+        if let executable = Bundle.main.executableURL { candidates.append(executable.deletingLastPathComponent()) }
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
+        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        for directory in candidates {
+            let path = directory.appendingPathComponent("s3transcode").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw Missing(description: "the s3transcode binary is not next to the test bundle (looked in "
+            + candidates.map(\.path).joined(separator: ", ") + "); build it with `swift build --build-tests`")
+    }
+
+    /// The environment of a run against the SigV4-checking moto server: its key, its endpoint, and no
+    /// AWS config files of the machine's own.
+    static func environment(for server: S3TestServer) -> [String: String] {
+        var environment: [String: String] = [:]
+        for name in ["PATH", "HOME", "TMPDIR", "LANG"] {
+            if let value = ProcessInfo.processInfo.environment[name] { environment[name] = value }
+        }
+        environment["AWS_ACCESS_KEY_ID"] = server.accessKeyId
+        environment["AWS_SECRET_ACCESS_KEY"] = server.secretAccessKey
+        environment["AWS_REGION"] = server.region
+        environment["AWS_ENDPOINT_URL_S3"] = server.endpoint
+        environment["AWS_CONFIG_FILE"] = "/nonexistent/s3transcode-test-config"
+        environment["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/s3transcode-test-credentials"
+        environment["AWS_EC2_METADATA_DISABLED"] = "true"
+        return environment
+    }
+
+    /// Starts the binary; stdout and stderr go to files (no pipe can fill up and block it).
+    final class Running: @unchecked Sendable {
+        let process = Process()
+        let directory: URL
+
+        init(_ arguments: [String], environment: [String: String]) throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-cmd-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            _ = FileManager.default.createFile(atPath: directory.appendingPathComponent("out").path, contents: nil)
+            _ = FileManager.default.createFile(atPath: directory.appendingPathComponent("err").path, contents: nil)
+            process.executableURL = URL(fileURLWithPath: try CommandLineTool.binary())
+            process.arguments = arguments
+            process.environment = environment
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent("out"))
+            process.standardError = try FileHandle(forWritingTo: directory.appendingPathComponent("err"))
+            try process.run()
+        }
+
+        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+        func wait() -> Outcome {
+            process.waitUntilExit()
+            let read = { (name: String) in
+                (try? String(contentsOf: self.directory.appendingPathComponent(name), encoding: .utf8)) ?? ""
+            }
+            let outcome = Outcome(status: process.terminationStatus, stdout: read("out"), stderr: read("err"))
+            try? FileManager.default.removeItem(at: directory)
+            return outcome
+        }
+    }
+
+    static func run(_ arguments: [String], environment: [String: String]) throws -> Outcome {
+        try Running(arguments, environment: environment).wait()
+    }
+}
+
+/// A client of the SigV4-checking moto server, to make buckets and check what a run left there.
+enum CommandMoto {
+    static let transport = CurlTransport()
+
+    static func client() throws -> (S3Client, S3TestServer) {
+        let server = try S3TestServer.shared()
+        let client = S3Client(
+            configuration: .init(region: server.region, endpoint: S3Endpoint(custom: server.endpoint)),
+            transport: transport,
+            credentials: .fixed(Credentials(accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey)))
+        return (client, server)
+    }
+
+    static func bucket(_ client: S3Client, _ prefix: String) throws -> String {
+        let bucket = S3TestServer.uniqueBucketName(prefix)
+        try client.createBucket(bucket)
+        return bucket
+    }
+}
+
+/// A temporary folder of generated WAVs, removed at deinit.
+final class FixtureFolder {
+    let url: URL
+    var path: String { url.path }
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-batch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// Writes a WAV at `relativePath` (folders made as needed).
+    func writeWAV(_ relativePath: String, _ fixture: WAVFixture) throws {
+        try write(relativePath, fixture.bytes())
+    }
+
+    func write(_ relativePath: String, _ bytes: [UInt8]) throws {
+        let file = url.appendingPathComponent(relativePath)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(bytes).write(to: file)
+    }
+
+    /// A short mono WAV (0.25 s at 22.05 kHz) whose content depends on `seed`.
+    static func shortWAV(seed: Int) -> WAVFixture {
+        WAVFixture(sampleRate: 22_050, channels: 1, frames: 5_512, frequency: 220 + Double(seed * 10))
+    }
+
+    /// `count` short WAVs spread over a top level and two nested folders; returns their relative paths.
+    @discardableResult
+    func writeShortWAVs(_ count: Int) throws -> [String] {
+        var paths: [String] = []
+        for index in 0..<count {
+            let folder = ["", "live/", "studio/2024/"][index % 3]
+            let path = "\(folder)take \(index).wav"
+            try writeWAV(path, FixtureFolder.shortWAV(seed: index))
+            paths.append(path)
+        }
+        return paths
+    }
+}
+
+/// The JSON objects of a `--json` run's stdout.
+func jsonObjects(_ outcome: CommandLineTool.Outcome) throws -> [[String: Any]] {
+    try outcome.stdoutLines.map { line in
+        guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            throw CommandLineTool.Missing(description: "a --json line is not an object: \(line)")
+        }
+        return object
+    }
+}
