@@ -19,10 +19,7 @@ while [ $# -gt 0 ]; do
 done
 
 bash Scripts/setup.sh >/dev/null
-# shellcheck disable=SC2086
-swift build ${SWIFT_BUILD_FLAGS:-} -c release --product s3transcode >/dev/null
-# shellcheck disable=SC2086
-bin=$(swift build ${SWIFT_BUILD_FLAGS:-} -c release --show-bin-path)/s3transcode
+bin=$(bash Scripts/build-release.sh 2>/dev/null)
 work=$(mktemp -d /tmp/s3t-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 

@@ -5,8 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh
 echo "demo: building s3transcode (release)..."
-swift build -c release --product s3transcode 2>&1 | tail -n 1
-bin="$(swift build -c release --show-bin-path)/s3transcode"
+bin="$(bash Scripts/build-release.sh 2>/dev/null)"
 
 export S3T_SERVER_DIR
 S3T_SERVER_DIR="$(mktemp -d "${TMPDIR:-/tmp}/s3transcode-demo.XXXXXX")"
