@@ -25,7 +25,8 @@ struct CredentialsDocument: Decodable {
         do {
             return try JSONDecoder().decode(CredentialsDocument.self, from: Data(bytes))
         } catch {
-            throw ConfigurationError(.invalidConfiguration, "\(what) did not return a JSON credentials document")
+            throw ConfigurationError(.invalidConfiguration,
+                                     "\(what) did not return a JSON credentials document (\(bytes.count) bytes that do not parse)")
         }
     }
 

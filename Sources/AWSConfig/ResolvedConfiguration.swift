@@ -82,22 +82,8 @@ public struct ResolvedConfiguration: Sendable {
         runner: any CommandRunner = ShellCommandRunner()
     ) throws -> ResolvedConfiguration {
         let env = Environment(values: environment)
-        let home = env["HOME"] ?? "~"
-        func expand(_ path: String) -> String {
-            path == "~" ? home : path.hasPrefix("~/") ? home + path.dropFirst() : path
-        }
-        let files = try SharedConfigFiles(
-            configPath: expand(env["AWS_CONFIG_FILE"] ?? "~/.aws/config"),
-            credentialsPath: expand(env["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials"),
-            files: reader)
-
-        let explicitProfile = flags.profile ?? env["AWS_PROFILE"]
-        let profileName = explicitProfile ?? env["AWS_DEFAULT_PROFILE"] ?? "default"
-        let profile = files.profile(profileName)
-        if explicitProfile != nil && profile == nil {
-            throw ConfigurationError(.invalidConfiguration,
-                "the profile \(profileName) is in neither \(files.pathsForMessages); check --profile / AWS_PROFILE or the files")
-        }
+        let (files, profileName, explicitProfile, profile) = try loadProfile(flags: flags, env: env, reader: reader)
+        let expand = { (path: String) in expandHome(path, env) }
         let services = profile?["services"].flatMap { files.services($0) }
 
         // Region.
@@ -197,7 +183,7 @@ public struct ResolvedConfiguration: Sendable {
                 return url ?? STSClient.defaultEndpoint(region: region)
             })
         var providers: [any CredentialProvider] = []
-        if flags.profile == nil { providers.append(EnvironmentCredentialProvider(environment: environment)) }
+        if flags.profile?.isEmpty ?? true { providers.append(EnvironmentCredentialProvider(environment: environment)) }
         let profileHasRoleSource = profile?["source_profile"] != nil || profile?["credential_source"] != nil
         let profileWebIdentity = profileHasRoleSource ? nil : profile
         providers.append(WebIdentityCredentialProvider(
@@ -216,5 +202,38 @@ public struct ResolvedConfiguration: Sendable {
             endpointURL: endpoint?.url, endpointSource: endpoint?.source, addressing: addressing,
             credentials: CachingCredentialProvider(base: CredentialProviderChain(providers), clock: clock),
             caBundle: caBundle, maxAttempts: maxAttempts, retryMode: retryMode, files: files)
+    }
+
+    /// The CA bundle alone (`AWS_CA_BUNDLE`, else the profile's `ca_bundle`), for building the
+    /// transport that `resolve` then uses: the bundle must be known before the first request.
+    public static func caBundle(
+        flags: ConfigurationFlags, environment: [String: String], files reader: any FileReader = LocalFiles()
+    ) throws -> String? {
+        let env = Environment(values: environment)
+        let (_, _, _, profile) = try loadProfile(flags: flags, env: env, reader: reader)
+        return (env["AWS_CA_BUNDLE"] ?? profile?["ca_bundle"]).map { expandHome($0, env) }
+    }
+
+    private static func expandHome(_ path: String, _ env: Environment) -> String {
+        let home = env["HOME"] ?? "~"
+        return path == "~" ? home : path.hasPrefix("~/") ? home + path.dropFirst() : path
+    }
+
+    /// The shared files, the selected profile's name, whether it was chosen explicitly, and its settings.
+    private static func loadProfile(
+        flags: ConfigurationFlags, env: Environment, reader: any FileReader
+    ) throws -> (SharedConfigFiles, String, String?, SharedConfigFiles.Section?) {
+        let files = try SharedConfigFiles(
+            configPath: expandHome(env["AWS_CONFIG_FILE"] ?? "~/.aws/config", env),
+            credentialsPath: expandHome(env["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials", env),
+            files: reader)
+        let explicitProfile = flags.profile.flatMap { $0.isEmpty ? nil : $0 } ?? env["AWS_PROFILE"]
+        let profileName = explicitProfile ?? env["AWS_DEFAULT_PROFILE"] ?? "default"
+        let profile = files.profile(profileName)
+        if explicitProfile != nil && profile == nil {
+            throw ConfigurationError(.invalidConfiguration,
+                "the profile \(profileName) is in neither \(files.pathsForMessages); check --profile / AWS_PROFILE or the files")
+        }
+        return (files, profileName, explicitProfile, profile)
     }
 }

@@ -79,6 +79,11 @@ struct ResolutionTests {
         #expect(env.maxAttempts == 2)
         #expect(env.retryMode == .legacy)
         #expect(env.summary.contains("region ap-northeast-1 (from profile custom)"))
+        // Known before the transport exists, from the same sources.
+        #expect(try ResolvedConfiguration.caBundle(flags: ConfigurationFlags(profile: "custom"), environment: ["HOME": "/home/u"],
+                                                   files: InMemoryFiles(Self.files)) == "/home/u/ca.pem")
+        #expect(try ResolvedConfiguration.caBundle(flags: ConfigurationFlags(), environment: ["HOME": "/home/u", "AWS_CA_BUNDLE": "/x.pem"],
+                                                   files: InMemoryFiles(Self.files)) == "/x.pem")
     }
 
     @Test("bad settings are configuration errors (exit 78) naming the setting", arguments: [
