@@ -169,8 +169,9 @@ final class KeepAliveServer: @unchecked Sendable {
         baseURL = "http://127.0.0.1:\(port)"
     }
 
+    /// Kills the server. No `waitUntilExit()`: corelibs' Process can wait there forever.
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        kill(process.processIdentifier, SIGKILL)
+        try? stdin.fileHandleForWriting.close()
     }
 }
