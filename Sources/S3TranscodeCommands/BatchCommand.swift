@@ -1,6 +1,7 @@
 import ArgumentParser
 import AudioTranscode
 import Foundation
+import HTTPClient
 
 /// `s3transcode batch SRC DEST`: every matching file under a folder (or an S3 prefix), in parallel.
 struct BatchCommand: ParsableCommand {
@@ -153,7 +154,11 @@ struct BatchCommand: ParsableCommand {
         }()
         let verbosity = output.verbose
         let s3Options = s3
-        let session = SharedSession { try S3Session(options: s3Options, verbosity: verbosity, cancellation: trap.cancellation) }
+        // Not the trap's flag: S3Client refuses every request once its flag is set, the
+        // AbortMultipartUpload of each interrupted file included. A signal stops the transcoders
+        // between packets instead; each sink then lets its parts in flight settle and aborts.
+        let transfers = CancellationFlag()
+        let session = SharedSession { try S3Session(options: s3Options, verbosity: verbosity, cancellation: transfers) }
         if needsS3 { _ = try session.get() }
 
         // The files: listed, filtered, sharded, named.

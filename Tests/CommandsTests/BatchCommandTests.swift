@@ -143,13 +143,11 @@ struct BatchCommandTests {
         let bucket = try CommandMoto.bucket(client, "batch-sigint")
         let folder = try FixtureFolder()
         // 320 kbit/s for 240 s is about 9.6 MB: each upload is multipart at 5 MiB parts, and the
-        // slowest LAME quality keeps each file busy long enough to be caught mid-upload.
-        for index in 0..<4 {
-            try folder.writeWAV("long \(index).wav", WAVFixture(sampleRate: 32_000, channels: 1, frames: 32_000 * 240,
-                                                                frequency: 300 + Double(index)))
-        }
+        // test catches one mid-upload by polling ListMultipartUploads.
+        let long = try FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 300), seconds: 240)
+        for index in 0..<4 { try folder.write("long \(index).wav", long) }
         let run = try CommandLineTool.Running(
-            ["batch", folder.path, "s3://\(bucket)/out", "--jobs", "2", "--bitrate", "320", "--quality", "0", "--part-size", "5M"],
+            ["batch", folder.path, "s3://\(bucket)/out", "--jobs", "2", "--bitrate", "320", "--part-size", "5M"],
             environment: CommandLineTool.environment(for: server))
         let deadline = Date().addingTimeInterval(60)
         var sawUpload = false
@@ -159,7 +157,9 @@ struct BatchCommandTests {
         }
         #expect(sawUpload, "no multipart upload was ever in flight; the test could not interrupt one")
         run.signal(SIGINT)
+        let signalled = Date()
         let outcome = run.wait()
+        #expect(Date().timeIntervalSince(signalled) < 10, "the batch took too long to stop after SIGINT")
         #expect(outcome.status == 130, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("batch: 4 files:"))
         #expect(outcome.stderr.contains("interrupted"))

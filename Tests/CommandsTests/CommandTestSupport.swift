@@ -136,6 +136,26 @@ final class FixtureFolder {
         WAVFixture(sampleRate: 22_050, channels: 1, frames: 5_512, frequency: 220 + Double(seed * 10))
     }
 
+    /// A long plain-RIFF 16-bit WAV made quickly: one second of `fixture` (one second long) repeated
+    /// `seconds` times behind a header whose sizes say so. (Computing every sample of minutes of audio
+    /// in a debug build takes seconds per file.)
+    static func repeatedWAV(_ fixture: WAVFixture, seconds: Int) throws -> [UInt8] {
+        let one = fixture.bytes()
+        guard one.count > 44, String(decoding: one[36..<40], as: UTF8.self) == "data" else {
+            throw CommandLineTool.Missing(description: "repeatedWAV needs a plain 44-byte RIFF header")
+        }
+        let data = Array(one[44...])
+        var bytes = Array(one[..<44])
+        func put(_ value: Int, at offset: Int) {
+            for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
+        }
+        put(36 + data.count * seconds, at: 4)
+        put(data.count * seconds, at: 40)
+        bytes.reserveCapacity(44 + data.count * seconds)
+        for _ in 0..<seconds { bytes += data }
+        return bytes
+    }
+
     /// `count` short WAVs spread over a top level and two nested folders; returns their relative paths.
     @discardableResult
     func writeShortWAVs(_ count: Int) throws -> [String] {
