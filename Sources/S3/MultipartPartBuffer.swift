@@ -115,6 +115,11 @@ enum MultipartChecksum {
         UInt32(crc32_combine(uLong(first), uLong(second), off_t(secondLength)))
     }
 
+    /// Whether a checksum S3 answered (base64, perhaps with stray whitespace) is ours.
+    static func sameChecksum(_ answered: String, _ ours: String) -> Bool {
+        answered.trimmingCharacters(in: .whitespacesAndNewlines) == ours
+    }
+
     /// `x-amz-checksum-crc32`: base64 of the 4 big-endian bytes.
     static func crc32Base64(_ crc: UInt32) -> String {
         Data([UInt8(crc >> 24), UInt8((crc >> 16) & 0xFF), UInt8((crc >> 8) & 0xFF), UInt8(crc & 0xFF)])
@@ -131,7 +136,7 @@ enum MultipartChecksum {
 
     /// An ETag as S3 sends it (quoted, sometimes `W/`-prefixed) reduced to its value, lowercased.
     static func normalizedETag(_ etag: String) -> String {
-        var value = Substring(etag.trimmingCharacters(in: .whitespaces))
+        var value = Substring(etag.trimmingCharacters(in: .whitespacesAndNewlines))
         if value.hasPrefix("W/") { value = value.dropFirst(2) }
         if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
         if value.hasPrefix("&quot;"), value.hasSuffix("&quot;"), value.count >= 12 {

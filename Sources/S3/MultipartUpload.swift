@@ -327,7 +327,7 @@ public final class MultipartUpload: @unchecked Sendable {
                 + "\(answer.etag), but the part's MD5 is \(job.digest.md5Hex): it was altered in transit "
                 + "(under SSE-KMS or SSE-C, where ETags are not MD5s, turn ETag checks off)"))
         }
-        if let theirs = answer.checksumCRC32, let ours = checksums.crc32, theirs != ours {
+        if let theirs = answer.checksumCRC32, let ours = checksums.crc32, !MultipartChecksum.sameChecksum(theirs, ours) {
             return .failure(UploadError(.integrity, "S3 answered part \(partNumber) of \(destination) with CRC32 "
                 + "\(theirs), but the part's CRC32 is \(ours): it was altered in transit"))
         }
@@ -422,7 +422,7 @@ public final class MultipartUpload: @unchecked Sendable {
             problems.append("S3 reports ETag \(stored.etag) for \(destination), but the bytes sent give \(expectedETag)")
         }
         let ourCRC = MultipartChecksum.crc32Base64(crc32)
-        if options.fullObjectCRC32, let theirs = stored.checksumCRC32, theirs != ourCRC {
+        if options.fullObjectCRC32, let theirs = stored.checksumCRC32, !MultipartChecksum.sameChecksum(theirs, ourCRC) {
             problems.append("S3 reports CRC32 \(theirs) for \(destination), but the bytes sent give \(ourCRC)")
         }
         if !problems.isEmpty {
