@@ -88,6 +88,10 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         if options.cancellation?.isCancelled == true {
             throw TransportError(.cancelled, "\(request.method) \(redactedURL(request.url)) was cancelled")
         }
+        // A line break in a header would start a header of its own: refuse rather than send it.
+        if let bad = request.headers.first(where: { $0.name.contains(where: \.isNewline) || $0.value.contains(where: \.isNewline) }) {
+            throw TransportError(.other, "\(request.method) \(redactedURL(request.url)) not sent: the header \(bad.name.filter { !$0.isNewline }) contains a line break; remove it from the option that set it")
+        }
         let handle = idle.withLock { $0.popLast() } ?? EasyHandle(share: share)
         defer {
             idle.withLock { handles in
@@ -192,6 +196,8 @@ private final class EasyHandle: @unchecked Sendable {
         set(CURLOPT_LOW_SPEED_LIMIT, options.lowSpeedLimit)
         set(CURLOPT_LOW_SPEED_TIME, options.lowSpeedTime)
         set(CURLOPT_TCP_KEEPALIVE, 1)
+        // S3 speaks HTTP/1.1; no ALPN surprises from other endpoints.
+        set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         set(CURLOPT_USERAGENT, options.userAgent)
 
         for header in request.headers where header.name.lowercased() != "content-length" {

@@ -30,3 +30,19 @@ struct CurlTransportOfflineTests {
         #expect(throws: TransportError.self) { try transport.send(HTTPRequest(method: "GET", url: "file:///etc/passwd")) }
     }
 }
+
+@Suite("CurlTransport request checks")
+struct CurlTransportRequestChecks {
+    @Test("a header value with a line break is refused before anything is sent")
+    func headerInjection() throws {
+        let error = try #require(throws: TransportError.self) {
+            try CurlTransport().send(HTTPRequest(
+                method: "PUT", url: "http://127.0.0.1:9/b/k?uploadId=SECRET",
+                headers: [("x-amz-meta-title", "song\r\nx-amz-acl: public-read")]), body: [1])
+        }
+        #expect(error.kind == .other)
+        #expect(error.message.contains("x-amz-meta-title"))
+        #expect(!error.message.contains("SECRET"))
+        #expect(!error.message.contains("public-read"))
+    }
+}
