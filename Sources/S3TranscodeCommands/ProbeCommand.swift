@@ -1,5 +1,6 @@
 import ArgumentParser
 import AudioTranscode
+import HTTPClient
 
 /// `s3transcode probe INPUT`: what an input holds, as FFmpeg reads it.
 struct ProbeCommand: ParsableCommand {
@@ -10,11 +11,13 @@ struct ProbeCommand: ParsableCommand {
             Examples:
               s3transcode probe in.wav
               s3transcode probe out.mp3 --json
+              s3transcode probe s3://bucket/music/in.wav
             """)
 
-    @Argument(help: "A path, or - for standard input.")
+    @Argument(help: "A path, s3://BUCKET/KEY, or - for standard input.")
     var input: String
 
+    @OptionGroup(title: "S3") var s3: S3OptionGroup
     @OptionGroup(title: "Output") var output: OutputOptionGroup
 
     func run() throws {
@@ -23,7 +26,8 @@ struct ProbeCommand: ParsableCommand {
             let location = try Location(parsing: input)
             let job = TranscodeJob(input: location, destination: .standardStream, encoding: EncodingOptions(),
                                    upload: UploadOptionGroup(), object: ObjectOptionGroup())
-            let result = try probe(try job.openSource())
+            let session = { try S3Session(options: s3, verbosity: output.verbose, cancellation: CancellationFlag()) }
+            let result = try probe(try job.openSource(session: session))
             if output.json {
                 Console.shared.output(try JSONLine.encode(result))
             } else {

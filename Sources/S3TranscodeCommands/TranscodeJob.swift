@@ -4,6 +4,7 @@ import S3
 import SigV4
 
 extension MultipartUpload: OutputSink {}
+extension S3ObjectSource: ByteSource {}
 
 /// What one finished (or failed) file reports: the `--json` object and the summary line.
 struct JobReport: Codable {
@@ -42,8 +43,16 @@ struct TranscodeJob {
              progress: @escaping (TranscodeProgress) -> Void = { _ in },
              warning: @escaping (String) -> Void) throws -> (TranscodeResult, JobReport) {
         let started = Date()
-        let source = try openSource()
-        let sink = try openSink(session: session, expectedSize: source.size)
+        // One session for the input and the destination (S3 to S3 resolves credentials once).
+        var opened: S3Session?
+        func shared() throws -> S3Session {
+            if let opened { return opened }
+            let made = try session()
+            opened = made
+            return made
+        }
+        let source = try openSource(session: shared)
+        let sink = try openSink(session: shared, source: source)
         let result = try Transcoder(options: encoding).transcode(
             from: source, to: sink.sink, progress: progress, warning: warning, isCancelled: { trap.isCancelled })
         var report = JobReport(input: input.description, destination: sink.name, status: "written",
@@ -59,13 +68,21 @@ struct TranscodeJob {
         return (result, report)
     }
 
-    func openSource() throws -> ByteSource {
+    /// `session` is called only for an S3 input.
+    func openSource(session: () throws -> S3Session) throws -> ByteSource {
         switch input {
         case .standardStream: return FileDescriptorSource.standardInput()
         case .file(let path): return try FileSource(path: path)
-        case .s3, .presignedURL:
-            throw CommandFailure(.usage, "\(input): reading from S3 is not supported yet; download it first")
+        case .s3(let bucket, let key): return try S3ObjectSource(client: session().client, bucket: bucket, key: key)
+        case .presignedURL: throw CommandFailure(.usage, "\(input): a presigned URL is not an input; use s3://BUCKET/KEY")
         }
+    }
+
+    /// The source where no S3 session is at hand: S3 inputs are refused as a usage error.
+    func openSource() throws -> ByteSource {
+        try openSource(session: {
+            throw CommandFailure(.usage, "\(input): reading from S3 is not supported here yet; download it first")
+        })
     }
 
     private struct OpenedSink {
@@ -75,7 +92,8 @@ struct TranscodeJob {
         var sourceSHA256: String?
     }
 
-    private func openSink(session: () throws -> S3Session, expectedSize: Int64?) throws -> OpenedSink {
+    private func openSink(session: () throws -> S3Session, source: ByteSource) throws -> OpenedSink {
+        let expectedSize = source.size
         switch destination {
         case .standardStream:
             return OpenedSink(sink: FileDescriptorSink.standardOutput(), name: "-")
@@ -86,6 +104,7 @@ struct TranscodeJob {
             let client = try session().client
             var sourceSHA256: String?
             if case .file(let path) = input { sourceSHA256 = try knownSourceSHA256 ?? SourceHash.sha256(ofFileAt: path) }
+            if let object = source as? S3ObjectSource { sourceSHA256 = try knownSourceSHA256 ?? SourceHash.sha256(of: object.reopened()) }
             let headers = object.headers(sourceSHA256: sourceSHA256, sourceSize: sourceSHA256 == nil ? nil : expectedSize)
             let upload = try MultipartUpload(
                 destination: UploadDestination(bucket: bucket, key: key, headers: headers), store: client,
@@ -116,9 +135,17 @@ struct TranscodeJob {
 /// the transcoder has read the whole input. So a local file is hashed in full by a separate
 /// sequential read before the upload starts (the page cache then serves the transcoder's read).
 /// Standard input can be read only once: its objects carry no source hash.
+///
+/// An S3 input is hashed the same way: a second reader of the same object version (its ranged GETs
+/// pinned to the ETag the transcoder reads, so the hash is of the very bytes transcoded) streams it
+/// once before the upload starts. That downloads the input twice; the first pass runs at network
+/// speed, far faster than the encoder, and keeps the metadata the same whatever the input.
 enum SourceHash {
     static func sha256(ofFileAt path: String) throws -> String {
-        let file = try FileSource(path: path)
+        try sha256(of: try FileSource(path: path))
+    }
+
+    static func sha256(of file: ByteSource) throws -> String {
         var hasher = PayloadHasher()
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { chunk.deallocate() }
