@@ -181,6 +181,7 @@ private final class TranscodeSession {
         guard parameters.pointee.sample_rate > 0 else {
             throw Demuxer.notAudio(source, "its header gives no sample rate", 0)
         }
+        try Self.checkSampleRate(Int(parameters.pointee.sample_rate), of: source)
         guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
             let codecName = String(cString: avcodec_get_name(parameters.pointee.codec_id))
             throw Demuxer.notAudio(source, "unsupported codec \(codecName)", 0)
@@ -401,12 +402,25 @@ private final class TranscodeSession {
         }
     }
 
+    /// The highest input rate taken: 768 kHz, the highest any audio format or converter uses.
+    /// Beyond it is a corrupt header, and an expensive one: libswresample's filter bank grows with
+    /// the input-to-output ratio (a header claiming 100 MHz made it allocate about 500 MB and spend
+    /// seconds of CPU on a 2 KB file; found by `Scripts/fuzz.sh`).
+    static let maximumSampleRate = 768_000
+
+    static func checkSampleRate(_ rate: Int, of source: ByteSource) throws {
+        guard rate > 0, rate <= maximumSampleRate else {
+            throw Demuxer.notAudio(source, "its sample rate of \(rate) Hz is not one audio uses (at most \(maximumSampleRate))", 0)
+        }
+    }
+
     /// The resampler for this frame's format, rate and channel count (made on the first frame,
     /// remade if they change mid-stream).
     private func resampler(for frame: UnsafeMutablePointer<AVFrame>) throws -> Resampler {
         let format = AVSampleFormat(frame.pointee.format)
         let rate = frame.pointee.sample_rate
         let channels = frame.pointee.ch_layout.nb_channels
+        try Self.checkSampleRate(Int(rate), of: source)
         if let resampler, resampler.input.format == format, resampler.input.rate == rate, resampler.input.layout.channels == channels {
             return resampler
         }
