@@ -61,7 +61,8 @@ public struct StaticCredentialProvider: CredentialProvider {
 }
 
 /// Reads a variable the way the SDKs do: an empty value is the same as an unset one.
-struct Environment: Sendable {
+/// Printing or dumping it shows the variable names only: values can be secrets.
+struct Environment: Sendable, CustomStringConvertible, CustomReflectable {
     let values: [String: String]
 
     subscript(_ name: String) -> String? {
@@ -71,4 +72,7 @@ struct Environment: Sendable {
 
     /// `true` for `true` in any case, as the SDKs read boolean settings.
     func isTrue(_ name: String) -> Bool { self[name]?.lowercased() == "true" }
+
+    var description: String { "Environment(\(values.keys.sorted().joined(separator: ", ")))" }
+    var customMirror: Mirror { Mirror(self, children: ["names": values.keys.sorted()]) }
 }

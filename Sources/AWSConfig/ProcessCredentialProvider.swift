@@ -7,13 +7,13 @@ import SigV4
 public struct ProcessCredentialProvider: CredentialProvider {
     public var command: String
     public var profile: String
-    let environment: [String: String]
+    let environment: Environment
     let runner: any CommandRunner
 
     public init(command: String, profile: String, environment: [String: String], runner: any CommandRunner) {
         self.command = command
         self.profile = profile
-        self.environment = environment
+        self.environment = Environment(values: environment)
         self.runner = runner
     }
 
@@ -21,7 +21,7 @@ public struct ProcessCredentialProvider: CredentialProvider {
 
     public func credentials() throws -> Credentials? {
         let what = "the credential_process of profile \(profile)"
-        let (status, output) = try runner.run(command, environment: environment)
+        let (status, output) = try runner.run(command, environment: environment.values)
         guard status == 0 else {
             throw ConfigurationError(.invalidConfiguration,
                 "\(what) exited with status \(status); run the command yourself to see why")

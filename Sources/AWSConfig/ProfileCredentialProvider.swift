@@ -47,7 +47,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
         if let credentials = try staticCredentials(profile, name: name) { return credentials }
         if let command = profile["credential_process"] {
             return try ProcessCredentialProvider(
-                command: command, profile: name, environment: context.environment, runner: context.runner).credentials()
+                command: command, profile: name, environment: context.environment.values, runner: context.runner).credentials()
         }
         if profile["sso_session"] != nil || profile["sso_start_url"] != nil {
             throw ConfigurationError(.invalidConfiguration,
@@ -112,11 +112,11 @@ public struct ProfileCredentialProvider: CredentialProvider {
         case let (nil, kind?):
             let provider: any CredentialProvider
             switch kind {
-            case "Environment": provider = EnvironmentCredentialProvider(environment: context.environment)
+            case "Environment": provider = EnvironmentCredentialProvider(environment: context.environment.values)
             case "Ec2InstanceMetadata":
-                provider = InstanceMetadataCredentialProvider(environment: context.environment, profile: profile, transport: context.metadataTransport)
+                provider = InstanceMetadataCredentialProvider(environment: context.environment.values, profile: profile, transport: context.metadataTransport)
             case "EcsContainer":
-                provider = ContainerCredentialProvider(environment: context.environment, transport: context.transport, files: context.files)
+                provider = ContainerCredentialProvider(environment: context.environment.values, transport: context.transport, files: context.files)
             default:
                 throw ConfigurationError(.invalidConfiguration,
                     "profile \(name) has credential_source \(kind); use Environment, Ec2InstanceMetadata or EcsContainer")
@@ -136,7 +136,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
 /// What providers that call out need: injected environment, files, transports, clock, runner,
 /// and how to reach STS for a profile.
 struct ProviderContext: Sendable {
-    var environment: [String: String]
+    var environment: Environment
     var files: any FileReader
     var transport: any HTTPTransport
     var metadataTransport: any HTTPTransport

@@ -171,7 +171,7 @@ public struct ResolvedConfiguration: Sendable {
         let stsServices = services
         let stsIgnore = ignoreConfigured
         let context = ProviderContext(
-            environment: environment, files: reader, transport: transport,
+            environment: env, files: reader, transport: transport,
             metadataTransport: metadataTransport ?? transport, clock: clock, runner: runner, region: region,
             stsEndpoint: { stsProfile in
                 var url: String?

@@ -10,7 +10,8 @@
 ///
 /// https://docs.aws.amazon.com/sdkref/latest/guide/file-format.html
 public struct SharedConfigFiles: Sendable, Equatable {
-    public struct Section: Sendable, Equatable {
+    /// Printing or dumping a section shows its setting names only: values can be secrets.
+    public struct Section: Sendable, Equatable, CustomStringConvertible, CustomReflectable {
         public var properties: [String: String] = [:]
         /// `s3 =` followed by indented lines: `subProperties["s3"]["addressing_style"]`.
         public var subProperties: [String: [String: String]] = [:]
@@ -23,6 +24,14 @@ public struct SharedConfigFiles: Sendable, Equatable {
         public subscript(_ key: String) -> String? {
             guard let value = properties[key], !value.isEmpty else { return nil }
             return value
+        }
+
+        public var description: String {
+            "Section(" + (properties.keys.sorted() + subProperties.keys.sorted().map { $0 + ".*" }).joined(separator: ", ") + ")"
+        }
+
+        public var customMirror: Mirror {
+            Mirror(self, children: ["settings": properties.keys.sorted(), "subSettings": subProperties.keys.sorted()])
         }
 
         mutating func merge(_ other: Section) {

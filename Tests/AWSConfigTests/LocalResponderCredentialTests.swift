@@ -93,9 +93,9 @@ struct LocalResponderCredentialTests {
 
     @Test("an IMDS endpoint where nothing listens is skipped: no credentials, exit 78")
     func imdsUnreachable() throws {
-        let server = try LocalResponder { _ in .init(status: 200) }
-        let port = server.port
-        server.stop() // nothing listens on this port any more
+        let closed = try LocalResponder.ClosedPort()
+        defer { closed.close() }
+        let port = closed.port
         let config = try ResolvedConfiguration.resolve(
             flags: ConfigurationFlags(),
             environment: ["HOME": "/nonexistent", "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)"],

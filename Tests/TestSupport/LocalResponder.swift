@@ -56,8 +56,8 @@ public final class LocalResponder: @unchecked Sendable {
         self.handler = handler
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw StartError(description: "LocalResponder: socket() failed: \(String(cString: strerror(errno)))") }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        // No SO_REUSEADDR: with it, Linux may hand out a port that another socket already holds
+        // (seen as requests from parallel tests reaching the wrong responder).
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
@@ -82,6 +82,39 @@ public final class LocalResponder: @unchecked Sendable {
 
     deinit { stop() }
 
+    /// A port on 127.0.0.1 where nothing listens, held (bound, never listening) until `close()`, so no
+    /// other test can take it meanwhile: connecting to it is refused at once.
+    public final class ClosedPort: @unchecked Sendable {
+        public let port: Int
+        private var fd: Int32
+
+        public init() throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = 0
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            withUnsafeMutablePointer(to: &address) {
+                _ = $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            guard fd >= 0, bound == 0 else {
+                throw StartError(description: "LocalResponder.ClosedPort: cannot bind 127.0.0.1: \(String(cString: strerror(errno)))")
+            }
+            self.fd = fd
+            port = Int(UInt16(bigEndian: address.sin_port))
+        }
+
+        public func close() {
+            if fd >= 0 { Glibc.close(fd); fd = -1 }
+        }
+
+        deinit { close() }
+    }
+
     /// Every request received so far, in order.
     public var requests: [Request] { recorded.withLock { $0 } }
 
@@ -91,17 +124,23 @@ public final class LocalResponder: @unchecked Sendable {
             return !wasStopped
         }
         guard first else { return }
+        // Wake the accept loop and wait for it to leave before closing: closing first would let the
+        // descriptor number be reused by another socket that the loop would then accept on.
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
         done.wait()
+        close(listener)
     }
 
     private func serve() {
         defer { done.signal() }
         while true {
             let connection = accept(listener, nil, nil)
+            if stopped.withLock({ $0 }) {
+                if connection >= 0 { close(connection) }
+                return
+            }
             if connection < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == ECONNABORTED { continue }
                 return
             }
             handle(connection)
