@@ -4,7 +4,7 @@ import Foundation
 ///
 /// It has the four members of `AudioTranscode.OutputSink` (`rewritableWindow`, `write(_:at:)`,
 /// `finish()`, `abort()`), so the command layer makes it a sink with one line,
-/// `extension MultipartUpload: @retroactive OutputSink {}`, and this target does not depend on the
+/// `extension MultipartUpload: OutputSink {}`, and this target does not depend on the
 /// transcoder.
 ///
 /// How it works (the shape of awslabs/aws-c-s3's buffer pool and rclone's `lib/multipart`):
