@@ -331,4 +331,41 @@ struct CredentialChainTests {
         #expect(try config.credentials.credentials(forceRefresh: false).accessKeyId == "ASIACS")
         #expect(transport.sent.first?.header("authorization")?.contains("Credential=AKIDENV/") == true)
     }
+
+    @Test("chain order: environment, web identity, profile, container, IMDS; each asked only when those before have nothing")
+    func order() throws {
+        let container = #"{"AccessKeyId": "ASIACONT", "SecretAccessKey": "s", "Token": "t", "Expiration": "2030-01-01T00:00:00Z"}"#
+        let imds = #"{"Code": "Success", "AccessKeyId": "ASIAIMDS", "SecretAccessKey": "s", "Token": "t", "Expiration": "2030-01-01T00:00:00Z"}"#
+        let transport = FakeTransport { request, _ in
+            if request.url.hasPrefix("http://169.254.170.2/") { return response(200, container) }
+            if request.url.hasPrefix("https://sts.") {
+                return response(200, stsAnswer(action: "AssumeRoleWithWebIdentity", id: "ASIAWEB", secret: "s", token: "t",
+                                               expiration: t0.addingTimeInterval(3600)))
+            }
+            if request.method == "PUT" { return response(200, "token") }
+            return request.url.hasSuffix("/") ? response(200, "role") : response(200, imds)
+        }
+        let everything: [String: String] = [
+            "AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "s",
+            "AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_ROLE_ARN": "arn:aws:iam::1:role/W",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/x",
+        ]
+        let files = ["/t": "jwt", "/home/u/.aws/credentials": Self.credentialsFile]
+        var env = everything
+        var expected = ["AKIDENV", "ASIAWEB", "AKIDPROFILE", "ASIACONT", "ASIAIMDS"]
+        var removals: [[String]] = [
+            ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], ["AWS_WEB_IDENTITY_TOKEN_FILE"], ["AWS_SHARED_CREDENTIALS_FILE"],
+            ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"],
+        ]
+        while !expected.isEmpty {
+            let config = try resolve(env, files: files, transport: transport)
+            let credentials = try config.credentials.credentials(forceRefresh: false)
+            #expect(credentials.accessKeyId == expected.removeFirst())
+            guard !removals.isEmpty else { break }
+            for name in removals.removeFirst() {
+                if name == "AWS_SHARED_CREDENTIALS_FILE" { env[name] = "/none" } else { env[name] = nil }
+            }
+        }
+        #expect(expected.isEmpty)
+    }
 }
