@@ -9,58 +9,41 @@ struct BatchCommand: ParsableCommand {
         commandName: "batch",
         abstract: "Transcode every audio file under a folder to MP3, in parallel, into S3 or a local folder.",
         discussion: """
-            SRC is a local folder, walked recursively (hidden files and folders are left out), or
-            s3://BUCKET/PREFIX/. DEST is s3://BUCKET/PREFIX or a local folder. Each file goes through
-            the same steps as `s3transcode transcode`, so every encoding, tag, S3, upload and object
-            option applies to each file; tag options set the same tag on every file.
+            SRC is a local folder, walked recursively (hidden files and folders are left out), or s3://BUCKET/PREFIX/. DEST is s3://BUCKET/PREFIX or a local folder. Each file goes through the same steps as `s3transcode transcode`, so every encoding, tag, S3, upload and object option applies to each file (a tag option sets the same tag on every file).
 
-            Key template: each file's name under DEST. For a file at live/2024/Take 5.WAV under SRC:
-              {relpath}  the path relative to SRC       live/2024/Take 5.WAV
-              {dir}      its folder (empty at the top)  live/2024
-              {name}     the file name                  Take 5.WAV
-              {stem}     the name without extension     Take 5
-              {ext}      the extension, no dot          WAV
-            Repeated / collapse and a leading / is dropped: the default {dir}/{stem}.mp3 gives
-            live/2024/Take 5.mp3. Two inputs that would get the same name stop the batch before it starts.
+            Key template: each file's name under DEST. For live/2024/Take 5.WAV under SRC:
+              {relpath}  the path under SRC          live/2024/Take 5.WAV
+              {dir}      its folder (empty at top)   live/2024
+              {name}     the file name               Take 5.WAV
+              {stem}     the name without extension  Take 5
+              {ext}      the extension, no dot       WAV
+            Runs of / become one and a leading / is dropped: the default {dir}/{stem}.mp3 gives live/2024/Take 5.mp3. Two inputs that would get the same name stop the batch before it starts.
 
-            Parallel jobs and memory: --jobs files at once, each on its own thread, sharing one S3
-            connection pool. --max-memory is the budget of ALL jobs together, split evenly: each file
-            needs at least two part buffers (2 x --part-size); a budget too small for --jobs is refused
-            with the largest --jobs it allows. Unset, each job gets three parts' worth (15 MiB at 5M).
+            Jobs and memory: --jobs files at once, each on its own thread, all sharing one S3 connection pool. --max-memory is the budget of ALL jobs together, split evenly; each file needs at least two part buffers (2 x --part-size), and a budget too small for --jobs is refused, naming the largest --jobs it allows. Unset, each job gets three parts (15 MiB at 5M).
 
-            --skip-existing: to S3, HEAD each target and skip it when its x-amz-meta-source-size and
-            x-amz-meta-source-sha256 (which s3transcode records on every object) match the source; a
-            changed source is transcoded again. To a local folder, skip when the output exists, is not
-            empty and is at least as new as the source.
+            --skip-existing: to S3, HEAD each target and skip it when its x-amz-meta-source-size and x-amz-meta-source-sha256 (recorded on every object s3transcode uploads) match the source; a changed source is transcoded again. To a local folder, skip when the output exists, is not empty and is at least as new as the source.
 
-            --shard K/N takes the files whose relative path hashes (FNV-1a 64) to K modulo N, so N runs
-            with K = 0..N-1 split SRC into disjoint shares that cover every file, with no coordinator.
-            --shard auto reads K and N from the job-array engine:
-              Slurm job arrays   SLURM_ARRAY_TASK_ID, _MIN, _STEP and SLURM_ARRAY_TASK_COUNT
-              AWS Batch arrays   AWS_BATCH_JOB_ARRAY_INDEX and AWS_BATCH_JOB_ARRAY_SIZE
-              Kubernetes Indexed Jobs   JOB_COMPLETION_INDEX; N from --shard-count or
-                                 S3TRANSCODE_SHARD_COUNT (Kubernetes sets no count: use completions)
+            --shard K/N takes the files whose path under SRC hashes (FNV-1a 64) to K modulo N: N runs with K = 0..N-1 take disjoint shares that cover every file, with no coordinator. --shard auto reads K and N from the job-array engine:
+              Slurm        SLURM_ARRAY_TASK_ID, _MIN, _STEP, SLURM_ARRAY_TASK_COUNT
+              AWS Batch    AWS_BATCH_JOB_ARRAY_INDEX, AWS_BATCH_JOB_ARRAY_SIZE
+              Kubernetes   JOB_COMPLETION_INDEX (Indexed Jobs); Kubernetes sets no
+                           count: give --shard-count or S3TRANSCODE_SHARD_COUNT
             --shard-count (then S3TRANSCODE_SHARD_COUNT) overrides the engine's count.
 
-            --dry-run prints the plan (INPUT → DEST lines, or JSON with --json) on stdout and writes
-            nothing: no upload, no file, no manifest. It reads S3 only to list an S3 SRC and, with
-            --skip-existing, to HEAD targets (and it hashes local sources to compare them).
+            --dry-run prints the plan (INPUT → DEST lines, or JSON with --json) on stdout and writes nothing: no upload, no file, no manifest. It reads S3 only to list an S3 SRC and, with --skip-existing, to HEAD targets (hashing local sources to compare them).
 
-            --manifest FILE appends one JSON line per finished file (the --json object), written as each
-            file finishes. --resume FILE skips every input whose line in FILE says uploaded, written or
-            skipped to the same destination; give the same FILE to both to carry a run on.
+            --manifest FILE appends one JSON line per finished file (the --json object) as each file finishes. --resume FILE skips every input that FILE records as uploaded, written or skipped to the same destination; give the same FILE to both to carry a run on.
 
-            Failures: one failing file does not stop the others; the summary names every failure and
-            the exit code is 1. --fail-fast starts no new file after the first failure (files already
-            running finish). SIGINT/SIGTERM: no new file starts, uploads in flight are aborted, the
-            summary is printed, exit 130/143.
+            Failures: a failing file does not stop the others; the summary names every failure and the exit code is 1. --fail-fast starts no new file after the first failure (files already running finish). SIGINT/SIGTERM: no new file starts, the uploads in flight are aborted, the summary is printed, exit 130/143.
 
             Examples:
               s3transcode batch ~/recordings s3://bucket/mp3/ --vbr 2
-              s3transcode batch in/ s3://bucket/out --include '*.wav' --include '*.flac' --jobs 4
-              s3transcode batch in/ s3://bucket/out --skip-existing --manifest run.jsonl --resume run.jsonl
-              s3transcode batch in/ s3://bucket/out --shard auto --shard-count 8     # a Kubernetes Indexed Job
-              s3transcode batch in/ out/ --key-template '{dir}/{stem}-128k.mp3' --bitrate 128 --dry-run
+              s3transcode batch in/ s3://bucket/out --include '*.flac' --jobs 4
+              s3transcode batch in/ s3://bucket/out --skip-existing \\
+                  --manifest run.jsonl --resume run.jsonl
+              s3transcode batch in/ s3://bucket/out --shard auto --shard-count 8
+              s3transcode batch in/ out/ --key-template '{dir}/{stem}-128k.mp3' \\
+                  --bitrate 128 --dry-run
             """)
 
     @Argument(help: "The input folder, or s3://BUCKET/PREFIX/.")
@@ -175,7 +158,6 @@ struct BatchCommand: ParsableCommand {
         }
         let mine = shard.map { shard in matching.filter { shard.contains($0.relativePath) } } ?? matching
         let items = try BatchCommand.items(mine, source: source, destination: destination, template: template)
-        if case .s3 = source, let first = items.first { try BatchCommand.checkReadable(first) }
 
         var settings = BatchSettings(jobs: jobs, encoding: encodingOptions, upload: perJobUpload, object: object,
                                      skipExisting: skipExisting, dryRun: dryRun, failFast: failFast)
@@ -255,18 +237,6 @@ struct BatchCommand: ParsableCommand {
                                    size: file.size, modified: file.modified))
         }
         return items
-    }
-
-    /// An S3 SRC needs an S3 input source in `TranscodeJob`; until it exists, say so once instead of
-    /// failing every file.
-    static func checkReadable(_ item: BatchItem) throws {
-        let job = TranscodeJob(input: item.input, destination: item.destination, encoding: EncodingOptions(),
-                               upload: UploadOptionGroup(), object: ObjectOptionGroup())
-        do {
-            _ = try job.openSource()
-        } catch let failure as CommandFailure where failure.status == .usage {
-            throw CommandFailure(.usage, "batch from an S3 SRC: \(failure.message)")
-        }
     }
 }
 

@@ -183,7 +183,7 @@ final class BatchMonitor: @unchecked Sendable {  // configuration is immutable; 
             } else {
                 overall += " audio"
             }
-            overall += " · \(Int(speed))× realtime · \(Units.describe(bytes: state.bytesDone)) out · \(eta)"
+            overall += " · " + (speed > 0 ? "\(Int(speed))×" : "…×") + " realtime · \(Units.describe(bytes: state.bytesDone)) out · \(eta)"
             var lines = [String(overall.prefix(width))]
             for slot in state.running.keys.sorted() {
                 let file = state.running[slot]!

@@ -193,9 +193,9 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
     /// `--skip-existing`. To S3: HEAD the target; it is up to date when its `x-amz-meta-source-size`
     /// and `x-amz-meta-source-sha256` both match the source (the size is compared first, so a source
     /// is hashed only when the size matches; the hash is then reused for the upload's metadata).
+    /// An S3 source is hashed by reading it whole (only when the sizes match).
     /// To a local folder: the output exists, is not empty, and is at least as new as the source.
     func freshness(of item: BatchItem) throws -> Freshness {
-        guard case .file(let sourcePath) = item.input else { return .stale(sourceSHA256: nil) }
         switch item.destination {
         case .s3(let bucket, let key):
             let attributes: ObjectAttributes
@@ -204,12 +204,19 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
             } catch let error as S3Error where error.kind == .noSuchKey {
                 return .stale(sourceSHA256: nil)
             }
-            let size = try FileSource(path: sourcePath).size
-            guard let size, attributes.metadata["source-size"] == String(size) else { return .stale(sourceSHA256: nil) }
-            let hash = try SourceHash.sha256(ofFileAt: sourcePath)
+            let source: ByteSource
+            switch item.input {
+            case .file(let path): source = try FileSource(path: path)
+            case .s3(let sourceBucket, let sourceKey):
+                source = try S3ObjectSource(client: session.get().client, bucket: sourceBucket, key: sourceKey)
+            default: return .stale(sourceSHA256: nil)
+            }
+            guard let size = source.size, attributes.metadata["source-size"] == String(size) else { return .stale(sourceSHA256: nil) }
+            let hash = try SourceHash.sha256(of: source)
             guard attributes.metadata["source-sha256"] == hash else { return .stale(sourceSHA256: hash) }
             return .upToDate(reason: "up to date (source SHA-256 and size match the object's)")
         case .file(let path):
+            guard case .file(let sourcePath) = item.input else { return .stale(sourceSHA256: nil) }
             let manager = FileManager.default
             guard let target = try? manager.attributesOfItem(atPath: path),
                   let source = try? manager.attributesOfItem(atPath: sourcePath),

@@ -200,6 +200,46 @@ struct BatchCommandTests {
         #expect(try jsonObjects(skipping).filter { $0["status"] as? String == "skipped" }.count == 4)
     }
 
+    @Test("S3 to S3: a bucket's WAVs listed and transcoded; --skip-existing then skips them")
+    func s3Source() throws {
+        let (client, server) = try CommandMoto.client()
+        let source = try CommandMoto.bucket(client, "batch-src")
+        let target = try CommandMoto.bucket(client, "batch-dst")
+        let names = ["a.wav", "deep/b.WAV", "deep/er/c.wav"]
+        for (index, name) in names.enumerated() {
+            _ = try client.putObject(bucket: source, key: name, body: FixtureFolder.shortWAV(seed: index).bytes())
+        }
+        _ = try client.putObject(bucket: source, key: "notes.txt", body: Array("not audio".utf8))
+        // The SRC is the bucket's root: moto's signature check wrongly rejects a percent-encoded
+        // `prefix=` (FACTS.md), which real S3 accepts.
+        let environment = CommandLineTool.environment(for: server)
+        let first = try CommandLineTool.run(["batch", "s3://\(source)", "s3://\(target)/mp3", "--json"], environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try Set(client.listAllObjects(bucket: target).map(\.key)) == ["mp3/a.mp3", "mp3/deep/b.mp3", "mp3/deep/er/c.mp3"])
+        let inputs = try jsonObjects(first).compactMap { $0["input"] as? String }
+        #expect(Set(inputs) == Set(names.map { "s3://\(source)/\($0)" }))
+        let rerun = try CommandLineTool.run(["batch", "s3://\(source)", "s3://\(target)/mp3", "--json", "--skip-existing"],
+                                            environment: environment)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(try jsonObjects(rerun).filter { $0["status"] as? String == "skipped" }.count == 3)
+    }
+
+    @Test("--fail-fast: no new file starts after the first failure")
+    func failFast() throws {
+        let folder = try FixtureFolder()
+        let output = try FixtureFolder()
+        try folder.write("0 broken.wav", Array(repeating: 1, count: 5000))
+        try folder.writeShortWAVs(3)
+        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let outcome = try CommandLineTool.run(["batch", folder.path, output.path, "--jobs", "1", "--fail-fast", "--json"],
+                                              environment: environment)
+        #expect(outcome.status == 1)
+        let summary = try #require(try jsonObjects(outcome).last)
+        #expect(summary["failed"] as? Int == 1)
+        #expect(summary["notStarted"] as? Int == 3)
+        #expect(outcome.stderr.contains("3 not started"))
+    }
+
     @Test("bad arguments exit 64 with one line")
     func usage() throws {
         let folder = try FixtureFolder()
