@@ -119,6 +119,7 @@ struct UploadMotoTests {
         }
         #expect(error.kind == .remote)
         #expect((error.underlying as? S3Error)?.exitCode == 77)
+        #expect(error.exitCode == 77)
         #expect(!error.message.contains("wrong-secret"))
         upload.abort()
         #expect(try good.listMultipartUploads(bucket: bucket).isEmpty)
