@@ -12,3 +12,10 @@ public final class CancellationFlag: Sendable {
 
     public func cancel() { flag.store(true, ordering: .releasing) }
 }
+
+/// A transport that a `CancellationFlag` stops, and that can still send the cleanup a cancelled run
+/// owes: after SIGINT the uploader must still AbortMultipartUpload, or the parts stay billed.
+public protocol CancellableTransport: HTTPTransport {
+    /// Sends `request` whether or not the cancellation flag is set, and the flag does not stop it.
+    func sendIgnoringCancellation(_ request: HTTPRequest, body: UnsafeRawBufferPointer?) throws -> HTTPResponse
+}

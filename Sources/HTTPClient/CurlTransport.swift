@@ -18,7 +18,7 @@ import Darwin
 /// Every body is sent with `Content-Length` from the borrowed buffer through a read callback, with a
 /// seek callback so curl can rewind it; `Expect: 100-continue` is switched off. TLS peer and host
 /// verification are always on.
-public final class CurlTransport: HTTPTransport, @unchecked Sendable {
+public final class CurlTransport: CancellableTransport, @unchecked Sendable {
     // @unchecked: the only mutable state is `idle` (behind a Mutex) and the share handle, which libcurl
     // guards with the lock callbacks installed in `CurlShare`.
 
@@ -85,7 +85,16 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     }
 
     public func send(_ request: HTTPRequest, body: UnsafeRawBufferPointer?) throws -> HTTPResponse {
-        if options.cancellation?.isCancelled == true {
+        try send(request, body: body, cancellation: options.cancellation)
+    }
+
+    /// Cleanup after a cancel (AbortMultipartUpload): sent even though the flag is set.
+    public func sendIgnoringCancellation(_ request: HTTPRequest, body: UnsafeRawBufferPointer?) throws -> HTTPResponse {
+        try send(request, body: body, cancellation: nil)
+    }
+
+    private func send(_ request: HTTPRequest, body: UnsafeRawBufferPointer?, cancellation: CancellationFlag?) throws -> HTTPResponse {
+        if cancellation?.isCancelled == true {
             throw TransportError(.cancelled, "\(request.method) \(redactedURL(request.url)) was cancelled")
         }
         // A line break in a header would start a header of its own: refuse rather than send it.
@@ -98,7 +107,7 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
                 if handles.count < options.maxIdleHandles { handles.append(handle) }
             }
         }
-        let response = try handle.perform(request, body: body, options: options)
+        let response = try handle.perform(request, body: body, options: options, cancellation: cancellation)
         transfers.add(1, ordering: .relaxed)
         connectionsOpened.add(response.newConnections, ordering: .relaxed)
         return response.response
@@ -171,13 +180,14 @@ private final class EasyHandle: @unchecked Sendable {
     }
 
     func perform(
-        _ request: HTTPRequest, body: UnsafeRawBufferPointer?, options: CurlTransport.Options
+        _ request: HTTPRequest, body: UnsafeRawBufferPointer?, options: CurlTransport.Options,
+        cancellation: CancellationFlag?
     ) throws -> (response: HTTPResponse, newConnections: Int) {
         // Reset clears the options of the previous request but keeps the share (and through it the
         // connection, DNS and TLS session caches); the share option is set again regardless.
         curl_easy_reset(handle)
         errorBuffer[0] = 0
-        let transfer = Transfer(body: body, cancellation: options.cancellation, expectsBody: request.method.uppercased() != "HEAD")
+        let transfer = Transfer(body: body, cancellation: cancellation, expectsBody: request.method.uppercased() != "HEAD")
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
 

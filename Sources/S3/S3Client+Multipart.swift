@@ -117,10 +117,13 @@ extension S3Client {
 
     /// [AbortMultipartUpload](https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html).
     /// Throws `noSuchUpload` when the upload is already gone (callers aborting may treat that as done).
+    ///
+    /// The client's cancellation flag does not stop it: this is the cleanup a cancelled run owes
+    /// (with a `CancellableTransport` such as `CurlTransport`, the transfer ignores the flag too).
     public func abortMultipartUpload(bucket: String, key: String, uploadId: String, maxAttempts: Int? = nil) throws {
         _ = try perform(Request(
             operation: "AbortMultipartUpload", method: "DELETE", bucket: bucket, key: key,
-            query: [("uploadId", uploadId)], maxAttempts: maxAttempts))
+            query: [("uploadId", uploadId)], maxAttempts: maxAttempts, survivesCancellation: true))
     }
 
     /// Every incomplete multipart upload under `prefix`

@@ -147,6 +147,9 @@ public final class S3Client: Sendable {
         var maxAttempts: Int? = nil
         /// A 2xx whose body is an `<Error>` document is a failure (CompleteMultipartUpload, CopyObject).
         var errorDocumentMeansFailure = false
+        /// Cleanup a cancelled run still owes (AbortMultipartUpload): the cancellation flag neither
+        /// refuses nor stops it, provided the transport is a `CancellableTransport`.
+        var survivesCancellation = false
     }
 
     /// Sends `request` until it succeeds, fails for good, or runs out of attempts.
@@ -160,7 +163,7 @@ public final class S3Client: Sendable {
         var retryTokens = 0
 
         while true {
-            if cancellation?.isCancelled == true {
+            if !request.survivesCancellation, cancellation?.isCancelled == true {
                 throw S3Error.transport(
                     operation: request.operation, bucket: request.bucket, key: request.key,
                     error: TransportError(.cancelled, "cancelled"), attempts: attempt)
@@ -175,7 +178,12 @@ public final class S3Client: Sendable {
             let started = timing.now()
             let response: HTTPResponse
             do {
-                response = try transport.send(HTTPRequest(method: request.method, url: url, headers: headers), body: body)
+                let httpRequest = HTTPRequest(method: request.method, url: url, headers: headers)
+                if request.survivesCancellation, let cancellable = transport as? any CancellableTransport {
+                    response = try cancellable.sendIgnoringCancellation(httpRequest, body: body)
+                } else {
+                    response = try transport.send(httpRequest, body: body)
+                }
             } catch let error as TransportError {
                 log(request, url: url, outcome: "failed (\(error.kind))", attempt: attempt, of: maxAttempts, since: started)
                 guard let reason = RetryClassifier.classify(error), attempt < maxAttempts,
@@ -185,7 +193,7 @@ public final class S3Client: Sendable {
                         operation: request.operation, bucket: request.bucket, key: request.key, error: error, attempts: attempt)
                 }
                 retryTokens += cost
-                backOff(after: attempt)
+                backOff(after: attempt, interruptible: !request.survivesCancellation)
                 attempt += 1
                 continue
             }
@@ -223,7 +231,7 @@ public final class S3Client: Sendable {
                 case .expiredCredentials:
                     refreshCredentials = true
                 case .transient, .timeout:
-                    backOff(after: attempt)
+                    backOff(after: attempt, interruptible: !request.survivesCancellation)
                 }
                 attempt += 1
                 continue
@@ -235,10 +243,10 @@ public final class S3Client: Sendable {
         }
     }
 
-    /// Sleeps the full-jitter backoff; a cancellation ends the sleep early.
-    private func backOff(after attempt: Int) {
+    /// Sleeps the full-jitter backoff; a cancellation ends the sleep early when `interruptible`.
+    private func backOff(after attempt: Int, interruptible: Bool) {
         let delay = configuration.retry.backoff(afterAttempt: attempt, random: timing.random())
-        guard let cancellation else { return timing.sleep(delay) }
+        guard let cancellation, interruptible else { return timing.sleep(delay) }
         var remaining = delay
         while remaining > 0, !cancellation.isCancelled {
             let slice = min(remaining, 0.25)

@@ -71,6 +71,19 @@ struct CurlTransportTests {
         #expect(!error.message.contains("SECRET"))
     }
 
+    @Test("after the flag is set, send refuses but sendIgnoringCancellation still reaches the server")
+    func cleanupAfterCancel() throws {
+        let server = try LocalResponder { _ in .init(status: 204) }
+        defer { server.stop() }
+        let flag = CancellationFlag()
+        let transport = CurlTransport(options: .init(cancellation: flag))
+        flag.cancel()
+        #expect(throws: TransportError.self) { try transport.send(HTTPRequest(method: "PUT", url: server.baseURL + "/b/k"), body: [1]) }
+        let response = try transport.sendIgnoringCancellation(HTTPRequest(method: "DELETE", url: server.baseURL + "/b/k?uploadId=1"), body: nil)
+        #expect(response.status == 204)
+        #expect(server.requests.map(\.method) == ["DELETE"])
+    }
+
     @Test("a stalled server hits the low-speed timeout: kind timeout")
     func lowSpeedTimeout() throws {
         let server = try LocalResponder { _ in

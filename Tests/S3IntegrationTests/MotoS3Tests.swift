@@ -153,6 +153,30 @@ struct MotoS3Tests {
         #expect(try client.listAllObjects(bucket: bucket).isEmpty)
     }
 
+    @Test("SIGINT semantics: with the flag set, parts are refused but the abort reaches moto; nothing is left")
+    func abortAfterCancellation() throws {
+        let (plain, server) = try Moto.client()
+        let bucket = try Moto.bucket(plain, "cancelled")
+        let flag = CancellationFlag()
+        let transport = CurlTransport(options: .init(cancellation: flag))
+        let client = S3Client(
+            configuration: .init(region: server.region, endpoint: S3Endpoint(custom: server.endpoint)),
+            transport: transport,
+            credentials: .fixed(Credentials(accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey)),
+            cancellation: flag)
+        let uploadId = try client.createMultipartUpload(bucket: bucket, key: "interrupted.mp3")
+        flag.cancel()
+        let refused = try #require(throws: S3Error.self) {
+            try pattern(1000).withUnsafeBytes {
+                _ = try client.uploadPart(bucket: bucket, key: "interrupted.mp3", uploadId: uploadId, partNumber: 1, body: $0)
+            }
+        }
+        #expect(refused.kind == .cancelled)
+        try client.abortMultipartUpload(bucket: bucket, key: "interrupted.mp3", uploadId: uploadId)
+        #expect(try plain.listMultipartUploads(bucket: bucket).isEmpty)
+        #expect(try plain.listAllObjects(bucket: bucket).isEmpty)
+    }
+
     @Test("a wrong secret gets SignatureDoesNotMatch: exit 77, and the message names what to check")
     func wrongSecret() throws {
         let (good, _) = try Moto.client()

@@ -186,6 +186,43 @@ struct RetryTests {
     }
 }
 
+@Suite("Cancellation and cleanup")
+struct CancellationTests {
+    @Test("once the flag is set, requests are refused, but AbortMultipartUpload still goes out, past the flag")
+    func abortSurvivesCancellation() throws {
+        let flag = CancellationFlag()
+        let transport = ScriptedTransport { index, _ in index == 0 ? response(503) : response(204) }
+        let clock = FakeClock(random: 1.0)
+        let client = S3Client(
+            configuration: .init(region: "us-east-1", endpoint: S3Endpoint(custom: "http://127.0.0.1:9000")),
+            transport: transport, credentials: .fixed(testCredentials), timing: clock.timing, cancellation: flag)
+        flag.cancel()
+        let refused = try #require(throws: S3Error.self) {
+            try [UInt8](repeating: 0, count: 4).withUnsafeBytes {
+                _ = try client.uploadPart(bucket: "b", key: "k", uploadId: "u", partNumber: 2, body: $0)
+            }
+        }
+        #expect(refused.kind == .cancelled)
+        #expect(refused.exitCode == 130)
+        #expect(transport.sent.isEmpty)
+
+        try client.abortMultipartUpload(bucket: "b", key: "k", uploadId: "u")
+        // A 503, a full (not cut short) backoff, then the 204: both past the flag.
+        #expect(transport.sent.map(\.request.method) == ["DELETE", "DELETE"])
+        #expect(transport.sent.allSatisfy { $0.ignoringCancellation })
+        #expect(clock.sleeps == [1.0])
+    }
+
+    @Test("without a flag, nothing goes through the cleanup path")
+    func ordinaryRequestsUseSend() throws {
+        let transport = ScriptedTransport([.success(response(204))])
+        let client = makeClient(transport)
+        try client.abortMultipartUpload(bucket: "b", key: "k", uploadId: "u")
+        try client.deleteObject(bucket: "b", key: "k")
+        #expect(transport.sent.map(\.ignoringCancellation) == [true, false])
+    }
+}
+
 extension S3Client {
     /// A single call with no body, for retry tests.
     func headObjectViaGet() throws {

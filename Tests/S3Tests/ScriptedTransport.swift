@@ -5,10 +5,12 @@ import SigV4
 import Synchronization
 
 /// An `HTTPTransport` that answers from a script and records what it was sent.
-final class ScriptedTransport: HTTPTransport, Sendable {
+final class ScriptedTransport: CancellableTransport, Sendable {
     struct Sent: Sendable {
         var request: HTTPRequest
         var body: [UInt8]
+        /// Sent through `sendIgnoringCancellation`.
+        var ignoringCancellation = false
 
         func header(_ name: String) -> String? {
             request.headers.first { $0.name.lowercased() == name.lowercased() }?.value
@@ -44,7 +46,14 @@ final class ScriptedTransport: HTTPTransport, Sendable {
     var sent: [Sent] { log.withLock { $0 } }
 
     func send(_ request: HTTPRequest, body: UnsafeRawBufferPointer?) throws -> HTTPResponse {
-        let sent = Sent(request: request, body: body.map { Array($0) } ?? [])
+        try record(Sent(request: request, body: body.map { Array($0) } ?? []))
+    }
+
+    func sendIgnoringCancellation(_ request: HTTPRequest, body: UnsafeRawBufferPointer?) throws -> HTTPResponse {
+        try record(Sent(request: request, body: body.map { Array($0) } ?? [], ignoringCancellation: true))
+    }
+
+    private func record(_ sent: Sent) throws -> HTTPResponse {
         let index = log.withLock { log in
             log.append(sent)
             return log.count - 1
