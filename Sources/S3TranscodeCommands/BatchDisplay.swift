@@ -156,8 +156,10 @@ final class BatchMonitor: @unchecked Sendable {  // configuration is immutable; 
     private func probeDurations() {
         for (index, item) in items.enumerated() {
             if state.withLock({ $0.stopping }) { return }
-            guard case .file(let path) = item.input else { continue }
-            let duration = (try? FileSource(path: path)).flatMap { try? probe($0).duration }
+            var duration: Double?
+            if case .file(let path) = item.input {
+                duration = (try? FileSource(path: path)).flatMap { try? probe($0).duration }
+            }
             state.withLock { state in
                 state.durations[index] = duration
                 state.probed += 1
@@ -174,12 +176,14 @@ final class BatchMonitor: @unchecked Sendable {  // configuration is immutable; 
             let processed = state.audioDone + inFlight
             let speed = elapsed > 1 ? processed / elapsed : 0
             var overall = "\(state.finished)/\(items.count) files · \(Summary.clock(processed))"
-            let allProbed = state.probed == items.count && state.durations.allSatisfy { $0 != nil }
+            // The ETA needs every input's duration; inputs whose header tells none (not audio, or not
+            // a local file) are left out of the total and flagged with a +.
             var eta = "ETA …"
-            if allProbed {
+            if state.probed == items.count {
+                let unknown = state.durations.contains { $0 == nil }
                 let total = state.durations.reduce(0) { $0 + ($1 ?? 0) } - state.durationsDropped
-                overall += " of \(Summary.clock(max(total, processed))) audio"
-                if speed > 0 { eta = "ETA " + Summary.clock(max(0, total - processed) / speed) }
+                overall += " of \(Summary.clock(max(total, processed)))\(unknown ? "+" : "") audio"
+                if speed > 0 { eta = "ETA " + Summary.clock(max(0, total - processed) / speed) + (unknown ? "+" : "") }
             } else {
                 overall += " audio"
             }
