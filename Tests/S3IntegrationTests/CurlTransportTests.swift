@@ -96,6 +96,34 @@ struct CurlTransportTests {
         #expect(error.kind == .timeout)
     }
 
+    @Test("TLS: verification is on (an unknown CA fails as .tls), AWS_CA_BUNDLE makes it trusted, the host name is checked")
+    func tlsVerification() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-tls-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let good = try selfSignedCertificate(in: directory, name: "good", subjectAltName: "IP:127.0.0.1")
+        let wrongHost = try selfSignedCertificate(in: directory, name: "wrong", subjectAltName: "DNS:elsewhere.example")
+
+        let server = try KeepAliveServer(certificate: good)
+        defer { server.stop() }
+        let untrusted = try #require(throws: TransportError.self) {
+            try CurlTransport().send(HTTPRequest(method: "GET", url: server.baseURL + "/?X-Amz-Signature=SECRET"))
+        }
+        #expect(untrusted.kind == .tls)
+        #expect(untrusted.message.contains("AWS_CA_BUNDLE"))
+        #expect(!untrusted.message.contains("SECRET"))
+
+        let trusted = CurlTransport(options: .init(caBundle: good.cert))
+        #expect(try trusted.send(HTTPRequest(method: "GET", url: server.baseURL + "/")).status == 200)
+
+        let other = try KeepAliveServer(certificate: wrongHost)
+        defer { other.stop() }
+        let mismatch = try #require(throws: TransportError.self) {
+            try CurlTransport(options: .init(caBundle: wrongHost.cert)).send(HTTPRequest(method: "GET", url: other.baseURL + "/"))
+        }
+        #expect(mismatch.kind == .tls)
+    }
+
     @Test("connections are reused across requests and across threads sharing one transport")
     func connectionReuse() throws {
         // moto and LocalResponder close every connection; this server keeps them alive, as S3 does.
@@ -159,14 +187,20 @@ final class KeepAliveServer: @unchecked Sendable {
             def log_message(self, *args): pass
         threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if len(sys.argv) > 2:
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[1], sys.argv[2])
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         print(server.server_address[1], flush=True)
         server.serve_forever()
         """
 
-    init() throws {
+    /// With `certificate` (PEM certificate and key files), it speaks HTTPS.
+    init(certificate: (cert: String, key: String)? = nil) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script]
+        process.arguments = ["python3", "-c", Self.script] + (certificate.map { [$0.cert, $0.key] } ?? [])
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = stdin
@@ -179,7 +213,7 @@ final class KeepAliveServer: @unchecked Sendable {
             throw StartError(description: "the keep-alive server did not print its port")
         }
         self.process = process
-        baseURL = "http://127.0.0.1:\(port)"
+        baseURL = (certificate == nil ? "http" : "https") + "://127.0.0.1:\(port)"
     }
 
     /// Kills the server. No `waitUntilExit()`: corelibs' Process can wait there forever.
@@ -187,4 +221,24 @@ final class KeepAliveServer: @unchecked Sendable {
         kill(process.processIdentifier, SIGKILL)
         try? stdin.fileHandleForWriting.close()
     }
+}
+
+/// A self-signed certificate and its key, made with the openssl command line.
+func selfSignedCertificate(in directory: String, name: String, subjectAltName: String) throws -> (cert: String, key: String) {
+    let cert = directory + "/\(name).crt"
+    let key = directory + "/\(name).key"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=s3transcode test",
+        "-addext", "subjectAltName=\(subjectAltName)", "-keyout", key, "-out", cert,
+    ]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw KeepAliveServer.StartError(description: "openssl could not make a test certificate (status \(process.terminationStatus))")
+    }
+    return (cert, key)
 }
