@@ -17,8 +17,8 @@ final class S3Session: Sendable {
         // Connections to S3 are not where a run spends its time: a short connect timeout only for
         // the instance metadata service, which is absent off EC2.
         let transport = CurlTransport(options: CurlTransport.Options(
-            caBundle: environment["AWS_CA_BUNDLE"], userAgent: "s3transcode/\(S3Transcode.version)",
-            cancellation: cancellation))
+            caBundle: try ResolvedConfiguration.caBundle(flags: options.flags, environment: environment),
+            userAgent: "s3transcode/\(S3Transcode.version)", cancellation: cancellation))
         let metadataTransport = CurlTransport(options: CurlTransport.Options(
             connectTimeout: 1, lowSpeedTime: 2, userAgent: "s3transcode/\(S3Transcode.version)", cancellation: cancellation))
         let configuration = try ResolvedConfiguration.resolve(

@@ -41,7 +41,8 @@ struct TranscodeCommand: ParsableCommand {
             let job = TranscodeJob(
                 input: try Location(parsing: input), destination: try Location(parsing: destination),
                 encoding: try encoding.encodingOptions(tags: tags.tags, writesTags: !tags.noTags),
-                upload: upload, object: object)
+                upload: upload, object: object,
+                presignedAccess: PresignedAccess(options: s3, verbosity: output.verbose, cancellation: trap.cancellation))
             if job.input == .standardStream && job.destination == .standardStream && output.json {
                 throw CommandFailure(.usage, "--json prints to stdout, which carries the MP3 here: drop --json")
             }

@@ -5,6 +5,7 @@ import SigV4
 
 extension MultipartUpload: OutputSink {}
 extension S3ObjectSource: ByteSource {}
+extension PresignedUpload: OutputSink {}
 
 /// What one finished (or failed) file reports: the `--json` object and the summary line.
 struct JobReport: Codable {
@@ -37,6 +38,9 @@ struct TranscodeJob {
     /// The input's SHA-256 when the caller already hashed it (`batch --skip-existing`), so that it is
     /// not read twice before the upload starts.
     var knownSourceSHA256: String? = nil
+    /// How a presigned URL destination is reached (`transcode` sets it; elsewhere such a
+    /// destination is refused).
+    var presignedAccess: PresignedAccess? = nil
 
     /// Runs the job. `session` is needed only when the input or the destination is on S3.
     func run(session: () throws -> S3Session, trap: SignalTrap,
@@ -65,6 +69,11 @@ struct TranscodeJob {
             report.checksumCRC32 = String(uploaded.crc32, radix: 16)
             report.sourceSHA256 = sink.sourceSHA256
         }
+        if let presigned = sink.presigned, let uploaded = presigned.result {
+            report.status = "uploaded"
+            report.parts = 1
+            report.etag = uploaded.etag
+        }
         return (result, report)
     }
 
@@ -90,6 +99,7 @@ struct TranscodeJob {
         var name: String
         var upload: MultipartUpload?
         var sourceSHA256: String?
+        var presigned: PresignedUpload?
     }
 
     private func openSink(session: () throws -> S3Session, source: ByteSource) throws -> OpenedSink {
@@ -110,8 +120,14 @@ struct TranscodeJob {
                 destination: UploadDestination(bucket: bucket, key: key, headers: headers), store: client,
                 options: upload.options(expectedSize: expectedSize, verifyETag: object.etagIsMD5))
             return OpenedSink(sink: upload, name: destination.description, upload: upload, sourceSHA256: sourceSHA256)
-        case .presignedURL:
-            throw CommandFailure(.usage, "\(destination): presigned URL destinations are not supported yet")
+        case .presignedURL(let url):
+            guard let presignedAccess else {
+                throw CommandFailure(.usage, "\(destination): a presigned URL is a destination of `s3transcode transcode` only")
+            }
+            // The object headers S3 takes from the PUT; no source hash (a presigned URL does not sign it).
+            let sink = try presignedAccess.sink(url: url, objectHeaders: object.headers(sourceSHA256: nil),
+                                                budget: upload.presignedBudget, expectedSize: expectedSize)
+            return OpenedSink(sink: sink, name: destination.description, presigned: sink)
         }
     }
 

@@ -1,0 +1,407 @@
+import Crypto
+import Foundation
+import HTTPClient
+import SigV4
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A presigned PUT URL, as somebody else's presigner made it. Its query string is a secret (it
+/// authorizes the PUT): `description` and every message show `Redact.url` of it.
+///
+/// Two query forms exist (<https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html#RESTAuthenticationQueryStringAuth>):
+/// - SigV4: `X-Amz-Algorithm=AWS4-HMAC-SHA256`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`,
+///   `X-Amz-SignedHeaders`, `X-Amz-Signature`. Only the headers named in `X-Amz-SignedHeaders`
+///   (normally just `host`) are signed; other headers may be added, except `x-amz-*` ones, which S3
+///   refuses unless they were signed.
+/// - Legacy (signature version 2): `AWSAccessKeyId`, `Expires` (Unix seconds), `Signature`
+///   (HMAC-SHA1). Its string to sign covers `Content-MD5`, `Content-Type` and every `x-amz-*` header,
+///   which a presigner normally signs as empty: such a PUT must carry none of them.
+public struct PresignedURL: Sendable, CustomStringConvertible {
+    public enum Form: String, Sendable, Equatable {
+        case sigV4
+        case legacy
+    }
+
+    public let url: String
+    public let form: Form
+    /// Lowercase names of the signed headers (`host` at least). Empty for the legacy form.
+    public let signedHeaders: Set<String>
+    /// When the URL stops working, if it says (`X-Amz-Date` + `X-Amz-Expires`, or `Expires`).
+    public let expiresAt: Date?
+
+    /// The URL without its query string: what messages show.
+    public var description: String { Redact.url(url) }
+
+    /// Parses the URL. Errors name the missing or malformed parameter, never a value.
+    public init(_ url: String) throws(UploadError) {
+        let shown = Redact.url(url)
+        guard url.hasPrefix("https://") || url.hasPrefix("http://"), let question = url.firstIndex(of: "?") else {
+            throw UploadError(.invalidOptions, "\(shown): not a presigned URL (an http(s) URL with a signed query string); make one with `s3transcode presign s3://BUCKET/KEY --method PUT`")
+        }
+        let afterScheme = url[url.range(of: "://")!.upperBound...]
+        guard let first = afterScheme.first, first != "/", first != "?" else {
+            throw UploadError(.invalidOptions, "\(shown): the presigned URL has no host")
+        }
+        var fragmentFree = url[url.index(after: question)...]
+        if let hash = fragmentFree.firstIndex(of: "#") { fragmentFree = fragmentFree[..<hash] }
+        var parameters: [String: String] = [:]
+        for pair in fragmentFree.split(separator: "&", omittingEmptySubsequences: true) {
+            let equals = pair.firstIndex(of: "=") ?? pair.endIndex
+            let name = PresignedURL.decode(pair[..<equals])
+            let value = equals == pair.endIndex ? "" : PresignedURL.decode(pair[pair.index(after: equals)...])
+            parameters[name] = value
+        }
+        self.url = url
+
+        if parameters["X-Amz-Signature"] != nil || parameters["X-Amz-Algorithm"] != nil {
+            for name in ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature"]
+            where (parameters[name] ?? "").isEmpty {
+                throw UploadError(.invalidOptions, "\(shown): the presigned URL lacks \(name); copy the whole URL, or presign it again")
+            }
+            guard parameters["X-Amz-Algorithm"] == SigV4Signer.algorithm else {
+                throw UploadError(.invalidOptions, "\(shown): the presigned URL's X-Amz-Algorithm is not \(SigV4Signer.algorithm); presign it again with SigV4")
+            }
+            form = .sigV4
+            signedHeaders = Set(parameters["X-Amz-SignedHeaders"]!.lowercased().split(separator: ";").map(String.init))
+            let date = PresignedURL.parseAmzDate(parameters["X-Amz-Date"]!)
+            guard let date else {
+                throw UploadError(.invalidOptions, "\(shown): the presigned URL's X-Amz-Date is not a date such as 20260102T030405Z; presign it again")
+            }
+            if let expires = parameters["X-Amz-Expires"] {
+                guard let seconds = Int(expires), seconds > 0 else {
+                    throw UploadError(.invalidOptions, "\(shown): the presigned URL's X-Amz-Expires is not a number of seconds; presign it again")
+                }
+                expiresAt = date.addingTimeInterval(Double(seconds))
+            } else {
+                expiresAt = nil
+            }
+        } else if parameters["Signature"] != nil || parameters["AWSAccessKeyId"] != nil {
+            for name in ["AWSAccessKeyId", "Signature", "Expires"] where (parameters[name] ?? "").isEmpty {
+                throw UploadError(.invalidOptions, "\(shown): the presigned URL lacks \(name); copy the whole URL, or presign it again")
+            }
+            guard let epoch = Int(parameters["Expires"]!) else {
+                throw UploadError(.invalidOptions, "\(shown): the presigned URL's Expires is not a Unix time; presign it again")
+            }
+            form = .legacy
+            signedHeaders = []
+            expiresAt = Date(timeIntervalSince1970: Double(epoch))
+        } else {
+            throw UploadError(.invalidOptions, "\(shown): the URL's query has neither X-Amz-Signature (SigV4) nor Signature (legacy); give a presigned PUT URL (`s3transcode presign s3://BUCKET/KEY --method PUT`)")
+        }
+    }
+
+    /// Whether the URL has expired by `now` with `tolerance` seconds to spare (S3 judges by its own
+    /// clock, which may differ from ours).
+    public func hasExpired(at now: Date, tolerance: Double) -> Bool {
+        guard let expiresAt else { return false }
+        return now.timeIntervalSince(expiresAt) > tolerance
+    }
+
+    /// The headers the PUT may carry: `objectHeaders` (the object's content type, caching,
+    /// metadata, …) where the URL's form allows them, plus `Content-MD5` when it does.
+    ///
+    /// - SigV4: `Content-MD5` and every non-`x-amz-*` header go along unsigned (allowed); an
+    ///   `x-amz-*` header must be one the URL signed, or S3 would refuse the PUT: that is an error
+    ///   naming the header, raised before anything is encoded.
+    /// - Legacy: `Content-MD5`, `Content-Type` and `x-amz-*` headers are part of the signature,
+    ///   which presigners make with none of them; they are left out (the object gets S3's default
+    ///   content type), and an `x-amz-*` header asked for is an error.
+    public func requestHeaders(
+        objectHeaders: [(name: String, value: String)], contentMD5: String?
+    ) throws(UploadError) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = []
+        for header in objectHeaders {
+            let lower = header.name.lowercased()
+            if lower.hasPrefix("x-amz-") {
+                guard form == .sigV4, signedHeaders.contains(lower) else {
+                    throw UploadError(.invalidOptions, "\(description): the presigned URL does not sign \(lower), so S3 would refuse a PUT that sends it; presign the URL with that header, or drop the option that sets it")
+                }
+                headers.append(header)
+            } else if form == .legacy && (lower == "content-type" || lower == "content-md5") {
+                continue
+            } else {
+                headers.append(header)
+            }
+        }
+        if form == .sigV4, let contentMD5 { headers.append(("Content-MD5", contentMD5)) }
+        return headers
+    }
+
+    private static func decode(_ text: Substring) -> String {
+        let plusAsSpace = text.replacingOccurrences(of: "+", with: " ")
+        return plusAsSpace.removingPercentEncoding ?? plusAsSpace
+    }
+
+    /// `20260102T030405Z`.
+    static func parseAmzDate(_ text: String) -> Date? {
+        let b = Array(text.utf8)
+        guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
+        let s = String(decoding: b, as: UTF8.self)
+        func part(_ from: Int, _ count: Int) -> Substring {
+            let start = s.index(s.startIndex, offsetBy: from)
+            return s[start..<s.index(start, offsetBy: count)]
+        }
+        return AmzDate.parseISO8601("\(part(0, 4))-\(part(4, 2))-\(part(6, 2))T\(part(9, 2)):\(part(11, 2)):\(part(13, 2))Z")
+    }
+}
+
+/// What a finished presigned PUT reports.
+public struct PresignedUploadResult: Sendable, Equatable {
+    public var byteCount: Int64
+    /// The ETag S3 answered, without quotes (nil if it sent none).
+    public var etag: String?
+    /// Hex MD5 of the body (sent as Content-MD5 for a SigV4 URL; compared with the ETag).
+    public var md5Hex: String
+    public var attempts: Int
+}
+
+/// An output sink that holds the whole MP3 in memory and sends it with ONE PUT to a presigned URL:
+/// the case `ffmpeg -method PUT` fails on, because S3 refuses a chunked PUT.
+///
+/// Everything written stays rewritable, so the muxer patches the Xing/Info + LAME frame at the
+/// trailer exactly as into a local file; the object is byte for byte what a local-file run writes.
+/// Memory is bounded by `budget`: a write past it fails at once with a message naming the budget,
+/// and nothing is sent. `finish()` sends the PUT with `Content-Length` (never chunked), retrying on
+/// connection errors, timeouts, 5xx and throttling (a PUT is idempotent), then checks the ETag
+/// against the body's MD5 (unless the answer says SSE-KMS, whose ETags are not MD5s). A 403
+/// "Request has expired" (or a URL already expired by our clock, checked at `init` before any
+/// encoding) says to presign again; S3 errors come as `UploadError(.remote)` over an `S3Error`
+/// (exit 77 for refused credentials or an expired URL, 69 otherwise).
+///
+/// Used from one thread at a time (the transcoder's).
+public final class PresignedUpload: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// The most bytes the MP3 may have (the whole of it is in memory).
+        public var budget: Int
+        /// The expected size, if known, to size the buffer once (it grows by doubling otherwise).
+        public var expectedSize: Int64?
+        public var retry: RetryPolicy
+        /// Seconds a URL may look expired by our clock before it is refused without trying.
+        public var expiryTolerance: Double
+
+        public init(budget: Int = 256 << 20, expectedSize: Int64? = nil, retry: RetryPolicy = RetryPolicy(),
+                    expiryTolerance: Double = 900) {
+            self.budget = budget
+            self.expectedSize = expectedSize
+            self.retry = retry
+            self.expiryTolerance = expiryTolerance
+        }
+    }
+
+    public let url: PresignedURL
+    public let options: Options
+    private let objectHeaders: [(name: String, value: String)]
+    private let transport: any HTTPTransport
+    private let timing: S3Client.Timing
+    private let logger: S3Client.Logger?
+    private let cancellation: CancellationFlag?
+
+    private var storage: UnsafeMutableRawPointer?
+    private var capacity = 0
+    private var count = 0
+    private var state = State.open
+    public private(set) var result: PresignedUploadResult?
+
+    private enum State { case open, finished, aborted }
+
+    /// Checks, before any encoding, that the URL parses, has not expired and allows the headers.
+    public init(
+        url: PresignedURL, objectHeaders: [(name: String, value: String)], options: Options = Options(),
+        transport: any HTTPTransport, timing: S3Client.Timing = .system, logger: S3Client.Logger? = nil,
+        cancellation: CancellationFlag? = nil
+    ) throws(UploadError) {
+        guard options.budget > 0 else {
+            throw UploadError(.invalidOptions, "\(url): the memory budget of a presigned PUT must be above 0; give --max-memory such as 256M")
+        }
+        if url.hasExpired(at: timing.now(), tolerance: options.expiryTolerance) {
+            throw PresignedUpload.expired(url, detail: "by this machine's clock")
+        }
+        _ = try url.requestHeaders(objectHeaders: objectHeaders, contentMD5: "")
+        self.url = url
+        self.options = options
+        self.objectHeaders = objectHeaders
+        self.transport = transport
+        self.timing = timing
+        self.logger = logger
+        self.cancellation = cancellation
+    }
+
+    deinit { free(storage) }
+
+    /// Everything written can be rewritten (up to the budget).
+    public var rewritableWindow: Int64? { Int64(options.budget) }
+
+    /// Bytes held so far.
+    public var byteCount: Int { count }
+
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        guard state == .open else { throw UploadError(.finished, "\(url): write after the PUT was sent or abandoned") }
+        guard offset >= 0, offset <= Int64(count) else {
+            throw UploadError(.invalidWrite, "\(url): write at byte \(offset) past the end (\(count) bytes written)")
+        }
+        let end = offset + Int64(bytes.count)
+        guard end <= Int64(options.budget) else {
+            throw UploadError(.outputTooLarge, "\(url): the MP3 outgrew the \(PresignedUpload.describe(options.budget)) memory budget of a presigned PUT (the whole object is held in memory for its one PUT), nothing was sent; raise --max-memory, or write to s3://BUCKET/KEY, which streams")
+        }
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        try reserve(Int(end))
+        (storage! + Int(offset)).copyMemory(from: base, byteCount: bytes.count)
+        count = max(count, Int(end))
+    }
+
+    /// Sends the one PUT and checks S3's answer.
+    public func finish() throws {
+        guard state == .open else { throw UploadError(.finished, "\(url): finish after the PUT was sent or abandoned") }
+        state = .finished
+        defer { release() }
+        let body = UnsafeRawBufferPointer(start: storage, count: count)
+        var hasher = Insecure.MD5()
+        hasher.update(bufferPointer: body)
+        let md5 = Array(hasher.finalize())
+        let md5Hex = md5.map { String(format: "%02x", $0) }.joined()
+        let headers = try url.requestHeaders(objectHeaders: objectHeaders, contentMD5: Data(md5).base64EncodedString())
+        let request = HTTPRequest(method: "PUT", url: url.url, headers: headers)
+        let maxAttempts = options.retry.partMaxAttempts
+        var attempt = 1
+        while true {
+            if cancellation?.isCancelled == true {
+                throw UploadError(.cancelled, "\(url): cancelled before the PUT was sent; nothing was stored")
+            }
+            let started = timing.now()
+            let response: HTTPResponse
+            do {
+                response = try transport.send(request, body: body)
+            } catch let error as TransportError {
+                log(outcome: "failed (\(error.kind))", attempt: attempt, of: maxAttempts, since: started)
+                if error.kind == .cancelled {
+                    throw UploadError(.cancelled, "\(url): the PUT was cancelled")
+                }
+                if RetryClassifier.classify(error) != nil, attempt < maxAttempts {
+                    backOff(after: attempt)
+                    attempt += 1
+                    continue
+                }
+                let s3 = S3Error(
+                    kind: .unavailable, operation: "PutObject", bucket: nil, key: nil, status: nil, code: nil,
+                    serverMessage: error.message, requestId: nil, attempts: attempt,
+                    message: "the PUT to \(url) got no answer after \(attempt) attempt\(attempt == 1 ? "" : "s"): \(error.message); check the network and the URL's host, then run again")
+                throw UploadError(.remote, s3.message, underlying: s3)
+            }
+            log(outcome: String(response.status), attempt: attempt, of: maxAttempts, since: started)
+            if (200..<300).contains(response.status) {
+                let etag = response.header("etag").map(PresignedUpload.unquoted)
+                try checkETag(etag, md5Hex: md5Hex, response: response)
+                result = PresignedUploadResult(byteCount: Int64(count), etag: etag, md5Hex: md5Hex, attempts: attempt)
+                return
+            }
+            let document = S3ErrorDocument(response.body)
+            let reason = RetryClassifier.classify(status: response.status, code: document?.code)
+            if reason == .transient || reason == .timeout, attempt < maxAttempts {
+                backOff(after: attempt)
+                attempt += 1
+                continue
+            }
+            throw PresignedUpload.failure(url, status: response.status, document: document,
+                                          requestId: document?.requestId ?? response.header("x-amz-request-id"), attempts: attempt)
+        }
+    }
+
+    /// Drops the buffer; nothing was stored remotely unless `finish()` succeeded.
+    public func abort() {
+        if state == .open { state = .aborted }
+        release()
+    }
+
+    // MARK: - Private
+
+    private func reserve(_ needed: Int) throws {
+        guard needed > capacity else { return }
+        var target = capacity == 0 ? Int(min(Int64(options.budget), max(options.expectedSize ?? 0, 1 << 20))) : capacity * 2
+        target = min(options.budget, max(target, needed))
+        guard let grown = realloc(storage, target) else {
+            throw UploadError(.outputTooLarge, "\(url): cannot allocate \(PresignedUpload.describe(target)) for the MP3 of a presigned PUT; lower --max-memory's demand by writing to s3://BUCKET/KEY, which streams")
+        }
+        storage = grown
+        capacity = target
+    }
+
+    private func release() {
+        free(storage)
+        storage = nil
+        capacity = 0
+    }
+
+    private func checkETag(_ etag: String?, md5Hex: String, response: HTTPResponse) throws {
+        let sse = response.header("x-amz-server-side-encryption") ?? ""
+        guard let etag, !sse.hasPrefix("aws:kms"), etag.count == 32, etag.allSatisfy(\.isHexDigit) else { return }
+        guard etag.lowercased() == md5Hex else {
+            throw UploadError(.integrity, "\(url): S3 stored something other than what was sent (ETag \(etag), MD5 of the body \(md5Hex)); run again")
+        }
+    }
+
+    private func backOff(after attempt: Int) {
+        var remaining = options.retry.backoff(afterAttempt: attempt, random: timing.random())
+        while remaining > 0, cancellation?.isCancelled != true {
+            let slice = min(remaining, 0.25)
+            timing.sleep(slice)
+            remaining -= slice
+        }
+    }
+
+    private func log(outcome: String, attempt: Int, of maxAttempts: Int, since started: Date) {
+        guard let logger else { return }
+        logger(S3Client.logLine(
+            operation: "PutObject(presigned)", method: "PUT", url: url.url, outcome: outcome,
+            attempt: attempt, maxAttempts: maxAttempts, seconds: timing.now().timeIntervalSince(started)))
+    }
+
+    static func unquoted(_ etag: String) -> String {
+        etag.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+    }
+
+    static func describe(_ bytes: Int) -> String {
+        if bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
+    }
+
+    static func expired(_ url: PresignedURL, detail: String) -> UploadError {
+        let s3 = S3Error(
+            kind: .accessDenied, operation: "PutObject", bucket: nil, key: nil, status: 403, code: "AccessDenied",
+            serverMessage: "Request has expired", requestId: nil, attempts: 0,
+            message: "the presigned URL \(url) has expired (\(detail)); presign it again (`s3transcode presign s3://BUCKET/KEY --method PUT --expires 1h`) and run again")
+        return UploadError(.remote, s3.message, underlying: s3)
+    }
+
+    /// The error for an answer S3 gave the PUT. Never quotes the URL's query.
+    static func failure(_ url: PresignedURL, status: Int, document: S3ErrorDocument?, requestId: String?, attempts: Int) -> UploadError {
+        let code = document?.code
+        let said = document?.message.flatMap { $0.isEmpty ? nil : oneLine($0) }
+        let what = (code ?? "HTTP \(status)") + (said.map { ": \($0)" } ?? "")
+        if status == 403, (said ?? "").lowercased().contains("expired"), code != "ExpiredToken" {
+            return expired(url, detail: "S3 answered \(what)")
+        }
+        let kind = S3Error.kind(code: code, status: status)
+        let line: String
+        switch kind {
+        case .credentialsRejected:
+            line = "S3 refused the presigned URL \(url) (\(what)); it may be signed for another method or other headers, or its credentials revoked: presign it again with --method PUT"
+        case .accessDenied:
+            line = "S3 denied the PUT to the presigned URL \(url) (\(what)); check that the presigner's credentials may s3:PutObject there, then presign again"
+        case .noSuchBucket:
+            line = "the bucket of the presigned URL \(url) does not exist (\(what)); check the URL"
+        default:
+            let attemptsText = attempts > 1 ? " after \(attempts) attempts" : ""
+            let advice = status >= 500 || code == "SlowDown" ? "S3 is unavailable or throttling; retry later" : "check the URL and the object options"
+            line = "the PUT to the presigned URL \(url) failed\(attemptsText): \(what) (HTTP \(status)); \(advice)"
+        }
+        let s3 = S3Error(
+            kind: kind == .noSuchKey ? .remote : kind, operation: "PutObject", bucket: nil, key: nil, status: status, code: code,
+            serverMessage: document?.message, requestId: requestId, attempts: attempts, message: line)
+        return UploadError(.remote, line, underlying: s3)
+    }
+}
