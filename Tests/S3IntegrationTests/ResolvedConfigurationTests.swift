@@ -48,4 +48,22 @@ struct ResolvedConfigurationTests {
         let error = try #require(throws: S3Error.self) { _ = try client.listObjectsV2(bucket: "whatever-bucket") }
         #expect(error.exitCode == 77)
     }
+
+    @Test("no endpoint: Amazon S3 in the resolved region, virtual-hosted unless --path-style", arguments: [false, true])
+    func amazonS3(pathStyle: Bool) throws {
+        let environment = [
+            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "eu-west-1",
+            "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent",
+        ]
+        let resolved = try ResolvedConfiguration.resolve(
+            flags: ConfigurationFlags(pathStyle: pathStyle), environment: environment, files: InMemoryFiles([:]),
+            transport: sharedTransport)
+        let client = S3Client(resolved: resolved, transport: sharedTransport)
+        #expect(client.configuration.region == "eu-west-1")
+        #expect(client.configuration.endpoint.custom == nil)
+        #expect(client.objectURL(bucket: "my-bucket", key: "a b.mp3") == (pathStyle
+            ? "https://s3.eu-west-1.amazonaws.com/my-bucket/a%20b.mp3"
+            : "https://my-bucket.s3.eu-west-1.amazonaws.com/a%20b.mp3"))
+        #expect(client.objectURL(bucket: "dotted.bucket", key: "k") == "https://s3.eu-west-1.amazonaws.com/dotted.bucket/k")
+    }
 }
