@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import S3
+import SigV4
 import Synchronization
 import Testing
 import TestSupport
@@ -94,6 +95,36 @@ struct CurlTransportTests {
         let transport = CurlTransport(options: .init(lowSpeedLimit: 1, lowSpeedTime: 1))
         let error = try #require(throws: TransportError.self) { try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/")) }
         #expect(error.kind == .timeout)
+    }
+
+    @Test("through curl: a 503 SlowDown is retried and the whole body is sent again with the same length and hash")
+    func retryOverTheWire() throws {
+        let count = Mutex(0)
+        let flaky = try LocalResponder { _ in
+            let n = count.withLock { $0 += 1; return $0 }
+            return n == 1
+                ? .init(status: 503, headers: [("Content-Type", "application/xml")],
+                        body: "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
+                : .init(status: 200, headers: [("ETag", "\"abc\"")])
+        }
+        defer { flaky.stop() }
+        let lines = LogBox()
+        let client = S3Client(
+            configuration: .init(region: "us-east-1", endpoint: S3Endpoint(custom: flaky.baseURL)),
+            transport: CurlTransport(),
+            credentials: .fixed(Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret")),
+            timing: S3Client.Timing(now: { Date() }, sleep: { _ in }, random: { 0 }),
+            logger: lines.append)
+        let body = pattern(200_000)
+        let output = try client.putObject(bucket: "bucket", key: "k", body: body)
+        #expect(output.etag == "\"abc\"")
+        let requests = flaky.requests
+        #expect(requests.count == 2)
+        #expect(requests.allSatisfy { $0.body == body && $0.header("content-length") == "200000" })
+        #expect(Set(requests.map { $0.header("x-amz-content-sha256") }).count == 1)
+        #expect(lines.all.count == 2)
+        #expect(lines.all[0].contains(" 503 attempt 1/3 "))
+        #expect(lines.all[1].contains(" 200 attempt 2/3 "))
     }
 
     @Test("TLS: verification is on (an unknown CA fails as .tls), AWS_CA_BUNDLE makes it trusted, the host name is checked")
