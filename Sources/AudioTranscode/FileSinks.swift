@@ -144,8 +144,10 @@ public final class FileDescriptorSink: OutputSink {
         while remaining > 0 {
             let done = writeDescriptor(descriptor, base, remaining)
             if done < 0 {
-                if errno == EINTR { continue }
-                throw TranscodeError(.writeFailed, "\(name): writing the output failed", underlying: posixMessage(errno))
+                let code = errno
+                if code == EINTR { continue }
+                let advice = code == EPIPE ? "; the reader of the output went away before the end" : ""
+                throw TranscodeError(.writeFailed, "\(name): writing the output failed\(advice)", underlying: posixMessage(code))
             }
             base += done
             remaining -= done

@@ -402,15 +402,18 @@ private final class TranscodeSession {
         }
     }
 
-    /// The highest input rate taken: 768 kHz, the highest any audio format or converter uses.
-    /// Beyond it is a corrupt header, and an expensive one: libswresample's filter bank grows with
-    /// the input-to-output ratio (a header claiming 100 MHz made it allocate about 500 MB and spend
-    /// seconds of CPU on a 2 KB file; found by `Scripts/fuzz.sh`).
-    static let maximumSampleRate = 768_000
+    /// The input rates taken: 1 kHz to 768 kHz, the range any audio format or converter uses.
+    /// Beyond either end is a corrupt header, and an expensive one (both found by `Scripts/fuzz.sh`):
+    /// - libswresample's filter bank grows with the input-to-output ratio: a header claiming 100 MHz
+    ///   made it allocate about 500 MB and spend seconds of CPU on a 2 KB file;
+    /// - MP3's lowest rate is 8 kHz, so a 2 Hz input is upsampled 4000 times: a 1.3 KB file became
+    ///   a 4 MB MP3, and a 1 MB one would take CPU-hours.
+    static let sampleRates = 1_000...768_000
 
     static func checkSampleRate(_ rate: Int, of source: ByteSource) throws {
-        guard rate > 0, rate <= maximumSampleRate else {
-            throw Demuxer.notAudio(source, "its sample rate of \(rate) Hz is not one audio uses (at most \(maximumSampleRate))", 0)
+        guard sampleRates.contains(rate) else {
+            throw Demuxer.notAudio(
+                source, "its sample rate of \(rate) Hz is not one audio uses (\(sampleRates.lowerBound)…\(sampleRates.upperBound))", 0)
         }
     }
 

@@ -12,7 +12,8 @@ import Darwin
 /// and the command exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
 ///
 /// The signals are ignored at the process level and read through dispatch sources, so the handler
-/// runs on an ordinary thread and may take locks and allocate.
+/// runs on an ordinary thread and may take locks and allocate. SIGPIPE is ignored too: a closed
+/// pipe then fails the write (EPIPE), which the command reports as an I/O error (exit 74).
 final class SignalTrap: @unchecked Sendable {  // `sources` is set once, in init
     static let handled: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
@@ -26,6 +27,9 @@ final class SignalTrap: @unchecked Sendable {  // `sources` is set once, in init
     }
 
     init() {
+        // A reader of standard output that goes away (`s3transcode in.wav - | head -c 100`) must
+        // make the write fail with EPIPE (exit 74, one line), not kill the process silently.
+        _ = Glibc.signal(SIGPIPE, SIG_IGN)
         let queue = DispatchQueue(label: "s3transcode.signals")
         var installed: [DispatchSourceSignal] = []
         for number in SignalTrap.handled {
