@@ -26,11 +26,18 @@ struct PartDigest: Sendable, Equatable {
 /// appended, so a full part is ready to send without a second pass over its bytes. Part 1 is
 /// rewritten at the trailer, so its digests are computed once, at `finish()`.
 ///
+/// The memory is its own anonymous mapping, and `reset()` gives its pages back to the system
+/// (`madvise(MADV_DONTNEED)`): a buffer waiting in the pool costs no RSS, and a reused one is
+/// touched again only as far as its next part is written. So while one part uploads and the next
+/// fills, the process holds part 1, the part in flight and only the start of the next one; the
+/// budget's third buffer is fully resident only when an upload is slower than the encoder.
+///
 /// Owned by one thread at a time: the writer while filling, a worker while uploading; the hand-over
 /// goes through the uploader's lock.
 final class PartBuffer: @unchecked Sendable {
     let capacity: Int
     private let storage: UnsafeMutableRawPointer
+    private let mappedLength: Int
     private(set) var count = 0
     /// 1-based; set when the buffer is taken for a part.
     var partNumber = 0
@@ -38,12 +45,21 @@ final class PartBuffer: @unchecked Sendable {
     private var sha256 = SHA256()
     private var crc: uLong = 0
 
-    init(capacity: Int) {
+    /// Maps `capacity` bytes (pages are only committed when written); throws when the system refuses.
+    init(capacity: Int) throws {
+        let page = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+        let length = max(page, (capacity + page - 1) / page * page)
+        let address = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let address, address != UnsafeMutableRawPointer(bitPattern: -1) else {
+            throw UploadError(.invalidOptions, "cannot allocate a part buffer of \(formatUploadSize(capacity)) "
+                + "(\(String(cString: strerror(errno)))); lower the part size or the memory budget")
+        }
         self.capacity = capacity
-        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        storage = address
+        mappedLength = length
     }
 
-    deinit { storage.deallocate() }
+    deinit { munmap(storage, mappedLength) }
 
     var isFull: Bool { count == capacity }
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage, count: count) }
@@ -83,8 +99,9 @@ final class PartBuffer: @unchecked Sendable {
                           crc32: UInt32(MultipartChecksum.updateCRC32(0, bytes)), length: count)
     }
 
-    /// Empties the buffer for its next part; the memory is kept.
+    /// Empties the buffer for its next part: the mapping is kept, its pages go back to the system.
     func reset() {
+        if count > 0 { madvise(storage, mappedLength, MADV_DONTNEED) }
         count = 0
         partNumber = 0
         md5 = Insecure.MD5()

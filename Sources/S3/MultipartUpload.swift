@@ -214,9 +214,10 @@ public final class MultipartUpload: @unchecked Sendable {
             if cancelled { throw cancellationError() }
             if let buffer = freeBuffers.popLast() { return buffer }
             if buffersAllocated < plan.bufferCount {
+                let buffer = try PartBuffer(capacity: plan.partSize)
                 buffersAllocated += 1
                 stats.buffersAllocated = buffersAllocated
-                return PartBuffer(capacity: plan.partSize)
+                return buffer
             }
             if !waited {
                 waited = true
@@ -337,7 +338,7 @@ public final class MultipartUpload: @unchecked Sendable {
     // MARK: - Finishing
 
     private func finishSingle() throws -> UploadResult {
-        let body = part1 ?? PartBuffer(capacity: 0)
+        let body = try part1 ?? PartBuffer(capacity: 0)
         let digest = body.computeDigest()
         try enterCompleting()
         let stored: StoredObject
