@@ -47,12 +47,15 @@ let package = Package(
 
         // Tests. Unit tests, local-server (moto) integration tests and command tests are separate
         // targets so each runs on its own (`swift test --filter S3IntegrationTests`).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // fault-proxy.py: the fault-injecting HTTP proxy that Tests/CommandsTests/Fault*.swift start.
+        .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["fault-proxy.py"]),
         .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "HTTPClient", "TestSupport"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPClient", "TestSupport"]),
-        .testTarget(name: "S3IntegrationTests", dependencies: ["S3", "AWSConfig", "HTTPClient", "TestSupport"]),
+        .testTarget(name: "S3IntegrationTests", dependencies: [
+            "S3", "AWSConfig", "HTTPClient", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "CommandsTests", dependencies: [
             "S3TranscodeCommands", "AudioTranscode", "S3", "HTTPClient", "SigV4", "TestSupport",
             // HMAC-SHA1, to build a legacy (signature version 2) presigned URL in the tests.

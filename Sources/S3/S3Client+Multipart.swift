@@ -31,6 +31,12 @@ public struct MultipartUploadSummary: Sendable, Equatable {
     /// As S3 wrote it (ISO 8601).
     public var initiated: String?
 
+    public init(key: String, uploadId: String, initiated: String?) {
+        self.key = key
+        self.uploadId = uploadId
+        self.initiated = initiated
+    }
+
     /// `initiated` as a date, when it parses.
     public var initiatedDate: Date? { initiated.flatMap(AmzDate.parseISO8601) }
 }

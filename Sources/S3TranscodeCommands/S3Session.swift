@@ -17,6 +17,7 @@ final class S3Session: Sendable {
         // Connections to S3 are not where a run spends its time: a short connect timeout only for
         // the instance metadata service, which is absent off EC2.
         let transport = CurlTransport(options: CurlTransport.Options(
+            lowSpeedTime: S3Session.lowSpeedTime(environment),
             caBundle: try ResolvedConfiguration.caBundle(flags: options.flags, environment: environment),
             userAgent: "s3transcode/\(S3Transcode.version)", cancellation: cancellation))
         let metadataTransport = CurlTransport(options: CurlTransport.Options(
@@ -24,17 +25,14 @@ final class S3Session: Sendable {
         let configuration = try ResolvedConfiguration.resolve(
             flags: options.flags, environment: environment, transport: transport, metadataTransport: metadataTransport)
         if verbosity > 0 { Console.shared.info(configuration.summary) }
-        let credentials = configuration.credentials
-        let endpoint = S3Endpoint(custom: configuration.endpointURL, forcePathStyle: configuration.addressing == .path,
-                                  virtualHostedForCustom: configuration.addressing == .virtual)
-        var retry = RetryPolicy()
-        if let attempts = configuration.maxAttempts { retry.maxAttempts = attempts }
         self.configuration = configuration
         self.transport = transport
-        self.client = S3Client(
-            configuration: S3Client.Configuration(region: configuration.region, endpoint: endpoint, retry: retry),
-            transport: transport,
-            credentials: S3Client.CredentialsSource { force in try credentials.credentials(forceRefresh: force) },
-            logger: log, cancellation: cancellation)
+        self.client = S3Client(resolved: configuration, transport: transport, logger: log, cancellation: cancellation)
+    }
+
+    /// Seconds without a byte moving before a transfer is abandoned as stalled (and retried): 60,
+    /// or `S3TRANSCODE_LOW_SPEED_TIME` (the fault-injection tests stall a proxy for seconds, not a minute).
+    static func lowSpeedTime(_ environment: [String: String]) -> Int {
+        environment["S3TRANSCODE_LOW_SPEED_TIME"].flatMap(Int.init).map { max(1, $0) } ?? 60
     }
 }

@@ -21,7 +21,7 @@ public struct S3Transcode: ParsableCommand {
               credentials rejected; 78 no credentials or bad configuration; 130 SIGINT; 143 SIGTERM.
             """,
         version: "s3transcode \(version)",
-        subcommands: [TranscodeCommand.self, BatchCommand.self, ProbeCommand.self, PresignCommand.self],
+        subcommands: [TranscodeCommand.self, BatchCommand.self, ProbeCommand.self, PresignCommand.self, CleanupCommand.self],
         defaultSubcommand: TranscodeCommand.self)
 
     public init() {}
