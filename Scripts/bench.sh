@@ -23,11 +23,6 @@ bin=$(bash Scripts/build-release.sh 2>/dev/null)
 work=$(mktemp -d /tmp/s3t-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-bench_file() {
-input=$work/in.wav
-echo "generating ${minutes} min of 44.1 kHz stereo music-like audio..." >&2
-bash Scripts/gen-audio.sh "$input" $((minutes * 60)) 44100 2
-
 # measure NAME COMMAND...: runs the command $reps times; prints "median_seconds peak_kib".
 measure() {
     local times=() peak=0 line
@@ -43,6 +38,11 @@ row() { # row LABEL TIME RSS REF_TIME REF_RSS
     awk -v l="$1" -v t="$2" -v r="$3" -v rt="$4" -v rr="$5" \
         'BEGIN { printf "| %-34s | %8.2f | %6.2f | %8.1f | %6.2f |\n", l, t, t/rt, r/1024, r/rr }'
 }
+
+bench_file() {
+input=$work/in.wav
+echo "generating ${minutes} min of 44.1 kHz stereo music-like audio..." >&2
+bash Scripts/gen-audio.sh "$input" $((minutes * 60)) 44100 2
 
 echo
 echo "Local file, ${minutes} min of 44.1 kHz stereo, median of ${reps} runs (ratios to ffmpeg)"
