@@ -49,9 +49,13 @@ transcode)
     options=(-max_len=16384 -timeout=10 -rss_limit_mb=1024)
     ;;
 xml)
-    swiftc "${flags[@]}" Fuzz/S3XMLFuzzer/*.swift Sources/S3/S3XML.swift -o "$work/fuzzer"
+    swiftc "${flags[@]}" -module-name S3XMLFuzzer Fuzz/S3XMLFuzzer/*.swift Sources/S3/S3XML.swift -o "$work/fuzzer"
     if [ -z "$(ls -A "$work/corpus")" ]; then FUZZ_WRITE_SEEDS="$work/corpus" "$work/fuzzer"; fi
-    options=(-max_len=4096 -timeout=5 -rss_limit_mb=1024)
+    # FoundationXML leaks the CFString of every libxml2 error it reports (about 72 bytes each, in
+    # _CFErrorCreateFromXMLInterface: swift-corelibs-foundation, not ours), so LeakSanitizer would
+    # stop at the first input; leaks are not checked for this target.
+    # Without leak checks the leaked objects accumulate under ASan: about 6 KB of RSS per input.
+    options=(-max_len=4096 -timeout=5 -rss_limit_mb=3072 -malloc_limit_mb=256 -detect_leaks=0)
     ;;
 *)
     echo "fuzz.sh: unknown target \"$target\" (transcode or xml)" >&2

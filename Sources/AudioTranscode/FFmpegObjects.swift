@@ -236,6 +236,7 @@ final class Demuxer {
     /// Opens and probes the input and reads stream information. Source errors are rethrown as
     /// thrown by the source; FFmpeg's refusals are `.notAudio`.
     init(source: ByteSource) throws {
+        _ = FFmpegAllocationLimit.installed
         callbacks = SourceCallbacks(source: source)
         io = try CustomIOContext(reading: callbacks)
         guard let allocated = avformat_alloc_context() else {
@@ -277,6 +278,20 @@ final class Demuxer {
         TranscodeError(.notAudio, "\(source.name): not decodable audio: \(reason); give a WAV, FLAC, MP3, Ogg or other audio file",
                        underlying: code < 0 ? FFmpegError.text(for: code) : nil)
     }
+}
+
+/// The largest single allocation FFmpeg may make in this process: 32 MiB (FFmpeg's default is
+/// INT_MAX), set once before the first input is opened.
+///
+/// Found by `Scripts/fuzz.sh`: libavformat's RIFF INFO reader checks a sub-chunk's size against the
+/// LIST chunk's declared end, never the file's, and zero-fills a buffer that size; a 93-byte WAV
+/// claiming a 1 GB INFO entry took 1.4 GB of RSS before failing. With the limit the allocation fails
+/// and the input is refused as not audio. Nothing legitimate on our path comes near it: frames and
+/// packets are kilobytes, libswresample's largest filter bank (768 kHz in) a few MB, and a FLAC
+/// picture block at most 16 MiB (an ID3v2 picture past the limit is skipped, not fatal).
+enum FFmpegAllocationLimit {
+    static let bytes = 32 << 20
+    static let installed: Void = av_max_alloc(bytes)
 }
 
 /// Input metadata as a plain dictionary: the container's, then the stream's for keys it lacks

@@ -97,6 +97,25 @@ struct HostileInputTests {
         }
     }
 
+    @Test("an INFO entry claiming 1 GB is refused without allocating it (peak RSS grows < 100 MB)")
+    func hugeInfoEntry() throws {
+        let input = try #require(HostileCorpus.all().first { $0.name == "INFO entry of 1 GB" })
+        func peakRSS() -> Int {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return usage.ru_maxrss * 1024
+        }
+        let before = peakRSS()
+        for seekable in [true, false] {
+            guard case .rejected(let error) = transcodeBounded(input, seekable: seekable, seconds: Self.bound) else {
+                Issue.record("not rejected")
+                continue
+            }
+            #expect(error.kind == .notAudio)
+        }
+        #expect(peakRSS() - before < 100 << 20, "peak RSS grew by \((peakRSS() - before) >> 20) MiB")
+    }
+
     @Test("the corpus covers each family with both outcomes where FFmpeg can decode something")
     func corpusShape() {
         let all = HostileCorpus.all()

@@ -114,6 +114,12 @@ public enum HostileCorpus {
             HostileInput("fmt size 2", with { $0.fmtSize = 2 }, .notAudio),
             // An unknown chunk before the data whose size runs past the end: the data is never reached.
             HostileInput("junk chunk past the end", with { $0.chunks = [("JUNK", 0x7FFF_FFF0, [1, 2, 3, 4])] }, .notAudio),
+            // An INFO entry claiming 1 GB inside a LIST claiming 2 GB: FFmpeg checks the entry against
+            // the LIST's end only, and would zero-fill 1 GB for it (found by the fuzzer; now refused by
+            // the allocation limit, see HostileInputTests).
+            HostileInput("INFO entry of 1 GB", with {
+                $0.chunks = [("LIST", 0x7FFF_0000, Array("INFOINAM".utf8) + le32(0x4000_0000) + Array("x\0".utf8))]
+            }, .notAudio),
             // A LIST chunk whose size runs past the end hides the data chunk the same way.
             HostileInput("LIST chunk past the end", with { $0.chunks = [("LIST", 0x0FFF_FFFF, Array("INFO".utf8))] }, .notAudio),
         ]
