@@ -28,6 +28,9 @@ struct XMLElementNode: Sendable, Equatable {
         // FoundationXML traps on element names that are not valid UTF-8 (found by the mutation test):
         // refuse such bytes before the parser sees them.
         guard String(validating: bytes[start...], as: UTF8.self) != nil else { return nil }
+        // FoundationXML crashes (strlen of NULL) on a processing instruction without data (`<?x?>`),
+        // found by `Scripts/fuzz.sh 600 xml`; S3 sends none besides the XML declaration.
+        guard !hasProcessingInstruction(bytes[start...]) else { return nil }
         let builder = TreeBuilder()
         let parser = XMLParser(data: Data(bytes[start...]))
         parser.shouldProcessNamespaces = false
@@ -36,6 +39,22 @@ struct XMLElementNode: Sendable, Equatable {
         guard parser.parse(), let root = builder.root else { return nil }
         return root
     }
+}
+
+/// Whether `document` holds `<?` anywhere but in a leading XML declaration (`<?xml ` … `?>`).
+/// In S3's documents text never holds a raw `<`, so any other `<?` is a processing instruction.
+func hasProcessingInstruction(_ document: ArraySlice<UInt8>) -> Bool {
+    var rest = document
+    let declaration = Array("<?xml".utf8)
+    if rest.starts(with: declaration), rest.count > declaration.count,
+       [0x20, 0x09, 0x0A, 0x0D].contains(rest[rest.startIndex + declaration.count])
+    {
+        guard let end = rest.indices.dropFirst(2).first(where: { rest[$0] == 0x3E && rest[$0 - 1] == 0x3F }) else { return true }
+        // A declaration holds no markup: a `<` inside it starts something libxml2 may parse as a PI.
+        if rest[(rest.startIndex + 2)..<end].contains(0x3C) { return true }
+        rest = rest[(end + 1)...]
+    }
+    return zip(rest, rest.dropFirst()).contains { $0 == 0x3C && $1 == 0x3F }
 }
 
 private final class TreeBuilder: NSObject, XMLParserDelegate {
