@@ -63,9 +63,10 @@ public final class S3ObjectSource: @unchecked Sendable {  // the reader's state 
 
     deinit { prefetcher.stop() }
 
-    /// Another reader of the same object version (same ETag, same size), starting at offset 0.
-    public func reopened() -> S3ObjectSource {
-        S3ObjectSource(client: client, bucket: bucket, key: key, etag: etag, size: objectSize, chunkSize: chunkSize)
+    /// Another reader of the same object version (same ETag, same size), starting at offset 0, with
+    /// chunks of `chunkSize` bytes (this reader's when nil).
+    public func reopened(chunkSize: Int? = nil) -> S3ObjectSource {
+        S3ObjectSource(client: client, bucket: bucket, key: key, etag: etag, size: objectSize, chunkSize: chunkSize ?? self.chunkSize)
     }
 
     // MARK: - The ByteSource members
