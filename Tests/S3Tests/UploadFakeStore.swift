@@ -103,7 +103,6 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
         _ destination: UploadDestination, uploadID: String, partNumber: Int, body: UnsafeRawBufferPointer,
         checksums: BodyChecksums, maxAttempts: Int
     ) throws -> UploadedPart {
-        let bytes = [UInt8](body)
         locked {
             log.append(.partStarted(partNumber))
             inFlight += 1
@@ -130,6 +129,8 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
                 if attempt == maxAttempts { throw FakeS3Error(code: "InternalError") }
                 continue
             }
+            // Each attempt sends the body again from its first byte.
+            let bytes = [UInt8](body)
             try Self.checkBody(bytes, checksums)
             return try locked {
                 guard uploads[uploadID] != nil else { throw FakeS3Error(code: "NoSuchUpload") }

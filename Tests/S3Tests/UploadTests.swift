@@ -444,6 +444,25 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         #expect(!store.events.contains { if case .complete = $0 { true } else { false } })
     }
 
+    @Test func abortFromTwoThreadsAtOnceAbortsOnce() throws {
+        // A signal and the transcoder's own failure path can both call abort().
+        let store = FakeUploadStore()
+        store.closeGate()
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options())
+        let writer = WriterThread { _ = try writeLikeMuxer(upload, sampleBytes(8 * partSize), chunk: 65_536) }
+        #expect(eventually { upload.statistics.writerWaits >= 1 && store.partsWaitingAtGate == 2 })
+        let first = WriterThread { upload.abort() }
+        let second = WriterThread { upload.abort() }
+        #expect(uploadError(writer.wait(seconds: 5))?.kind == .cancelled)
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(!first.isFinished && !second.isFinished, "both wait for the parts in flight")
+        store.openGate()
+        #expect(first.wait() == nil)
+        #expect(second.wait() == nil)
+        #expect(store.events.filter { $0 == .abort }.count == 1)
+        #expect(store.openUploads == 0)
+    }
+
     @Test func abortBeforeAnyMultipartUploadSendsNothing() throws {
         let store = FakeUploadStore()
         let upload = try MultipartUpload(destination: destination(), store: store, options: options())
@@ -544,6 +563,19 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         }
         #expect(error?.kind == .invalidWrite)
         upload.abort()
+    }
+
+    @Test func writingAfterFinishIsRefused() throws {
+        let store = FakeUploadStore()
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options())
+        _ = try writeLikeMuxer(upload, sampleBytes(1000), chunk: 100)
+        try upload.finish()
+        let error = #expect(throws: UploadError.self) {
+            try [UInt8](repeating: 0, count: 10).withUnsafeBytes { try upload.write($0, at: 1000) }
+        }
+        #expect(error?.kind == .finished)
+        #expect(throws: UploadError.self) { try upload.finish() }
+        #expect(store.events == [.put])
     }
 
     @Test func aWritePastTheEndIsRefused() throws {
