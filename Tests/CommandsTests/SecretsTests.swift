@@ -122,6 +122,20 @@ struct SecretsTests {
                 intercept: SigningProxy.expiredToken)
     }
 
+    // MARK: - cleanup
+
+    @Test("cleanup: listing and aborting a stale upload, wrong secret, missing bucket, expired token")
+    func cleanup() throws {
+        // A prefix without "/": moto's checker rejects percent-encoded query values (FACTS.md).
+        _ = try client.createMultipartUpload(bucket: bucket, key: "stale-left.mp3")
+        let listed = try run(["cleanup", "s3://\(bucket)/stale", "--older-than", "0s"], expect: 0)
+        #expect(listed.stdout.contains("stale-left.mp3"))
+        try run(["cleanup", "s3://\(bucket)/stale", "--older-than", "0s", "--yes", "--json"], expect: 0)
+        try run(["cleanup", "s3://\(bucket)", "--older-than", "0s"], secret: Self.wrongSecret, expect: 77)
+        try run(["cleanup", "s3://no-such-bucket-\(getpid())", "--older-than", "0s"], expect: 69)
+        try run(["cleanup", "s3://\(bucket)", "--older-than", "0s"], token: Self.token, expect: 77, intercept: SigningProxy.expiredToken)
+    }
+
     // MARK: - presign and presigned destinations
 
     @Test("presign: the URL on stdout only; nothing of it, nor the token, on stderr")
