@@ -28,8 +28,17 @@ extension S3Client: MultipartUploadStore {
             headers.append(("x-amz-checksum-crc32", fullObjectCRC32))
             headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
         }
-        let output = try completeMultipartUpload(
-            bucket: destination.bucket, key: destination.key, uploadId: uploadID, parts: parts, headers: headers)
+        let output: CompleteMultipartUploadOutput
+        do {
+            output = try completeMultipartUpload(
+                bucket: destination.bucket, key: destination.key, uploadId: uploadID, parts: parts, headers: headers)
+        } catch let error as S3Error where error.kind == .noSuchUpload {
+            // Perhaps completed by an earlier attempt whose answer was lost: say what the key holds.
+            guard let head = try? headObject(bucket: destination.bucket, key: destination.key), let etag = head.etag else {
+                throw error
+            }
+            return StoredObject(etag: etag, versionID: head.versionId, foundByHeadObject: true)
+        }
         return StoredObject(etag: output.etag, versionID: output.versionId, checksumCRC32: output.checksumCRC32)
     }
 

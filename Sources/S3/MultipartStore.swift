@@ -31,6 +31,11 @@ public protocol MultipartUploadStore: Sendable {
     /// `parts` are in ascending part number order. When `fullObjectCRC32` is set (base64, as in
     /// `x-amz-checksum-crc32`), it is sent with `x-amz-checksum-type: FULL_OBJECT`. A 200 whose body
     /// is an `<Error>` document is a failure and must throw.
+    ///
+    /// When S3 answers NoSuchUpload, the upload may already be complete: a retried Complete whose
+    /// first attempt succeeded but whose answer was lost gets NoSuchUpload. Implementations may then
+    /// return what HeadObject says of the key, with `foundByHeadObject` set; the uploader accepts it
+    /// only when its ETag is the one computed from the parts, and never deletes such an object.
     func completeMultipartUpload(
         _ destination: UploadDestination, uploadID: String, parts: [CompletedPart], fullObjectCRC32: String?
     ) throws -> StoredObject
@@ -119,10 +124,14 @@ public struct StoredObject: Sendable, Equatable {
     public var versionID: String?
     /// The object's `x-amz-checksum-crc32` (base64) when the endpoint sent one.
     public var checksumCRC32: String?
+    /// Set when CompleteMultipartUpload answered NoSuchUpload and this is HeadObject's answer for
+    /// the key instead (see `completeMultipartUpload`).
+    public var foundByHeadObject: Bool
 
-    public init(etag: String, versionID: String? = nil, checksumCRC32: String? = nil) {
+    public init(etag: String, versionID: String? = nil, checksumCRC32: String? = nil, foundByHeadObject: Bool = false) {
         self.etag = etag
         self.versionID = versionID
         self.checksumCRC32 = checksumCRC32
+        self.foundByHeadObject = foundByHeadObject
     }
 }

@@ -418,6 +418,15 @@ public final class MultipartUpload: @unchecked Sendable {
     /// completed, so there is no upload left to abort) and the error says whether that worked.
     private func verify(_ stored: StoredObject, expectedETag: String, crc32: UInt32, partCount: Int,
                         multipart: Bool) throws -> UploadResult {
+        if stored.foundByHeadObject {
+            // The upload was gone at Complete. The object at the key is ours only if its ETag is the
+            // one our parts give; otherwise it is someone else's, and it is left alone.
+            guard options.verifyETag, MultipartChecksum.normalizedETag(stored.etag) == expectedETag else {
+                throw UploadError(.remote, "completing the multipart upload of \(destination) failed: S3 no "
+                    + "longer knows the upload (NoSuchUpload; was it aborted by a cleanup?) and the object at the "
+                    + "key is not this upload's; upload again")
+            }
+        }
         var problems: [String] = []
         if options.verifyETag, MultipartChecksum.normalizedETag(stored.etag) != expectedETag {
             problems.append("S3 reports ETag \(stored.etag) for \(destination), but the bytes sent give \(expectedETag)")

@@ -26,6 +26,10 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
         var returnsChecksums = true
         /// Non-MD5 ETags, as under SSE-KMS.
         var kmsETags = false
+        /// Complete succeeds but its answer is lost: the store answers with HeadObject of the key.
+        var completeAnswerLost = false
+        /// The upload vanished (a cleanup aborted it) and the key holds another object.
+        var uploadVanishedBeforeComplete = false
     }
 
     /// What was asked, in order.
@@ -150,6 +154,11 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
         try locked {
             log.append(.complete(parts.map(\.partNumber)))
             if faults.failComplete { throw FakeS3Error(code: "InternalError") }
+            if faults.uploadVanishedBeforeComplete {
+                uploads[uploadID] = nil
+                objects[destination.key] = [9, 9, 9]
+                return StoredObject(etag: "\"\(Self.md5Hex([9, 9, 9]))\"", foundByHeadObject: true)
+            }
             guard let stored = uploads[uploadID] else { throw FakeS3Error(code: "NoSuchUpload") }
             guard parts.map(\.partNumber) == Array(1...parts.count) else { throw FakeS3Error(code: "InvalidPartOrder") }
             var object: [UInt8] = []
@@ -174,6 +183,9 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
             if faults.kmsETags { etag = Self.kmsETag(object) + "-\(parts.count)" }
             var answeredCRC: String? = faults.returnsChecksums && fullObjectCRC32 != nil ? crc : nil
             if faults.wrongCompleteCRC32 { answeredCRC = Self.crc32Base64(object + [0]) }
+            if faults.completeAnswerLost {
+                return StoredObject(etag: "\"\(etag)\"", versionID: "v1", foundByHeadObject: true)
+            }
             return StoredObject(etag: "\"\(etag)\"", versionID: "v1", checksumCRC32: answeredCRC)
         }
     }

@@ -327,6 +327,31 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         #expect(!store.events.contains(.abort))
     }
 
+    @Test func aCompleteWhoseAnswerWasLostIsAcceptedWhenTheObjectIsOurs() throws {
+        var faults = FakeUploadStore.Faults()
+        faults.completeAnswerLost = true
+        let store = FakeUploadStore(faults)
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options())
+        let expected = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 10), chunk: 65_536)
+        try upload.finish()
+        #expect(store.object("out/song.mp3") == expected)
+        #expect(upload.result?.crc32ConfirmedByServer == false)
+        #expect(!store.events.contains(.abort) && !store.events.contains(.delete))
+    }
+
+    @Test func aVanishedUploadIsAnErrorAndSomeoneElsesObjectIsLeftAlone() throws {
+        var faults = FakeUploadStore.Faults()
+        faults.uploadVanishedBeforeComplete = true
+        let store = FakeUploadStore(faults)
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options())
+        _ = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 10), chunk: 65_536)
+        let error = try #require(throws: UploadError.self) { try upload.finish() }
+        #expect(error.kind == .remote)
+        #expect(error.message.contains("NoSuchUpload"))
+        #expect(store.object("out/song.mp3") == [9, 9, 9])
+        #expect(!store.events.contains(.delete))
+    }
+
     @Test func aPartWhoseETagIsNotItsMD5FailsTheUploadAndAbortsIt() throws {
         var faults = FakeUploadStore.Faults()
         faults.wrongPartETag = [2]
