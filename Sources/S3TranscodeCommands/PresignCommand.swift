@@ -14,12 +14,9 @@ struct PresignCommand: ParsableCommand {
         commandName: "presign",
         abstract: "Print a presigned URL for an S3 object (GET to share it, PUT to let someone upload it).",
         discussion: """
-            The URL is signed with SigV4 by the configured credentials (a session token goes into the
-            URL too, and the URL stops working when those credentials expire). It is a secret: anyone
-            holding it can do METHOD on the object until it expires. It is printed on stdout only.
+            The URL is signed with SigV4 by the configured credentials (a session token goes into the URL too, and the URL stops working when those credentials expire). It is a secret: anyone holding it can do METHOD on the object until it expires. It is printed on stdout only.
 
-            A PUT URL is a destination of s3transcode itself: the whole MP3 is built in memory
-            (--max-memory, default 256M) and sent with one PUT.
+            A PUT URL is a destination of s3transcode itself: the whole MP3 is built in memory (--max-memory, default 256M) and sent with one PUT.
 
             Examples:
               s3transcode presign s3://bucket/take5.mp3 --expires 2h

@@ -12,9 +12,8 @@ struct TranscodeCommand: ParsableCommand {
             DEST is s3://BUCKET/KEY, a local path (a directory gets INPUT's name with .mp3), or - for
             standard output. A local file or an S3 object gets an exact Xing/Info + LAME header (exact
             duration, gapless playback); standard output cannot be rewritten, so a pipe gets none.
-            DEST may also be a presigned PUT URL (SigV4 or legacy; `s3transcode presign --method PUT`
-            makes one): the whole MP3 is built in memory (--max-memory, default 256M), then sent with
-            one PUT. Quote it: it contains `&`. It is never printed.
+
+            DEST may also be a presigned PUT URL (SigV4 or legacy; `s3transcode presign --method PUT` makes one): the whole MP3 is built in memory (--max-memory, default 256M), then sent with one PUT. Quote it: it contains `&`. It is never printed.
 
             Examples:
               s3transcode in.wav s3://bucket/music/in.mp3
