@@ -20,6 +20,8 @@ GetObject, HeadObject, other). A rule applies a fault to some requests of one op
     {"op": "UploadPart", "fault": "500", "share": 0.3, "seed": 7}   a seeded 30 %
     {"op": "CompleteMultipartUpload", "fault": "complete-200-error", "nth": [1]}
     {"op": "UploadPart", "fault": "reset-request", "first": 2}     the first two
+    {"op": "UploadPart", "fault": ["503", "500", "reset-request"], "share": 0.3, "seed": 7}
+                                                   each hit takes the next fault in turn
     … "limit": N  injects it at most N times in all.
 
 Faults:
@@ -28,6 +30,7 @@ Faults:
     reset-request       read the head and half the body, then reset the connection (RST)
     reset-response      forward (S3 acts on it), then send half the answer and reset
     stall               read the request, forward nothing, answer nothing until the client leaves
+    stall-request       read the head and half the body, then stop reading until the client leaves
     complete-200-error  200 OK whose body is an <Error> document (InternalError)
     skewed              403 RequestTimeTooSkewed with S3's time (the real time) in ServerTime
 
@@ -89,9 +92,9 @@ class Rule:
         self.injected = 0
 
     def applies(self, n):
-        """`n`: this request's 1-based number among the requests of its operation."""
+        """The fault for request `n` (1-based among the requests of its operation), or None."""
         if self.limit is not None and self.injected >= self.limit:
-            return False
+            return None
         if self.every:
             hit = n % self.every == 0
         elif self.share is not None:
@@ -102,9 +105,13 @@ class Rule:
             hit = n <= self.first
         else:
             hit = True
-        if hit:
-            self.injected += 1
-        return hit
+        if not hit:
+            return None
+        self.injected += 1
+        # A list of faults: each hit takes the next one in turn.
+        if isinstance(self.fault, list):
+            return self.fault[(self.injected - 1) % len(self.fault)]
+        return self.fault
 
 
 class Proxy:
@@ -129,8 +136,9 @@ class Proxy:
             n = self.counts.get(op, 0) + 1
             self.counts[op] = n
             for rule in self.rules:
-                if rule.op == op and rule.applies(n):
-                    return self.total, rule.fault
+                fault = rule.op == op and rule.applies(n)
+                if fault:
+                    return self.total, fault
             return self.total, None
 
 
@@ -170,6 +178,29 @@ def reset(conn):
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     except OSError:
         pass
+    conn.close()
+
+
+def stall(conn, reading):
+    """Holds the connection without answering until the client gives up (or 120 s). Without
+    `reading`, what the client still sends fills the socket buffers and its send stalls too."""
+    deadline = time.time() + 120
+    conn.settimeout(1)
+    while time.time() < deadline:
+        try:
+            if reading:
+                if not conn.recv(65536):
+                    break
+            else:
+                # MSG_PEEK: notice the client leaving without draining what it sent.
+                data = conn.recv(1, socket.MSG_PEEK)
+                if not data:
+                    break
+                time.sleep(0.2)
+        except socket.timeout:
+            continue
+        except OSError:
+            break
     conn.close()
 
 
@@ -228,6 +259,14 @@ def serve(proxy, conn):
             if (header(head, b"expect") or "").lower() == "100-continue" and fault != "reset-request":
                 conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
 
+            if fault == "stall-request":
+                half = length // 2
+                if half > len(rest):
+                    read_exactly(conn, rest, half)
+                proxy.log("%d %s %s %s %s -" % (number, op, method, path, fault))
+                stall(conn, reading=False)
+                return
+
             if fault == "reset-request":
                 half = length // 2
                 if half > len(rest):
@@ -257,13 +296,7 @@ def serve(proxy, conn):
                     "<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>" % now)
             elif fault == "stall":
                 proxy.log("%d %s %s %s %s -" % (number, op, method, path, fault))
-                conn.settimeout(120)
-                try:
-                    while conn.recv(65536):
-                        pass
-                except OSError:
-                    pass
-                conn.close()
+                stall(conn, reading=True)
                 return
             else:
                 answer = forward(proxy, head, body)

@@ -1,0 +1,147 @@
+import Foundation
+
+/// The fault-injecting HTTP proxy (`Tests/TestSupport/fault-proxy.py`) between s3transcode and the
+/// local S3 server: it forwards requests unchanged (the Host header too, so SigV4 signatures made for
+/// the proxy's address still verify) and injects the faults of its rules per S3 operation.
+///
+/// It listens on 127.0.0.1 only and stops by itself: when `stop()` or deinit closes its stdin, when
+/// this test process exits, or after `lifetime` seconds.
+public final class FaultProxy: @unchecked Sendable {  // every stored property is set once, in init
+    /// One injected fault for some requests of one S3 operation (see the script's doc comment).
+    public struct Rule: Sendable {
+        public enum Fault: String, Sendable {
+            case slowDown = "503"
+            case internalError = "500"
+            case resetRequest = "reset-request"
+            case resetResponse = "reset-response"
+            case stall = "stall"
+            case stallRequest = "stall-request"
+            case complete200Error = "complete-200-error"
+            case clockSkewed = "skewed"
+        }
+
+        public enum Selection: Sendable {
+            /// Requests N, 2N, 3N … of the operation.
+            case every(Int)
+            /// A share of the requests, drawn from a seeded generator (the same requests each run).
+            case share(Double, seed: Int)
+            /// These 1-based request numbers.
+            case nth([Int])
+            /// The first N requests.
+            case first(Int)
+            case all
+        }
+
+        public var operation: String
+        /// Each selected request gets the next of these in turn.
+        public var faults: [Fault]
+        public var selection: Selection
+
+        public init(_ operation: String, _ fault: Fault, _ selection: Selection) {
+            self.init(operation, faults: [fault], selection)
+        }
+
+        public init(_ operation: String, faults: [Fault], _ selection: Selection) {
+            self.operation = operation
+            self.faults = faults
+            self.selection = selection
+        }
+
+        var json: [String: Any] {
+            var object: [String: Any] = ["op": operation, "fault": faults.map(\.rawValue)]
+            switch selection {
+            case .every(let n): object["every"] = n
+            case .share(let share, let seed): object["share"] = share; object["seed"] = seed
+            case .nth(let numbers): object["nth"] = numbers
+            case .first(let n): object["first"] = n
+            case .all: break
+            }
+            return object
+        }
+    }
+
+    /// One request the proxy saw: its operation, what it did (`pass` or the fault) and the status it
+    /// answered (`nil` when it answered nothing).
+    public struct Entry: Sendable, Equatable, CustomStringConvertible {
+        public var operation: String
+        public var method: String
+        public var action: String
+        public var status: Int?
+
+        public var description: String { "\(operation) \(action) \(status.map(String.init) ?? "-")" }
+    }
+
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    public let endpoint: String
+    private let process: Process
+    private let input: Pipe
+    private let logPath: String
+
+    /// Starts the proxy in front of `upstream` (`http://127.0.0.1:PORT`).
+    public init(upstream: String, rules: [Rule], lifetime: Int = 600) throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fault-proxy.py").path
+        guard let hostPort = upstream.split(separator: "/").last, upstream.hasPrefix("http://") else {
+            throw StartError(description: "FaultProxy: the upstream must be http://HOST:PORT, not \(upstream)")
+        }
+        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-fault-proxy-\(UUID().uuidString).log").path
+        let rulesJSON = String(decoding: try JSONSerialization.data(withJSONObject: rules.map(\.json)), as: UTF8.self)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--upstream", String(hostPort), "--rules", rulesJSON,
+                             "--log", logPath, "--watch", String(getpid()), "--lifetime", String(lifetime), "--stdin-watch"]
+        input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw StartError(description: "cannot start \(script) with python3: \(error)")
+        }
+        // The first line is `PORT <n>`; a closed pipe before it means the script failed.
+        var line = Data()
+        while true {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line += byte
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
+            process.terminate()
+            throw StartError(description: "the fault proxy did not start (its first line was \"\(text)\"); run \(script) by hand to see why")
+        }
+        endpoint = "http://127.0.0.1:\(port)"
+    }
+
+    deinit { stop() }
+
+    /// Stops the proxy (closing its stdin) and waits for it.
+    public func stop() {
+        guard process.isRunning else { return }
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+
+    /// Every request so far, in the order the proxy decided on them.
+    public func entries() -> [Entry] {
+        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count == 6, Int(fields[0]) != nil else { return nil }
+            return Entry(operation: fields[1], method: fields[2], action: fields[4], status: Int(fields[5]))
+        }
+    }
+
+    /// How many requests of `operation` got `fault` (or were passed through, for `"pass"`).
+    public func count(_ operation: String, _ action: String) -> Int {
+        entries().filter { $0.operation == operation && $0.action == action }.count
+    }
+
+    public func count(_ operation: String, _ fault: Rule.Fault) -> Int { count(operation, fault.rawValue) }
+}
