@@ -15,10 +15,19 @@ public struct S3Transcode: ParsableCommand {
               s3transcode probe in.wav --json
 
             Exit codes:
-              0 success; 1 some batch items failed; 64 bad arguments; 65 input is not decodable
-              audio; 66 input missing or unreadable; 69 remote service failure after retries;
-              73 output cannot be created; 74 I/O error while writing; 77 access denied or
-              credentials rejected; 78 no credentials or bad configuration; 130 SIGINT; 143 SIGTERM.
+              0    success
+              1    some files of a batch failed
+              64   bad arguments
+              65   the input is not decodable audio
+              66   the input is missing or unreadable
+              69   a remote service failed after its retries
+              73   the output cannot be created
+              74   I/O error while writing
+              77   access denied or credentials rejected
+              78   no credentials, or bad configuration
+              130  interrupted (SIGINT); 143 terminated (SIGTERM)
+
+            Shell completion: s3transcode --generate-completion-script bash|zsh|fish
             """,
         version: "s3transcode \(version)",
         subcommands: [TranscodeCommand.self, BatchCommand.self, ProbeCommand.self, PresignCommand.self, CleanupCommand.self],
