@@ -90,6 +90,9 @@ struct FaultInjectionTests {
                  rules: [Rule("CompleteMultipartUpload", .complete200Error, .first(1))]),
         Scenario(name: "CompleteMultipartUpload: S3 completes, the answer is reset halfway (1st)",
                  rules: [Rule("CompleteMultipartUpload", .resetResponse, .first(1))]),
+        Scenario(name: "CompleteMultipartUpload: S3 completes, the answer is lost, the retry gets NoSuchUpload", rules: [
+            Rule("CompleteMultipartUpload", .resetResponse, .nth([1])), Rule("CompleteMultipartUpload", .noSuchUpload, .nth([2])),
+        ]),
         Scenario(name: "RequestTimeTooSkewed on Create (1st), UploadPart (2nd) and Complete (1st)", rules: [
             Rule("CreateMultipartUpload", .clockSkewed, .first(1)), Rule("UploadPart", .clockSkewed, .nth([2])),
             Rule("CompleteMultipartUpload", .clockSkewed, .first(1)),
@@ -146,6 +149,29 @@ struct FaultInjectionTests {
         // Every upload that was started was aborted (through the proxy, whose answer was a 204).
         #expect(proxy.entries().filter { $0.operation == "AbortMultipartUpload" && $0.status == 204 }.count == created)
         try expectNothingLeft("out.mp3")
+    }
+
+    /// S3 has no idempotency token for CreateMultipartUpload: when its answer is lost, the retry starts
+    /// a second upload and the first one's ID was never seen, so nothing can abort it during the run.
+    /// (The AWS SDKs and aws-c-s3 behave the same.) The remedy is `cleanup` (or a bucket lifecycle rule
+    /// AbortIncompleteMultipartUpload); this pins both the behaviour and the remedy.
+    @Test("a lost CreateMultipartUpload answer leaves one unknown upload behind; cleanup removes it")
+    func lostCreateAnswer() throws {
+        let scenario = Scenario(name: "lost Create answer", rules: [Rule("CreateMultipartUpload", .resetResponse, .first(1))])
+        let (outcome, proxy) = try upload(scenario)
+        defer { proxy.stop() }
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        expectInjected(scenario, proxy)
+        #expect(try objectBytes("out.mp3") == fixture.longMP3)
+        let left = try client.listMultipartUploads(bucket: bucket)
+        #expect(left.map(\.key) == ["out.mp3"])
+
+        let cleanup = try CommandLineTool.run(
+            ["cleanup", "s3://\(bucket)/out.mp3", "--older-than", "0s", "--yes"], environment: CommandLineTool.environment(for: server))
+        #expect(cleanup.status == 0, "\(cleanup.stderr)")
+        #expect(cleanup.stdoutLines.count == left.count)
+        #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
+        #expect(try objectBytes("out.mp3") == fixture.longMP3)
     }
 
     @Test("GetObject faults on an S3 input (503s, a reset answer): the MP3 equals the local run's")

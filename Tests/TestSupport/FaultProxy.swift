@@ -18,6 +18,7 @@ public final class FaultProxy: @unchecked Sendable {  // every stored property i
             case stallRequest = "stall-request"
             case complete200Error = "complete-200-error"
             case clockSkewed = "skewed"
+            case noSuchUpload = "nosuchupload"
         }
 
         public enum Selection: Sendable {

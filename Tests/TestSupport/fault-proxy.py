@@ -33,6 +33,7 @@ Faults:
     stall-request       read the head and half the body, then stop reading until the client leaves
     complete-200-error  200 OK whose body is an <Error> document (InternalError)
     skewed              403 RequestTimeTooSkewed with S3's time (the real time) in ServerTime
+    nosuchupload        404 NoSuchUpload (what a retried Complete can get once the first one succeeded)
 
 Every request is logged to --log as one line: `<n> <operation> <method> <path> <fault|pass> <status>`
 (the query string is dropped).
@@ -287,6 +288,10 @@ def serve(proxy, conn):
                                         "We encountered an internal error. Please try again.")
             elif fault == "complete-200-error":
                 answer = error_response(200, "OK", "InternalError", "We encountered an internal error. Please try again.")
+            elif fault == "nosuchupload":
+                answer = error_response(404, "Not Found", "NoSuchUpload",
+                                        "The specified upload does not exist. The upload ID may be invalid, "
+                                        "or the upload may have been aborted or completed.")
             elif fault == "skewed":
                 now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                 answer = error_response(
