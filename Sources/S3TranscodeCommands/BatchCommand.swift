@@ -1,7 +1,6 @@
 import ArgumentParser
 import AudioTranscode
 import Foundation
-import HTTPClient
 
 /// `s3transcode batch SRC DEST`: every matching file under a folder (or an S3 prefix), in parallel.
 struct BatchCommand: ParsableCommand {
@@ -137,11 +136,9 @@ struct BatchCommand: ParsableCommand {
         }()
         let verbosity = output.verbose
         let s3Options = s3
-        // Not the trap's flag: S3Client refuses every request once its flag is set, the
-        // AbortMultipartUpload of each interrupted file included. A signal stops the transcoders
-        // between packets instead; each sink then lets its parts in flight settle and aborts.
-        let transfers = CancellationFlag()
-        let session = SharedSession { try S3Session(options: s3Options, verbosity: verbosity, cancellation: transfers) }
+        // The trap's flag: a signal ends the transfers in flight at once; AbortMultipartUpload
+        // still goes out (S3Client sends it ignoring cancellation).
+        let session = SharedSession { try S3Session(options: s3Options, verbosity: verbosity, cancellation: trap.cancellation) }
         if needsS3 { _ = try session.get() }
 
         // The files: listed, filtered, sharded, named.
