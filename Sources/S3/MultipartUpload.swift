@@ -497,7 +497,7 @@ public final class MultipartUpload: @unchecked Sendable {
             } catch {
                 abortError = UploadError(.remote, "aborting multipart upload \(id) of \(destination) failed: "
                     + "\(error); it is billed until removed: run `s3transcode cleanup s3://\(destination.bucket)/"
-                    + "\(destination.key) --yes`", underlying: error)
+                    + "\(destination.key) --older-than 0s --yes`", underlying: error)
             }
         }
 

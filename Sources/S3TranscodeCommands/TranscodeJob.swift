@@ -57,8 +57,18 @@ struct TranscodeJob {
         }
         let source = try openSource(session: shared)
         let sink = try openSink(session: shared, source: source)
-        let result = try Transcoder(options: encoding).transcode(
-            from: source, to: sink.sink, progress: progress, warning: warning, isCancelled: { trap.isCancelled })
+        let result: TranscodeResult
+        do {
+            result = try Transcoder(options: encoding).transcode(
+                from: source, to: sink.sink, progress: progress, warning: warning, isCancelled: { trap.isCancelled })
+        } catch {
+            // The transcoder aborted the upload; when that failed too, the upload is left (and billed):
+            // say so, with the cleanup command (found by the fault tests: the message was silent).
+            guard let abortError = sink.upload?.abortError else { throw error }
+            let failure = CommandFailure(error)
+            if failure.message.contains(abortError.message) { throw failure }
+            throw CommandFailure(failure.status, failure.message + "; " + abortError.message)
+        }
         var report = JobReport(input: input.description, destination: sink.name, status: "written",
                                bytes: result.bytesWritten, audioSeconds: result.duration,
                                seconds: Date().timeIntervalSince(started))
@@ -160,7 +170,7 @@ struct TranscodeJob {
 /// speed, far faster than the encoder, and keeps the metadata the same whatever the input. Its
 /// chunks are larger (4 MiB, two at a time: fewer requests) since nothing else holds memory yet.
 enum SourceHash {
-    static let s3ChunkSize = 4 << 20
+    static let s3ChunkSize = 1 << 20
 
     static func sha256(ofFileAt path: String) throws -> String {
         try sha256(of: try FileSource(path: path))

@@ -174,6 +174,32 @@ struct FaultInjectionTests {
         #expect(try objectBytes("out.mp3") == fixture.longMP3)
     }
 
+    /// Found by this test: the part's error was reported and the failed abort was not (the transcoder
+    /// aborts the sink; `abortError` went unread), so a billed upload was left without a word.
+    @Test("AbortMultipartUpload failing after its retries: exit 69, the line names the upload and the cleanup that removes it")
+    func abortFails() throws {
+        let scenario = Scenario(name: "abort fails", rules: [
+            Rule("UploadPart", .slowDown, .all), Rule("AbortMultipartUpload", .internalError, .all),
+        ])
+        let (outcome, proxy) = try upload(scenario)
+        defer { proxy.stop() }
+        #expect(outcome.status == 69, "\(outcome.stderr)")
+        #expect(outcome.stderr.split(separator: "\n").count == 1, "\(outcome.stderr)")
+        expectInjected(scenario, proxy)
+        #expect(proxy.count("AbortMultipartUpload", .internalError) == 5)
+        let left = try client.listMultipartUploads(bucket: bucket)
+        #expect(left.count == 1)
+        for upload in left {
+            #expect(outcome.stderr.contains("aborting multipart upload \(upload.uploadId) of s3://\(bucket)/out.mp3 failed"))
+        }
+        let command = "s3transcode cleanup s3://\(bucket)/out.mp3 --older-than 0s --yes"
+        #expect(outcome.stderr.contains("run `\(command)`"), "\(outcome.stderr)")
+        let cleanup = try CommandLineTool.run(
+            Array(command.split(separator: " ").dropFirst().map(String.init)), environment: CommandLineTool.environment(for: server))
+        #expect(cleanup.status == 0, "\(cleanup.stderr)")
+        try expectNothingLeft("out.mp3")
+    }
+
     @Test("GetObject faults on an S3 input (503s, a reset answer): the MP3 equals the local run's")
     func getObjectWithinBudget() throws {
         _ = try client.putObject(bucket: bucket, key: "in.wav", body: fixture.smallWAVBytes)
