@@ -169,7 +169,6 @@ struct TranscodeJob {
 /// reads 1 MiB chunks like the transcoder: 4 MiB chunks (a quarter of the requests) raised the
 /// run's peak RSS by 5 MiB, since the allocator keeps the freed chunks for the upload phase.
 enum SourceHash {
-
     static func sha256(ofFileAt path: String) throws -> String {
         try sha256(of: try FileSource(path: path))
     }
