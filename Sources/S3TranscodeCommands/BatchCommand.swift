@@ -110,7 +110,7 @@ struct BatchCommand: ParsableCommand {
             console.clearStatus()
             var failure = CommandFailure(error)
             if let code = trap.exitCode {
-                failure = CommandFailure(code == 143 ? .terminated : .interrupted, "batch interrupted before any file started")
+                failure = CommandFailure(.signalled(code), "batch interrupted before any file started")
             }
             console.error(failure.message)
             throw ExitCode(failure.status.rawValue)

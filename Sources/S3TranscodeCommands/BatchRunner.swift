@@ -150,7 +150,7 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
         } catch {
             var failure = CommandFailure(error)
             if let code = trap.exitCode {
-                failure = CommandFailure(code == 143 ? .terminated : .interrupted,
+                failure = CommandFailure(.signalled(code),
                                          "\(item.input): interrupted before it finished; nothing was left behind")
             }
             report.status = "failed"

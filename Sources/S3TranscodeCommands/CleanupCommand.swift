@@ -93,7 +93,7 @@ struct CleanupCommand: ParsableCommand {
         } catch {
             var failure = CommandFailure(error)
             if let code = trap.exitCode {
-                failure = CommandFailure(code == 143 ? .terminated : .interrupted, "\(target): interrupted")
+                failure = CommandFailure(.signalled(code), "\(target): interrupted")
             }
             console.error(failure.message)
             throw ExitCode(failure.status.rawValue)

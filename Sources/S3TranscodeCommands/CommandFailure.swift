@@ -24,8 +24,12 @@ enum ExitStatus: Int32 {
     case permission = 77
     /// No credentials, or bad configuration.
     case configuration = 78
+    case hungUp = 129
     case interrupted = 130
     case terminated = 143
+
+    /// The exit status for a trap's `exitCode` (128 + the signal's number).
+    static func signalled(_ code: Int32) -> ExitStatus { ExitStatus(rawValue: code) ?? .interrupted }
 }
 
 /// A failure the command line reports as one line on stderr, and the exit code it exits with.

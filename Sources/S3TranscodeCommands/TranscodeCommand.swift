@@ -61,7 +61,7 @@ struct TranscodeCommand: ParsableCommand {
             console.clearStatus()
             var failure = CommandFailure(error)
             if let code = trap.exitCode {
-                failure = CommandFailure(code == 143 ? .terminated : .interrupted,
+                failure = CommandFailure(.signalled(code),
                                          "\(input): interrupted; nothing was left behind")
             }
             console.error(failure.message)
