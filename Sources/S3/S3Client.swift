@@ -170,7 +170,8 @@ public final class S3Client: Sendable {
             }
             let region = region(for: request.bucket)
             let url = configuration.endpoint.url(bucket: request.bucket, key: request.key, encodedQuery: query, region: region)
-            let signer = SigV4Signer(credentials: try credentials.fetch(refreshCredentials), region: region)
+            let signingCredentials = try credentials.fetch(refreshCredentials)
+            let signer = SigV4Signer(credentials: signingCredentials, region: region)
             refreshCredentials = false
             let headers = signer.signedHeaders(
                 method: request.method, url: url, headers: request.headers, payloadHash: payloadHash, date: signingDate())
@@ -211,6 +212,7 @@ public final class S3Client: Sendable {
                 reason = .transient
             } else {
                 document = S3ErrorDocument(response.body)
+                    ?? Self.bodilessError(response, method: request.method, withSessionToken: signingCredentials.sessionToken != nil)
                 reason = RetryClassifier.classify(status: response.status, code: document?.code)
             }
 
@@ -253,6 +255,22 @@ public final class S3Client: Sendable {
             timing.sleep(slice)
             remaining -= slice
         }
+    }
+
+    /// What an error answer without an `<Error>` body (a HEAD's) says: the `x-amz-error-code`
+    /// header when the server sends one; otherwise, for a 400 to a HEAD signed with a session token,
+    /// an inferred ExpiredToken. S3 answers HeadObject with the status alone (an expired token is
+    /// "400 Bad Request" and nothing more), and a signed HEAD has little other way to be a bad one.
+    static func bodilessError(_ response: HTTPResponse, method: String, withSessionToken: Bool) -> S3ErrorDocument? {
+        if let code = response.header("x-amz-error-code"), !code.isEmpty {
+            return S3ErrorDocument(code: code, message: response.header("x-amz-error-message"))
+        }
+        // A 400 naming the bucket's region is a wrong region (`redirectRegion`), not a token.
+        guard method == "HEAD", response.status == 400, withSessionToken, response.header("x-amz-bucket-region") == nil
+        else { return nil }
+        var inferred = S3ErrorDocument(code: "ExpiredToken", message: nil)
+        inferred.inferred = true
+        return inferred
     }
 
     /// The region a redirect or a region complaint names, if any.

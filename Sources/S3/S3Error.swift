@@ -113,7 +113,9 @@ extension S3Error {
         let code = error?.code
         let kind = kind(code: code, status: status)
         let target = describeTarget(bucket: bucket, key: key)
-        let what = code.map { "\($0)" } ?? "HTTP \(status)"
+        let what = error?.inferred == true
+            ? "HTTP \(status) with no error code, most likely \(code ?? "?")"
+            : code.map { "\($0)" } ?? "HTTP \(status)"
         let said = error?.message.flatMap { $0.isEmpty ? nil : $0 }.map { ": \(oneLine($0))" } ?? ""
         let line: String
         switch (kind, code) {

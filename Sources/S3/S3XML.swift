@@ -101,6 +101,8 @@ struct S3ErrorDocument: Sendable, Equatable {
     var region: String?
     /// Sent with RequestTimeTooSkewed: S3's clock.
     var serverTime: String?
+    /// The code is our inference from a bodiless answer, not what S3 said (`S3Client.bodilessError`).
+    var inferred = false
 
     /// `nil` unless the body is an `<Error>` document.
     init?(_ body: [UInt8]) {

@@ -48,6 +48,39 @@ struct S3ClientTests {
         #expect(denied.message.contains("check your credentials, and that their policy allows s3:GetObject"))
     }
 
+    @Test("a bodiless 400 to HEAD signed with a session token is an expired token (77); without one, or naming a region, it is not")
+    func headBadRequest() throws {
+        let withToken = Credentials(accessKeyId: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "TOKEN")
+        let expired = try #require(throws: S3Error.self) {
+            try makeClient(ScriptedTransport { _, _ in response(400) }, retry: RetryPolicy(maxAttempts: 1), credentials: .fixed(withToken))
+                .headObject(bucket: "bucket", key: "k")
+        }
+        #expect(expired.kind == .credentialsRejected)
+        #expect(expired.exitCode == 77)
+        #expect(expired.message.contains("HTTP 400 with no error code, most likely ExpiredToken"), "\(expired.message)")
+        #expect(expired.message.contains("get fresh temporary credentials"))
+        #expect(!expired.message.contains("TOKEN"))
+
+        let noToken = try #require(throws: S3Error.self) {
+            try makeClient(ScriptedTransport { _, _ in response(400) }, retry: RetryPolicy(maxAttempts: 1)).headObject(bucket: "bucket", key: "k")
+        }
+        #expect(noToken.exitCode == 69)
+
+        // A server that names the code in a header is taken at its word.
+        let named = try #require(throws: S3Error.self) {
+            try makeClient(ScriptedTransport { _, _ in response(404, headers: [("x-amz-error-code", "NoSuchBucket")]) })
+                .headObject(bucket: "bucket", key: "k")
+        }
+        #expect(named.kind == .noSuchBucket)
+        #expect(named.code == "NoSuchBucket")
+
+        // A wrong region still redirects rather than blaming the token.
+        let regions = ScriptedTransport { index, _ in index == 0 ? response(400, headers: [("x-amz-bucket-region", "eu-west-1")]) : response(200) }
+        try makeClient(regions, credentials: .fixed(withToken)).headObject(bucket: "bucket", key: "k")
+        #expect(regions.sent.count == 2)
+        #expect(regions.sent.last?.signedRegion == "eu-west-1")
+    }
+
     @Test("AccessDenied names the IAM action to allow, not the operation")
     func iamActionInMessage() throws {
         let transport = ScriptedTransport([.success(errorResponse(403, code: "AccessDenied"))])
