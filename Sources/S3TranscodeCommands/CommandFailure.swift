@@ -36,10 +36,14 @@ enum ExitStatus: Int32 {
 struct CommandFailure: Error, CustomStringConvertible {
     var status: ExitStatus
     var message: String
+    /// What the failure left behind despite the abort (an upload whose abort failed, with the
+    /// command that removes it); nil when nothing was.
+    var leftBehind: String?
 
-    init(_ status: ExitStatus, _ message: String) {
+    init(_ status: ExitStatus, _ message: String, leftBehind: String? = nil) {
         self.status = status
         self.message = message
+        self.leftBehind = leftBehind
     }
 
     var description: String { message }

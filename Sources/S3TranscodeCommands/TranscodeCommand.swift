@@ -61,8 +61,10 @@ struct TranscodeCommand: ParsableCommand {
             console.clearStatus()
             var failure = CommandFailure(error)
             if let code = trap.exitCode {
-                failure = CommandFailure(.signalled(code),
-                                         "\(input): interrupted; nothing was left behind")
+                // After a signal, the cause is the signal; but an upload whose abort failed is still
+                // said, with the command that removes it.
+                failure = CommandFailure(.signalled(code), "\(input): interrupted; "
+                    + (failure.leftBehind ?? "nothing was left behind"), leftBehind: failure.leftBehind)
             }
             console.error(failure.message)
             throw ExitCode(failure.status.rawValue)

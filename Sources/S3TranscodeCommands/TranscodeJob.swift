@@ -65,9 +65,10 @@ struct TranscodeJob {
             // The transcoder aborted the upload; when that failed too, the upload is left (and billed):
             // say so, with the cleanup command (found by the fault tests: the message was silent).
             guard let abortError = sink.upload?.abortError else { throw error }
-            let failure = CommandFailure(error)
-            if failure.message.contains(abortError.message) { throw failure }
-            throw CommandFailure(failure.status, failure.message + "; " + abortError.message)
+            var failure = CommandFailure(error)
+            failure.leftBehind = abortError.message
+            if !failure.message.contains(abortError.message) { failure.message += "; " + abortError.message }
+            throw failure
         }
         var report = JobReport(input: input.description, destination: sink.name, status: "written",
                                bytes: result.bytesWritten, audioSeconds: result.duration,
