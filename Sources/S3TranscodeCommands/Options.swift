@@ -85,11 +85,48 @@ struct ObjectOptionGroup: ParsableArguments {
     @Option(help: "Fail unless the bucket belongs to this account ID.") var expectedBucketOwner: String?
 
     func validate() throws {
-        for entry in metadata where !entry.contains("=") || entry.hasPrefix("=") {
-            throw ValidationError("--metadata \(entry): give KEY=VALUE")
+        // Each of these becomes a request header: printable US-ASCII only, so a line break cannot
+        // add a header and S3 (which refuses or mangles other bytes, as botocore does) sees what was meant.
+        var keys: Set<String> = []
+        for entry in metadata {
+            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                throw ValidationError("--metadata \(entry): give KEY=VALUE")
+            }
+            let key = entry[..<equals].lowercased()
+            guard key.unicodeScalars.allSatisfy(Self.isMetadataKeyCharacter) else {
+                throw ValidationError("--metadata \(key.debugDescription): a key is ASCII letters, digits and - _ . only")
+            }
+            guard key != "source-sha256", key != "source-size" else {
+                throw ValidationError("--metadata \(key): s3transcode records this key itself; choose another name")
+            }
+            guard keys.insert(key).inserted else {
+                throw ValidationError("--metadata \(key) is given twice (keys are case-insensitive): give it once")
+            }
+            guard Self.isHeaderValue(entry[entry.index(after: equals)...]) else {
+                throw ValidationError("--metadata \(key): S3 metadata is printable US-ASCII only (no accents, no line "
+                    + "breaks); percent-encode or RFC 2047-encode the value first")
+            }
+        }
+        let values = [("--content-type", contentType), ("--cache-control", cacheControl),
+                      ("--content-disposition", contentDisposition), ("--storage-class", storageClass),
+                      ("--sse-kms-key-id", sseKmsKeyId), ("--acl", acl), ("--tagging", tagging),
+                      ("--expected-bucket-owner", expectedBucketOwner)]
+        for case let (option, value?) in values where !Self.isHeaderValue(value[...]) {
+            throw ValidationError("\(option): S3 takes printable US-ASCII only in this header (no accents, no line "
+                + "breaks); percent-encode the rest (a file name: filename*=UTF-8''…)")
         }
         if let sse, sse != "AES256", sse != "aws:kms" { throw ValidationError("--sse \(sse): use AES256 or aws:kms") }
         if sseKmsKeyId != nil, sse != "aws:kms" { throw ValidationError("--sse-kms-key-id goes with --sse aws:kms") }
+    }
+
+    /// What a metadata key may hold: part of a header name, the characters S3 recommends.
+    static func isMetadataKeyCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar)
+    }
+
+    /// Printable US-ASCII and tabs.
+    static func isHeaderValue(_ value: Substring) -> Bool {
+        value.unicodeScalars.allSatisfy { $0 == "\t" || (0x20...0x7E).contains($0.value) }
     }
 
     /// Whether S3's ETags are MD5s (not under SSE-KMS).
