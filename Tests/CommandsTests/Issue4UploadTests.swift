@@ -1,0 +1,252 @@
+import Foundation
+import S3
+import Testing
+import TestSupport
+
+/// Issue 4, sections 1 and 8, through the real binary against SigV4-checking moto: a VBR multipart
+/// upload whose Xing/LAME frame is correct inside the stored object (part 1 uploaded last, after the
+/// trailer patched it), and output smaller than one part going as one PutObject.
+@Suite("Issue 4: the header inside the object, one request for small output", .serialized)
+struct Issue4UploadTests {
+    let server: S3TestServer
+    let client: S3Client
+    let bucket: String
+    let folder: FixtureFolder
+
+    init() throws {
+        (client, server) = try CommandMoto.client()
+        bucket = try CommandMoto.bucket(client, "issue4")
+        folder = try FixtureFolder()
+    }
+
+    /// Noise under a tone, its level swinging over each second, so that VBR frame sizes really vary
+    /// and `--vbr 0` makes about 250 kbps: `seconds` of 44.1 kHz stereo (one second generated,
+    /// repeated behind a header that says so).
+    static func variedWAV(seconds: Int) throws -> (bytes: [UInt8], frames: Int) {
+        let rate = 44_100
+        var one = WAVFixture(sampleRate: rate, channels: 2, frames: rate).bytes()
+        var state: UInt32 = 0x1234_5678
+        for frame in 0..<rate {
+            let level = 0.05 + 0.6 * abs(sin(Double.pi * Double(frame) / Double(rate)))
+            for channel in 0..<2 {
+                state = state &* 1_664_525 &+ 1_013_904_223
+                let noise = Double(Int32(bitPattern: state)) / Double(Int32.max)
+                let tone = sin(2 * Double.pi * 440 * Double(frame) / Double(rate))
+                let value = Int16(max(-32767, min(32767, 32767 * level * (0.7 * noise + 0.3 * tone))))
+                let offset = 44 + (frame * 2 + channel) * 2
+                one[offset] = UInt8(truncatingIfNeeded: value)
+                one[offset + 1] = UInt8(truncatingIfNeeded: value >> 8)
+            }
+        }
+        let data = Array(one[44...])
+        var bytes = Array(one[..<44])
+        func put(_ value: Int, at offset: Int) {
+            for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
+        }
+        put(36 + data.count * seconds, at: 4)
+        put(data.count * seconds, at: 40)
+        for _ in 0..<seconds { bytes += data }
+        return (bytes, rate * seconds)
+    }
+
+    @Test("VBR over several parts: the Xing frame inside the stored object counts its frames and bytes, the object is the local run's bytes, and FFmpeg decodes every source sample")
+    func vbrHeaderInsideTheObject() throws {
+        let (wav, sourceFrames) = try Self.variedWAV(seconds: 210)
+        try folder.write("varied.wav", wav)
+        let input = folder.url.appendingPathComponent("varied.wav").path
+        let proxy = try RecordingProxy()
+        defer { proxy.stop() }
+        let run = try CommandLineTool.run(
+            [input, "s3://\(bucket)/vbr.mp3", "--vbr", "0", "--part-size", "5M", "--json", "--quiet"],
+            environment: proxy.environment(for: server))
+        try #require(run.status == 0, "\(run.stderr)")
+        let operations = proxy.requests.map(S3Operation.init)
+        let parts = operations.filter { $0 == .uploadPart }.count
+        #expect(parts >= 2, "\(operations)")
+        #expect(operations.filter { $0 == .create }.count == 1 && operations.filter { $0 == .complete }.count == 1)
+        #expect(try jsonObjects(run).first?["parts"] as? Int == parts)
+        // Part 1 holds the header and goes last.
+        let partNumbers = proxy.requests.filter { S3Operation($0) == .uploadPart }.compactMap { request in
+            request.target.split(whereSeparator: { $0 == "?" || $0 == "&" }).first { $0.hasPrefix("partNumber=") }
+                .flatMap { Int($0.dropFirst("partNumber=".count)) }
+        }
+        #expect(partNumbers.last == 1, "\(partNumbers)")
+
+        let object = try client.getObject(bucket: bucket, key: "vbr.mp3").body
+        let layout = MP3Frames(object)
+        let xing = try #require(layout.xing, "no Xing/Info frame in the stored object")
+        #expect(xing.tag == "Xing")
+        #expect(xing.hasTOC)
+        #expect(xing.frames == layout.frames.count - 1, "Xing says \(xing.frames.map(String.init) ?? "-") frames")
+        let audioBytes = layout.frames.map(\.length).reduce(0, +)
+        #expect(layout.id3Size + audioBytes == object.count, "frames do not reach the end of the object")
+        #expect(xing.bytes == audioBytes)
+        #expect(xing.musicLength == audioBytes)
+        // The frames really vary (so this is a VBR header, not a CBR one named Xing).
+        #expect(Set(layout.frames.dropFirst().map(\.bitrate)).count > 3)
+        // Delay, the source's samples and padding fill the frames exactly.
+        let delay = try #require(xing.delay), padding = try #require(xing.padding)
+        #expect(delay + sourceFrames + padding == (layout.frames.count - 1) * 1152)
+
+        // The decoder trims delay and padding by that header: exactly the source's samples.
+        let stored = folder.url.appendingPathComponent("stored.mp3")
+        try Data(object).write(to: stored)
+        #expect(try FFmpegCLI.decodedFrames(stored.path, channels: 2) == sourceFrames)
+
+        // Byte for byte what a local-file run with the same options writes.
+        let local = folder.url.appendingPathComponent("local.mp3")
+        let localRun = try CommandLineTool.run([input, local.path, "--vbr", "0", "--quiet"],
+                                               environment: CommandLineTool.environment(for: server))
+        try #require(localRun.status == 0, "\(localRun.stderr)")
+        #expect(try Data(contentsOf: local) == Data(object))
+        #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
+    }
+
+    @Test("Output smaller than one part is one PutObject with Content-Length: no multipart request at all",
+          arguments: [
+            // 0.25 s: a few KB.
+            (seconds: 0, partSize: "5M"),
+            // About 4.8 MB at 320 kbps, just under the 5 MiB minimum part.
+            (seconds: 120, partSize: "5M"),
+            // About 6.4 MB: above 5 MiB, but below an 8 MiB part.
+            (seconds: 160, partSize: "8M"),
+          ])
+    func smallOutputIsOneRequest(_ seconds: Int, _ partSize: String) throws {
+        // An 8 MiB part needs a budget of two parts (part 1 is held to the end).
+        let budget = partSize == "8M" ? ["--max-memory", "24M"] : []
+        let input = folder.url.appendingPathComponent("in-\(seconds).wav")
+        if seconds == 0 {
+            try Data(FixtureFolder.shortWAV(seed: 2).bytes()).write(to: input)
+        } else {
+            try Data(FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 330), seconds: seconds))
+                .write(to: input)
+        }
+        let proxy = try RecordingProxy()
+        defer { proxy.stop() }
+        let key = "one/\(seconds).mp3"
+        let run = try CommandLineTool.run(
+            [input.path, "s3://\(bucket)/\(key)", "--bitrate", "320", "--part-size", partSize, "-v"] + budget,
+            environment: proxy.environment(for: server))
+        try #require(run.status == 0, "\(run.stderr)")
+        let requests = proxy.requests
+        #expect(requests.map(S3Operation.init) == [.putObject], "\(requests.map(S3Operation.init))")
+        // -v prints one line per S3 request: one, a PutObject.
+        let lines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("s3: ") }
+        #expect(lines.count == 1 && lines.first?.hasPrefix("s3: PutObject PUT ") == true, "\(run.stderr)")
+        let put = try #require(requests.first)
+        #expect(put.header("content-length") == String(put.body.count))
+        #expect(put.header("transfer-encoding") == nil)
+        let object = try client.getObject(bucket: bucket, key: key).body
+        #expect(object == put.body)
+        if seconds > 0 { #expect(object.count > 4_000_000) }
+        if partSize == "8M" { #expect(object.count > 5 << 20 && object.count < 8 << 20, "\(object.count) bytes") }
+        // The single request carries the header too: an Info frame counting the object's frames.
+        let layout = MP3Frames(object)
+        #expect(layout.xing?.tag == "Info")
+        #expect(layout.xing?.frames == layout.frames.count - 1)
+    }
+}
+
+/// The `ffmpeg` command: decodes with FFmpeg's own decoder (which trims the encoder delay and padding
+/// that the LAME frame records).
+enum FFmpegCLI {
+    static func decodedFrames(_ path: String, channels: Int) throws -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "s16le", "-acodec", "pcm_s16le", "-"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CommandLineTool.Missing(description: "ffmpeg could not decode \(path) (exit \(process.terminationStatus))")
+        }
+        return data.count / (2 * channels)
+    }
+}
+
+/// The frames of an MP3, read from its bytes (not through FFmpeg): the ID3v2 tag's size, every frame
+/// header, and the Xing/Info frame with its LAME extension. (Mirrors AudioTranscodeTests' MP3Layout,
+/// which lives in another test target.)
+struct MP3Frames {
+    struct Frame {
+        let offset: Int
+        let length: Int
+        let bitrate: Int
+        let xingOffset: Int
+    }
+
+    struct Xing {
+        let tag: String
+        let frames: Int?
+        let bytes: Int?
+        let hasTOC: Bool
+        let delay: Int?
+        let padding: Int?
+        let musicLength: Int?
+    }
+
+    let id3Size: Int
+    let frames: [Frame]
+    let xing: Xing?
+
+    init(_ bytes: [UInt8]) {
+        var offset = 0
+        if bytes.count >= 10, bytes[0] == 0x49, bytes[1] == 0x44, bytes[2] == 0x33 {
+            offset = 10 + (Int(bytes[6]) << 21 | Int(bytes[7]) << 14 | Int(bytes[8]) << 7 | Int(bytes[9]))
+                + (bytes[5] & 0x10 != 0 ? 10 : 0)
+        }
+        id3Size = offset
+        var frames: [Frame] = []
+        while offset + 4 <= bytes.count, let frame = MP3Frames.header(bytes, at: offset) {
+            frames.append(frame)
+            offset += frame.length
+        }
+        self.frames = frames
+        xing = frames.first.flatMap { MP3Frames.xing(bytes, $0) }
+    }
+
+    /// Layer III of MPEG-1, 2 and 2.5.
+    static func header(_ b: [UInt8], at o: Int) -> Frame? {
+        guard b[o] == 0xFF, b[o + 1] & 0xE0 == 0xE0 else { return nil }
+        let version = Int(b[o + 1] >> 3) & 3  // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+        guard version != 1, Int(b[o + 1] >> 1) & 3 == 1 else { return nil }
+        let bitrateIndex = Int(b[o + 2] >> 4), rateIndex = Int(b[o + 2] >> 2) & 3
+        guard bitrateIndex > 0, bitrateIndex < 15, rateIndex < 3 else { return nil }
+        let mpeg1 = version == 3
+        let rate = (mpeg1 ? [44_100, 48_000, 32_000] : version == 2 ? [22_050, 24_000, 16_000] : [11_025, 12_000, 8_000])[rateIndex]
+        let bitrate = (mpeg1 ? [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
+                             : [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160])[bitrateIndex] * 1000
+        let mono = (b[o + 3] >> 6) & 3 == 3
+        let padding = Int(b[o + 2] >> 1) & 1
+        let sideInfo = mpeg1 ? (mono ? 17 : 32) : (mono ? 9 : 17)
+        return Frame(offset: o, length: (mpeg1 ? 144 : 72) * bitrate / rate + padding, bitrate: bitrate,
+                     xingOffset: o + 4 + sideInfo)
+    }
+
+    static func xing(_ b: [UInt8], _ frame: Frame) -> Xing? {
+        var p = frame.xingOffset
+        guard p + 8 <= b.count else { return nil }
+        let tag = String(decoding: b[p..<p + 4], as: UTF8.self)
+        guard tag == "Xing" || tag == "Info" else { return nil }
+        func u32(_ at: Int) -> Int { Int(b[at]) << 24 | Int(b[at + 1]) << 16 | Int(b[at + 2]) << 8 | Int(b[at + 3]) }
+        let flags = u32(p + 4)
+        p += 8
+        var frames: Int?, bytes: Int?
+        if flags & 1 != 0 { frames = u32(p); p += 4 }
+        if flags & 2 != 0 { bytes = u32(p); p += 4 }
+        if flags & 4 != 0 { p += 100 }
+        if flags & 8 != 0 { p += 4 }
+        // LAME extension: 9-byte encoder string, delay and padding (12 bits each) at +21, music length at +28.
+        var delay: Int?, padding: Int?, musicLength: Int?
+        if p + 36 <= frame.offset + frame.length {
+            delay = Int(b[p + 21]) << 4 | Int(b[p + 22]) >> 4
+            padding = (Int(b[p + 22]) & 0x0F) << 8 | Int(b[p + 23])
+            musicLength = u32(p + 28)
+        }
+        return Xing(tag: tag, frames: frames, bytes: bytes, hasTOC: flags & 4 != 0,
+                    delay: delay, padding: padding, musicLength: musicLength)
+    }
+}

@@ -1,0 +1,345 @@
+import Crypto
+import Foundation
+import HTTPClient
+import S3
+import SigV4
+import Synchronization
+import Testing
+import TestSupport
+
+/// Issue 4, section 4 (object options) through the real binary against SigV4-checking moto, on both
+/// upload paths: a single PutObject (output smaller than one part) and a multipart upload, whose
+/// CreateMultipartUpload carries the object's headers. Every option is read back from the stored
+/// object (HEAD, GetObjectTagging, GetObjectAcl); `--expected-bucket-owner`, which moto ignores, is
+/// checked on the wire through a recording proxy.
+@Suite("Object options end to end", .serialized)
+struct ObjectOptionsTests {
+    enum Path: String, CaseIterable, CustomTestStringConvertible {
+        case single, multipart
+        var testDescription: String { rawValue }
+    }
+
+    let server: S3TestServer
+    let client: S3Client
+    let bucket: String
+    let folder: FixtureFolder
+
+    init() throws {
+        (client, server) = try CommandMoto.client()
+        bucket = try CommandMoto.bucket(client, "objopts")
+        folder = try FixtureFolder()
+    }
+
+    /// The input of `path`: 0.25 s (one small PutObject), or 160 s of 32 kHz mono that makes about
+    /// 6.4 MB of MP3 at 320 kbps (two 5 MiB parts).
+    func input(_ path: Path) throws -> String {
+        switch path {
+        case .single:
+            try folder.writeWAV("short.wav", FixtureFolder.shortWAV(seed: 1))
+            return folder.url.appendingPathComponent("short.wav").path
+        case .multipart:
+            let tone = WAVFixture(sampleRate: 32_000, channels: 1, frequency: 330)
+            try folder.write("long.wav", FixtureFolder.repeatedWAV(tone, seconds: 160))
+            return folder.url.appendingPathComponent("long.wav").path
+        }
+    }
+
+    static let objectOptions = [
+        "--content-type", "audio/x-s3t-test",
+        "--cache-control", "public, max-age=86400",
+        "--content-disposition", "attachment; filename=\"take 1.mp3\"",
+        "--metadata", "Artist=The Band",
+        "--metadata", "album-name=Live at 127.0.0.1",
+        "--storage-class", "STANDARD_IA",
+        "--acl", "public-read",
+        "--tagging", "project=s3t&stage=raw%20mix",
+        // moto's account; moto does not check it, so the proxy's log is what shows it was sent.
+        "--expected-bucket-owner", "123456789012",
+    ]
+
+    @Test("Every object option is on the stored object (HEAD, tagging, ACL) and on the request that creates it",
+          arguments: Path.allCases)
+    func everyOption(_ path: Path) throws {
+        let input = try input(path)
+        let key = "opts/\(path.rawValue).mp3"
+        let proxy = try RecordingProxy()
+        defer { proxy.stop() }
+        let run = try CommandLineTool.run(
+            [input, "s3://\(bucket)/\(key)", "--bitrate", "320", "--sse", "AES256", "--json"] + Self.objectOptions,
+            environment: proxy.environment(for: server))
+        try #require(run.status == 0, "\(run.stderr)")
+
+        let head = try client.headObject(bucket: bucket, key: key)
+        #expect(head.contentType == "audio/x-s3t-test")
+        #expect(head.header("cache-control") == "public, max-age=86400")
+        #expect(head.header("content-disposition") == "attachment; filename=\"take 1.mp3\"")
+        #expect(head.header("x-amz-storage-class") == "STANDARD_IA")
+        #expect(head.header("x-amz-server-side-encryption") == "AES256")
+        #expect(head.header("x-amz-tagging-count") == "2")
+        // Keys are stored lowercased; the source's fingerprint is recorded on every object.
+        let source = try Data(contentsOf: URL(fileURLWithPath: input))
+        let sha256 = SHA256.hash(data: source).map { String(format: "%02x", $0) }.joined()
+        #expect(head.metadata == [
+            "artist": "The Band", "album-name": "Live at 127.0.0.1",
+            "source-sha256": sha256, "source-size": String(source.count),
+        ])
+        #expect(try jsonObjects(run).first?["sourceSHA256"] as? String == sha256)
+
+        let tags = try MotoReads.tags(server, bucket: bucket, key: key)
+        #expect(tags == ["project": "s3t", "stage": "raw mix"])
+        let acl = try MotoReads.subresource(server, bucket: bucket, key: key, "acl")
+        #expect(acl.contains("http://acs.amazonaws.com/groups/global/AllUsers</URI>"), "\(acl)")
+        #expect(acl.contains("<Permission>READ</Permission>"), "\(acl)")
+
+        // The request that creates the object carries every header; the object's bytes went with Content-MD5.
+        let requests = proxy.requests
+        let creating = requests.filter { [.putObject, .create].contains(S3Operation($0)) }
+        try #require(creating.count == 1, "\(requests.map(S3Operation.init))")
+        #expect(S3Operation(creating[0]) == (path == .single ? .putObject : .create))
+        let sent = creating[0]
+        for (name, value) in [
+            ("content-type", "audio/x-s3t-test"), ("cache-control", "public, max-age=86400"),
+            ("content-disposition", "attachment; filename=\"take 1.mp3\""),
+            ("x-amz-meta-artist", "The Band"), ("x-amz-meta-album-name", "Live at 127.0.0.1"),
+            ("x-amz-meta-source-sha256", sha256), ("x-amz-storage-class", "STANDARD_IA"),
+            ("x-amz-server-side-encryption", "AES256"), ("x-amz-acl", "public-read"),
+            ("x-amz-tagging", "project=s3t&stage=raw%20mix"), ("x-amz-expected-bucket-owner", "123456789012"),
+        ] {
+            #expect(sent.header(name) == value, "\(name) on \(S3Operation(sent))")
+        }
+        // The header is signed, so moto's signature check covers it.
+        #expect(sent.header("authorization")?.contains("x-amz-expected-bucket-owner") == true)
+        for body in requests where S3Operation(body) == .putObject || S3Operation(body) == .uploadPart {
+            #expect(body.header("content-md5") == Data(Insecure.MD5.hash(data: body.body)).base64EncodedString())
+        }
+        if path == .multipart {
+            #expect(requests.filter { S3Operation($0) == .uploadPart }.count == 2)
+            #expect(requests.filter { S3Operation($0) == .complete }.count == 1)
+            // Parts are not the object: they carry none of its headers.
+            for part in requests where S3Operation(part) == .uploadPart {
+                #expect(part.header("x-amz-acl") == nil && part.header("x-amz-meta-artist") == nil)
+            }
+        }
+        #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
+    }
+
+    @Test("--sse aws:kms with a key ID: stored with both, and the ETag check is off (ETags under KMS are not MD5s)",
+          arguments: Path.allCases)
+    func kms(_ path: Path) throws {
+        let input = try input(path)
+        // The proxy turns every ETag S3 answers into one that is not the body's MD5, as S3 does under
+        // SSE-KMS (and turns them back on their way into CompleteMultipartUpload).
+        let proxy = try RecordingProxy(fakeETags: true)
+        defer { proxy.stop() }
+        let key = "kms/\(path.rawValue).mp3"
+        let run = try CommandLineTool.run(
+            [input, "s3://\(bucket)/\(key)", "--bitrate", "320", "--sse", "aws:kms", "--sse-kms-key-id", "alias/s3t-test",
+             "--json", "--quiet"],
+            environment: proxy.environment(for: server))
+        try #require(run.status == 0, "\(run.stderr)")
+        let head = try client.headObject(bucket: bucket, key: key)
+        #expect(head.header("x-amz-server-side-encryption") == "aws:kms")
+        #expect(head.header("x-amz-server-side-encryption-aws-kms-key-id") == "alias/s3t-test")
+        let reported = try #require(try jsonObjects(run).first?["etag"] as? String)
+        #expect(reported.trimmingCharacters(in: ["\""]) != head.etag?.trimmingCharacters(in: ["\""]),
+                "the proxy did not change the ETag, so this test proves nothing")
+        #expect(proxy.requests.contains { S3Operation($0) == (path == .single ? .putObject : .complete) })
+
+        // The same answers without KMS: the check is on, the run fails and leaves nothing.
+        let checkedKey = "kms/checked-\(path.rawValue).mp3"
+        let checked = try CommandLineTool.run(
+            [input, "s3://\(bucket)/\(checkedKey)", "--bitrate", "320", "--sse", "AES256", "--quiet"],
+            environment: proxy.environment(for: server))
+        // The README: 69, a remote service failed (S3 error, network, checksum mismatch).
+        #expect(checked.status == 69, "\(checked.stderr)")
+        #expect(checked.stderr.contains("ETag"), "\(checked.stderr)")
+        #expect(checked.stderr.split(separator: "\n").count == 1, "\(checked.stderr)")
+        #expect(throws: (any Error).self) { try client.headObject(bucket: bucket, key: checkedKey) }
+        #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
+    }
+
+    @Test("Without object options: Content-Type audio/mpeg, the source's fingerprint, nothing else of ours")
+    func defaults() throws {
+        let input = try input(.single)
+        let run = try CommandLineTool.run([input, "s3://\(bucket)/plain.mp3", "--quiet"],
+                                          environment: CommandLineTool.environment(for: server))
+        try #require(run.status == 0, "\(run.stderr)")
+        let head = try client.headObject(bucket: bucket, key: "plain.mp3")
+        #expect(head.contentType == "audio/mpeg")
+        #expect(Set(head.metadata.keys) == ["source-sha256", "source-size"])
+        #expect(head.header("cache-control") == nil && head.header("content-disposition") == nil)
+        #expect(head.header("x-amz-tagging-count") == nil)
+    }
+
+    /// Header values S3 cannot take as they are: refused before any request, exit 64, one line naming the option.
+    static let refused: [(arguments: [String], message: String)] = [
+        (["--metadata", "title=Café"], "--metadata title: S3 metadata is printable US-ASCII only"),
+        (["--metadata", "note=a\r\nx-amz-acl: public-read"], "--metadata note: S3 metadata is printable US-ASCII only"),
+        (["--metadata", "Tïtle=x"], "a key is ASCII letters, digits and - _ . only"),
+        (["--metadata", "two words=x"], "a key is ASCII letters, digits and - _ . only"),
+        (["--metadata", "Take=1", "--metadata", "take=2"], "--metadata take is given twice"),
+        (["--metadata", "source-sha256=0"], "--metadata source-sha256: s3transcode records this key itself"),
+        (["--metadata", "=x"], "give KEY=VALUE"),
+        (["--metadata", "novalue"], "give KEY=VALUE"),
+        (["--cache-control", "max-age=1\nx-amz-acl: public-read"], "--cache-control: S3 takes printable US-ASCII only"),
+        (["--content-disposition", "attachment; filename=\"Señor.mp3\""], "--content-disposition: S3 takes printable US-ASCII only"),
+        (["--content-type", "audio/mpeg\r"], "--content-type: S3 takes printable US-ASCII only"),
+        (["--tagging", "k=\u{7}"], "--tagging: S3 takes printable US-ASCII only"),
+        (["--sse", "AES128"], "--sse AES128: use AES256 or aws:kms"),
+        (["--sse-kms-key-id", "alias/x"], "--sse-kms-key-id goes with --sse aws:kms"),
+    ]
+
+    @Test("Header values S3 cannot take are refused before any request: exit 64, one line naming the option",
+          arguments: refused)
+    func refusedValues(_ arguments: [String], _ message: String) throws {
+        let input = try input(.single)
+        let proxy = try RecordingProxy()
+        defer { proxy.stop() }
+        let run = try CommandLineTool.run([input, "s3://\(bucket)/refused.mp3"] + arguments,
+                                          environment: proxy.environment(for: server))
+        #expect(run.status == 64, "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").first?.contains(message) == true, "\(run.stderr)")
+        #expect(proxy.requests.isEmpty, "\(proxy.requests.map(S3Operation.init))")
+        // batch shares the option group.
+        let batch = try CommandLineTool.run(["batch", folder.path, "s3://\(bucket)/batch"] + arguments,
+                                            environment: proxy.environment(for: server))
+        #expect(batch.status == 64, "\(batch.stderr)")
+        #expect(proxy.requests.isEmpty)
+    }
+}
+
+/// The S3 operation of a request the proxy saw, from its method and query.
+enum S3Operation: String, CustomStringConvertible {
+    case putObject, create, uploadPart, complete, abort, head, get, other
+
+    init(_ request: LocalResponder.Request) {
+        let query = request.target.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+        let names = Set(query.split(separator: "&").map { String($0.split(separator: "=").first ?? "") })
+        switch (request.method, names.contains("uploadId"), names.contains("uploads")) {
+        case ("PUT", false, _): self = names.isEmpty ? .putObject : .other
+        case ("PUT", true, _): self = .uploadPart
+        case ("POST", _, true): self = .create
+        case ("POST", true, _): self = .complete
+        case ("DELETE", true, _): self = .abort
+        case ("HEAD", _, _): self = .head
+        case ("GET", _, _): self = .get
+        default: self = .other
+        }
+    }
+
+    var description: String { rawValue }
+}
+
+/// An HTTP forward proxy (`http_proxy`) on 127.0.0.1 between the binary and moto that records every
+/// request (headers and body) and forwards it unchanged. With `fakeETags`, every ETag in an answer
+/// becomes one that is not the body's MD5 (its hex digits reversed), as under SSE-KMS, and is turned
+/// back in the CompleteMultipartUpload request so that moto still finds its parts.
+final class RecordingProxy: Sendable {
+    private let responder: LocalResponder
+    var url: String { responder.baseURL }
+    var requests: [LocalResponder.Request] { responder.requests }
+
+    static let upstream = CurlTransport()
+
+    init(fakeETags: Bool = false) throws {
+        responder = try LocalResponder { request in RecordingProxy.forward(request, fakeETags: fakeETags) }
+    }
+
+    func stop() { responder.stop() }
+
+    func environment(for server: S3TestServer) -> [String: String] {
+        var environment = CommandLineTool.environment(for: server)
+        environment["http_proxy"] = url
+        environment["HTTP_PROXY"] = url
+        return environment
+    }
+
+    private static let hopByHop: Set<String> = [
+        "host", "content-length", "connection", "proxy-connection", "keep-alive", "transfer-encoding", "expect",
+    ]
+
+    private static func forward(_ request: LocalResponder.Request, fakeETags: Bool) -> LocalResponder.Response {
+        let operation = S3Operation(request)
+        let method = request.method
+        var body = method == "GET" || method == "HEAD" || method == "DELETE" ? [] : request.body
+        let headers = request.headers.filter { !hopByHop.contains($0.name) }
+        if fakeETags, operation == .complete {
+            body = Array(reversingETags(inXML: String(decoding: body, as: UTF8.self)).utf8)
+            // Same length; moto checks the signature, not the body against x-amz-content-sha256.
+        }
+        do {
+            let answer = try upstream.send(HTTPRequest(method: method, url: request.target, headers: headers), body: body)
+            var response = LocalResponder.Response(
+                status: answer.status, headers: answer.headers.filter { !hopByHop.contains($0.name) })
+            response.body = answer.body
+            if method == "HEAD", let length = answer.header("content-length").flatMap(Int.init) {
+                response.body = [UInt8](repeating: 0, count: length)
+            }
+            if fakeETags, [.putObject, .uploadPart, .complete].contains(operation) {
+                response.headers = response.headers.map { $0.name == "etag" ? ($0.name, reversingHex($0.value)) : $0 }
+                if operation == .complete {
+                    response.body = Array(reversingETags(inXML: String(decoding: answer.body, as: UTF8.self)).utf8)
+                }
+            }
+            return response
+        } catch {
+            return .init(status: 502, body: "proxy: \(error)")
+        }
+    }
+
+    /// The first run of 32 hex digits in `value`, reversed (so applying it twice gives `value` back).
+    static func reversingHex(_ value: String) -> String {
+        let characters = Array(value)
+        var start = 0
+        while start + 32 <= characters.count {
+            if characters[start..<start + 32].allSatisfy(\.isHexDigit) {
+                return String(characters[..<start]) + String(characters[start..<start + 32].reversed())
+                    + String(characters[(start + 32)...])
+            }
+            start += 1
+        }
+        return value
+    }
+
+    /// Every `<ETag>…</ETag>` of an XML document with `reversingHex` applied.
+    static func reversingETags(inXML text: String) -> String {
+        var pieces = text.components(separatedBy: "<ETag>")
+        for index in pieces.indices.dropFirst() {
+            let closing = pieces[index].components(separatedBy: "</ETag>")
+            pieces[index] = ([reversingHex(closing[0])] + closing.dropFirst()).joined(separator: "</ETag>")
+        }
+        return pieces.joined(separator: "<ETag>")
+    }
+}
+
+/// Reads that S3Client has no call for: GetObjectTagging and GetObjectAcl, signed like any request.
+enum MotoReads {
+    static func subresource(_ server: S3TestServer, bucket: String, key: String, _ name: String) throws -> String {
+        let url = "\(server.endpoint)/\(bucket)/\(key)?\(name)="
+        let signer = SigV4Signer(
+            credentials: Credentials(accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey),
+            region: server.region)
+        let headers = signer.signedHeaders(method: "GET", url: url, payloadHash: PayloadHasher.emptyPayloadHash, date: Date())
+        let response = try CommandMoto.transport.send(HTTPRequest(method: "GET", url: url, headers: headers))
+        let text = String(decoding: response.body, as: UTF8.self)
+        guard response.status == 200 else {
+            throw CommandLineTool.Missing(description: "GET ?\(name) on \(bucket)/\(key) answered \(response.status): \(text)")
+        }
+        return text
+    }
+
+    /// The object's tags, from GetObjectTagging.
+    static func tags(_ server: S3TestServer, bucket: String, key: String) throws -> [String: String] {
+        let text = try subresource(server, bucket: bucket, key: key, "tagging")
+        func between(_ text: String, _ open: String, _ close: String) -> String? {
+            guard let start = text.range(of: open), let end = text.range(of: close, range: start.upperBound..<text.endIndex)
+            else { return nil }
+            return String(text[start.upperBound..<end.lowerBound])
+        }
+        var tags: [String: String] = [:]
+        for tag in text.components(separatedBy: "<Tag>").dropFirst() {
+            if let key = between(tag, "<Key>", "</Key>") { tags[key] = between(tag, "<Value>", "</Value>") ?? "" }
+        }
+        return tags
+    }
+}
