@@ -158,6 +158,84 @@ struct ObjectOptionsTests {
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
     }
 
+    @Test("The full-object CRC32 is sent (PutObject; Create and Complete as FULL_OBJECT) and checked against S3's answer",
+          arguments: Path.allCases)
+    func fullObjectCRC32(_ path: Path) throws {
+        let input = try input(path)
+        let proxy = try RecordingProxy()
+        defer { proxy.stop() }
+        let key = "crc/\(path.rawValue).mp3"
+        let run = try CommandLineTool.run([input, "s3://\(bucket)/\(key)", "--bitrate", "320", "--json", "--quiet"],
+                                          environment: proxy.environment(for: server))
+        try #require(run.status == 0, "\(run.stderr)")
+        let object = try client.getObject(bucket: bucket, key: key).body
+        let crc = CRC32.base64(object)
+        let requests = proxy.requests
+        switch path {
+        case .single:
+            let put = try #require(requests.first { S3Operation($0) == .putObject })
+            #expect(put.header("x-amz-checksum-crc32") == crc)
+        case .multipart:
+            let create = try #require(requests.first { S3Operation($0) == .create })
+            #expect(create.header("x-amz-checksum-algorithm") == "CRC32")
+            #expect(create.header("x-amz-checksum-type") == "FULL_OBJECT")
+            let complete = try #require(requests.first { S3Operation($0) == .complete })
+            #expect(complete.header("x-amz-checksum-crc32") == crc)
+            #expect(complete.header("x-amz-checksum-type") == "FULL_OBJECT")
+            // Each part carries its own CRC32 too.
+            for part in requests where S3Operation(part) == .uploadPart {
+                #expect(part.header("x-amz-checksum-crc32") == CRC32.base64(part.body))
+            }
+        }
+        // --json reports it as hex.
+        let reported = try #require(try jsonObjects(run).first?["checksumCRC32"] as? String)
+        #expect(UInt32(reported, radix: 16) == CRC32.value(object))
+
+        // S3 answering with the same CRC32 (moto sends none, the proxy adds what S3 would): accepted.
+        let agreeing = try RecordingProxy(crc32Answers: .echo)
+        defer { agreeing.stop() }
+        let agreed = try CommandLineTool.run([input, "s3://\(bucket)/crc/agreed-\(path.rawValue).mp3", "--bitrate", "320", "--quiet"],
+                                             environment: agreeing.environment(for: server))
+        #expect(agreed.status == 0, "\(agreed.stderr)")
+
+        // S3 answering another CRC32 for the object: an error, never a warning, and nothing is left.
+        let disagreeing = try RecordingProxy(crc32Answers: .otherForTheObject)
+        defer { disagreeing.stop() }
+        let badKey = "crc/bad-\(path.rawValue).mp3"
+        let bad = try CommandLineTool.run([input, "s3://\(bucket)/\(badKey)", "--bitrate", "320", "--quiet"],
+                                          environment: disagreeing.environment(for: server))
+        #expect(bad.status == 69, "\(bad.stderr)")
+        #expect(bad.stderr.contains("CRC32"), "\(bad.stderr)")
+        #expect(bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
+        #expect(throws: (any Error).self) { try client.headObject(bucket: bucket, key: badKey) }
+        #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
+    }
+
+    @Test("batch applies the object options to every object, each with its own source's fingerprint")
+    func batchAppliesOptions() throws {
+        let sources = try folder.writeShortWAVs(3)
+        let run = try CommandLineTool.run(
+            ["batch", folder.path, "s3://\(bucket)/batch", "--content-type", "audio/x-batch", "--cache-control", "no-cache",
+             "--metadata", "Collection=Tapes", "--tagging", "origin=batch", "--storage-class", "STANDARD_IA", "--quiet"],
+            environment: CommandLineTool.environment(for: server))
+        try #require(run.status == 0, "\(run.stderr)")
+        var hashes: Set<String> = []
+        for source in sources {
+            let key = "batch/" + source.dropLast(".wav".count) + ".mp3"
+            let head = try client.headObject(bucket: bucket, key: key)
+            #expect(head.contentType == "audio/x-batch", "\(key)")
+            #expect(head.header("cache-control") == "no-cache", "\(key)")
+            #expect(head.header("x-amz-storage-class") == "STANDARD_IA", "\(key)")
+            #expect(head.header("x-amz-tagging-count") == "1", "\(key)")
+            #expect(head.metadata["collection"] == "Tapes", "\(key)")
+            let bytes = try Data(contentsOf: folder.url.appendingPathComponent(source))
+            let sha256 = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            #expect(head.metadata["source-sha256"] == sha256, "\(key)")
+            hashes.insert(sha256)
+        }
+        #expect(hashes.count == sources.count)
+    }
+
     @Test("Without object options: Content-Type audio/mpeg, the source's fingerprint, nothing else of ours")
     func defaults() throws {
         let input = try input(.single)
@@ -233,7 +311,8 @@ enum S3Operation: String, CustomStringConvertible {
 /// An HTTP forward proxy (`http_proxy`) on 127.0.0.1 between the binary and moto that records every
 /// request (headers and body) and forwards it unchanged. With `fakeETags`, every ETag in an answer
 /// becomes one that is not the body's MD5 (its hex digits reversed), as under SSE-KMS, and is turned
-/// back in the CompleteMultipartUpload request so that moto still finds its parts.
+/// back in the CompleteMultipartUpload request so that moto still finds its parts. With
+/// `crc32Answers`, the answers carry CRC32s as S3's do.
 final class RecordingProxy: Sendable {
     private let responder: LocalResponder
     var url: String { responder.baseURL }
@@ -241,8 +320,15 @@ final class RecordingProxy: Sendable {
 
     static let upstream = CurlTransport()
 
-    init(fakeETags: Bool = false) throws {
-        responder = try LocalResponder { request in RecordingProxy.forward(request, fakeETags: fakeETags) }
+    /// moto answers no CRC32; S3 does (`x-amz-checksum-crc32` on PutObject and UploadPart,
+    /// `<ChecksumCRC32>` in CompleteMultipartUpload's result). The proxy adds them: the value the
+    /// request sent (S3 agreeing), or for the object (PutObject, Complete) another one.
+    enum CRC32Answers: Sendable { case echo, otherForTheObject }
+
+    init(fakeETags: Bool = false, crc32Answers: CRC32Answers? = nil) throws {
+        responder = try LocalResponder { request in
+            RecordingProxy.forward(request, fakeETags: fakeETags, crc32Answers: crc32Answers)
+        }
     }
 
     func stop() { responder.stop() }
@@ -258,7 +344,7 @@ final class RecordingProxy: Sendable {
         "host", "content-length", "connection", "proxy-connection", "keep-alive", "transfer-encoding", "expect",
     ]
 
-    private static func forward(_ request: LocalResponder.Request, fakeETags: Bool) -> LocalResponder.Response {
+    private static func forward(_ request: LocalResponder.Request, fakeETags: Bool, crc32Answers: CRC32Answers?) -> LocalResponder.Response {
         let operation = S3Operation(request)
         let method = request.method
         var body = method == "GET" || method == "HEAD" || method == "DELETE" ? [] : request.body
@@ -281,11 +367,26 @@ final class RecordingProxy: Sendable {
                     response.body = Array(reversingETags(inXML: String(decoding: answer.body, as: UTF8.self)).utf8)
                 }
             }
+            if let crc32Answers, answer.status == 200, let sent = request.header("x-amz-checksum-crc32") {
+                let value = crc32Answers == .echo || operation == .uploadPart ? sent : otherCRC32(sent)
+                switch operation {
+                case .putObject, .uploadPart:
+                    response.headers = response.headers.filter { $0.name != "x-amz-checksum-crc32" } + [("x-amz-checksum-crc32", value)]
+                case .complete:
+                    let text = String(decoding: response.body, as: UTF8.self).replacingOccurrences(
+                        of: "</ETag>", with: "</ETag><ChecksumCRC32>\(value)</ChecksumCRC32><ChecksumType>FULL_OBJECT</ChecksumType>")
+                    response.body = Array(text.utf8)
+                default: break
+                }
+            }
             return response
         } catch {
             return .init(status: 502, body: "proxy: \(error)")
         }
     }
+
+    /// A base64 CRC32 other than `value`.
+    static func otherCRC32(_ value: String) -> String { value == "AAAAAA==" ? "AAAAAQ==" : "AAAAAA==" }
 
     /// The first run of 32 hex digits in `value`, reversed (so applying it twice gives `value` back).
     static func reversingHex(_ value: String) -> String {
@@ -341,5 +442,25 @@ enum MotoReads {
             if let key = between(tag, "<Key>", "</Key>") { tags[key] = between(tag, "<Value>", "</Value>") ?? "" }
         }
         return tags
+    }
+}
+
+/// zlib's CRC-32 (the one S3's `x-amz-checksum-crc32` carries, base64 of its 4 big-endian bytes).
+enum CRC32 {
+    static let table: [UInt32] = (0..<256).map { index in
+        var value = UInt32(index)
+        for _ in 0..<8 { value = value & 1 != 0 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
+        return value
+    }
+
+    static func value(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        return crc ^ 0xFFFF_FFFF
+    }
+
+    static func base64(_ bytes: [UInt8]) -> String {
+        let crc = value(bytes)
+        return Data([UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)]).base64EncodedString()
     }
 }
