@@ -70,7 +70,7 @@ public struct MultipartUploadOptions: Sendable, Equatable {
         typealias O = MultipartUploadOptions
         guard partSize >= O.minimumPartSize, partSize <= O.maximumPartSize else {
             throw UploadError(.invalidOptions, "part size \(formatUploadSize(partSize)) is outside S3's limits; "
-                + "use a part size from 5 MiB to 5 GiB")
+                + "use a part size from 5 MiB to 5 GiB (--part-size 5M to 5G)")
         }
         guard concurrency >= 1 else {
             throw UploadError(.invalidOptions, "concurrency \(concurrency) must be at least 1")
@@ -98,7 +98,7 @@ public struct MultipartUploadOptions: Sendable, Equatable {
             let grown = size == partSize ? "" : " (grown from \(formatUploadSize(partSize)) to fit 10,000 parts)"
             throw UploadError(.invalidOptions, "a memory budget of \(formatUploadSize(memoryBudget)) is too small for "
                 + "parts of \(formatUploadSize(size))\(grown): part 1 stays in memory until the end and one more part "
-                + "streams, so it needs at least \(formatUploadSize(2 * size)); raise the memory budget")
+                + "streams, so it needs at least \(formatUploadSize(2 * size)); raise the memory budget (--max-memory)")
         }
         return MultipartUploadPlan(partSize: size, bufferCount: buffers, concurrency: min(concurrency, buffers - 1))
     }

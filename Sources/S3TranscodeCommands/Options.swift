@@ -60,7 +60,9 @@ struct UploadOptionGroup: ParsableArguments {
         var options = MultipartUploadOptions()
         options.partSize = Units.bytes(partSize) ?? options.partSize
         options.concurrency = concurrency
-        if let maxMemory, let budget = Units.bytes(maxMemory) { options.memoryBudget = budget }
+        // Without --max-memory, three parts (15M for the default 5M), as batch gives each job: a larger
+        // --part-size alone then works instead of failing for want of a budget nobody asked for.
+        options.memoryBudget = maxMemory.flatMap(Units.bytes) ?? 3 * options.partSize
         options.expectedSize = expectedSize
         options.verifyETag = verifyETag
         return options

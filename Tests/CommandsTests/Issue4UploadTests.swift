@@ -108,12 +108,11 @@ struct Issue4UploadTests {
             (seconds: 0, partSize: "5M"),
             // About 4.8 MB at 320 kbps, just under the 5 MiB minimum part.
             (seconds: 120, partSize: "5M"),
-            // About 6.4 MB: above 5 MiB, but below an 8 MiB part.
+            // About 6.4 MB: above 5 MiB, but below an 8 MiB part (no --max-memory: the default budget
+            // is three parts of the size given).
             (seconds: 160, partSize: "8M"),
           ])
     func smallOutputIsOneRequest(_ seconds: Int, _ partSize: String) throws {
-        // An 8 MiB part needs a budget of two parts (part 1 is held to the end).
-        let budget = partSize == "8M" ? ["--max-memory", "24M"] : []
         let input = folder.url.appendingPathComponent("in-\(seconds).wav")
         if seconds == 0 {
             try Data(FixtureFolder.shortWAV(seed: 2).bytes()).write(to: input)
@@ -125,7 +124,7 @@ struct Issue4UploadTests {
         defer { proxy.stop() }
         let key = "one/\(seconds).mp3"
         let run = try CommandLineTool.run(
-            [input.path, "s3://\(bucket)/\(key)", "--bitrate", "320", "--part-size", partSize, "-v"] + budget,
+            [input.path, "s3://\(bucket)/\(key)", "--bitrate", "320", "--part-size", partSize, "-v"],
             environment: proxy.environment(for: server))
         try #require(run.status == 0, "\(run.stderr)")
         let requests = proxy.requests
@@ -144,6 +143,28 @@ struct Issue4UploadTests {
         let layout = MP3Frames(object)
         #expect(layout.xing?.tag == "Info")
         #expect(layout.xing?.frames == layout.frames.count - 1)
+    }
+}
+
+extension Issue4UploadTests {
+    @Test("Part size and memory budget outside S3's limits: exit 64 before any request, one line naming the option",
+          arguments: [
+            (["--part-size", "4M"], "(--part-size 5M to 5G)"),
+            (["--part-size", "6G"], "(--part-size 5M to 5G)"),
+            (["--part-size", "lots"], "--part-size lots: give a size such as 5M"),
+            (["--max-memory", "9M"], "needs at least 10 MiB; raise the memory budget (--max-memory)"),
+            (["--part-size", "8M", "--max-memory", "15M"], "needs at least 16 MiB; raise the memory budget (--max-memory)"),
+            (["--concurrency", "0"], "--concurrency must be at least 1"),
+          ])
+    func uploadBounds(_ arguments: [String], _ message: String) throws {
+        try folder.writeWAV("short.wav", FixtureFolder.shortWAV(seed: 5))
+        let proxy = try RecordingProxy()
+        defer { proxy.stop() }
+        let run = try CommandLineTool.run([folder.url.appendingPathComponent("short.wav").path, "s3://\(bucket)/bounds.mp3"] + arguments,
+                                          environment: proxy.environment(for: server))
+        #expect(run.status == 64, "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").first?.contains(message) == true, "\(run.stderr)")
+        #expect(proxy.requests.isEmpty, "\(proxy.requests.map(S3Operation.init))")
     }
 }
 
