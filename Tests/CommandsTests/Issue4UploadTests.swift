@@ -147,6 +147,34 @@ struct Issue4UploadTests {
 }
 
 extension Issue4UploadTests {
+    @Test("Standard input (a pipe) to S3 over several parts: the local run's bytes, a correct Info frame, no source fingerprint")
+    func pipeToS3() throws {
+        let wav = folder.url.appendingPathComponent("piped.wav")
+        try Data(FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 330), seconds: 160)).write(to: wav)
+        let proxy = try RecordingProxy()
+        defer { proxy.stop() }
+        // `cat … |`: a real pipe, which cannot seek (a file given as stdin could).
+        let script = "cat \"$1\" | \"$2\" - \"$3\" --bitrate 320 --quiet"
+        let run = try Shell.run(script, [wav.path, try CommandLineTool.binary(), "s3://\(bucket)/piped.mp3"],
+                                environment: proxy.environment(for: server))
+        try #require(run.status == 0, "\(run.stderr)")
+        let operations = proxy.requests.map(S3Operation.init)
+        #expect(operations.filter { $0 == .uploadPart }.count == 2 && operations.contains(.complete), "\(operations)")
+        let object = try client.getObject(bucket: bucket, key: "piped.mp3").body
+        let layout = MP3Frames(object)
+        #expect(layout.xing?.tag == "Info")
+        #expect(layout.xing?.frames == layout.frames.count - 1)
+        let local = folder.url.appendingPathComponent("local.mp3")
+        let localRun = try CommandLineTool.run([wav.path, local.path, "--bitrate", "320", "--quiet"],
+                                               environment: CommandLineTool.environment(for: server))
+        try #require(localRun.status == 0, "\(localRun.stderr)")
+        #expect(try Data(contentsOf: local) == Data(object))
+        // A pipe can be read only once: no fingerprint (README, "Every object also records its source").
+        let head = try client.headObject(bucket: bucket, key: "piped.mp3")
+        #expect(head.metadata["source-sha256"] == nil && head.metadata["source-size"] == nil, "\(head.metadata)")
+        #expect(head.contentType == "audio/mpeg")
+    }
+
     @Test("Part size and memory budget outside S3's limits: exit 64 before any request, one line naming the option",
           arguments: [
             (["--part-size", "4M"], "(--part-size 5M to 5G)"),
@@ -165,6 +193,25 @@ extension Issue4UploadTests {
         #expect(run.status == 64, "\(run.stderr)")
         #expect(run.stderr.split(separator: "\n").first?.contains(message) == true, "\(run.stderr)")
         #expect(proxy.requests.isEmpty, "\(proxy.requests.map(S3Operation.init))")
+    }
+}
+
+/// `/bin/sh -c SCRIPT sh ARGUMENTS…`, stderr to a file (no pipe to fill up).
+enum Shell {
+    static func run(_ script: String, _ arguments: [String], environment: [String: String]) throws -> (status: Int32, stderr: String) {
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-shell-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script, "sh"] + arguments
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOf: errors, encoding: .utf8)) ?? "")
     }
 }
 
