@@ -236,6 +236,47 @@ struct ObjectOptionsTests {
         #expect(hashes.count == sources.count)
     }
 
+    @Test("To a presigned PUT URL (ours, which signs only host): the plain headers are stored; an x-amz-* option is refused before the PUT")
+    func presignedDestination() throws {
+        // Presigned requests need the moto without signature checks (see FACTS).
+        var environment = CommandLineTool.environment(for: server)
+        environment["AWS_ENDPOINT_URL_S3"] = server.noAuthEndpoint
+        let noAuth = S3Client(
+            configuration: .init(region: server.region, endpoint: S3Endpoint(custom: server.noAuthEndpoint)),
+            transport: CommandMoto.transport,
+            credentials: .fixed(Credentials(accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey)))
+        let bucket = S3TestServer.uniqueBucketName("objopts-presigned")
+        try noAuth.createBucket(bucket)
+        func presign(_ key: String) throws -> String {
+            let run = try CommandLineTool.run(["presign", "s3://\(bucket)/\(key)", "--method", "PUT", "--expires", "15m"],
+                                              environment: environment)
+            try #require(run.status == 0, "\(run.stderr)")
+            return run.stdout.trimmingCharacters(in: .newlines)
+        }
+        let input = try input(.single)
+        let run = try CommandLineTool.run(
+            [input, try presign("plain.mp3"), "--content-type", "audio/x-presigned", "--cache-control", "no-store",
+             "--content-disposition", "inline", "--quiet"],
+            environment: environment)
+        try #require(run.status == 0, "\(run.stderr)")
+        let head = try noAuth.headObject(bucket: bucket, key: "plain.mp3")
+        #expect(head.contentType == "audio/x-presigned")
+        #expect(head.header("cache-control") == "no-store" && head.header("content-disposition") == "inline")
+        // The URL cannot sign a hash nobody knew when it was made.
+        #expect(head.metadata.isEmpty, "\(head.metadata)")
+
+        for option in [["--metadata", "artist=x"], ["--storage-class", "STANDARD_IA"], ["--sse", "AES256"], ["--acl", "private"],
+                       ["--tagging", "a=1"], ["--expected-bucket-owner", "123456789012"]] {
+            let key = "refused-\(option[0].dropFirst(2)).mp3"
+            let refused = try CommandLineTool.run([input, try presign(key)] + option, environment: environment)
+            #expect(refused.status == 64, "\(option): \(refused.stderr)")
+            #expect(refused.stderr.contains("the presigned URL does not sign x-amz-"), "\(option): \(refused.stderr)")
+            #expect(refused.stderr.split(separator: "\n").count == 1, "\(option): \(refused.stderr)")
+            #expect(!refused.stderr.contains("X-Amz-Signature"))
+            #expect(throws: (any Error).self) { try noAuth.headObject(bucket: bucket, key: key) }
+        }
+    }
+
     @Test("Without object options: Content-Type audio/mpeg, the source's fingerprint, nothing else of ours")
     func defaults() throws {
         let input = try input(.single)
