@@ -109,6 +109,13 @@ struct ObjectOptionGroup: ParsableArguments {
                     + "breaks); percent-encode or RFC 2047-encode the value first")
             }
         }
+        // S3 refuses more than 2 KB of user metadata (keys and values, without the prefix), ours included.
+        let ours = "source-sha256".count + 64 + "source-size".count + 20
+        let total = metadata.reduce(ours) { $0 + $1.utf8.count - 1 }
+        if total > 2048 {
+            throw ValidationError("--metadata: \(total - ours) bytes of keys and values; S3 takes 2 KB of metadata and "
+                + "s3transcode's source-sha256 and source-size use \(ours) of it, so at most \(2048 - ours) remain; shorten them")
+        }
         let values = [("--content-type", contentType), ("--cache-control", cacheControl),
                       ("--content-disposition", contentDisposition), ("--storage-class", storageClass),
                       ("--sse-kms-key-id", sseKmsKeyId), ("--acl", acl), ("--tagging", tagging),

@@ -299,6 +299,7 @@ struct ObjectOptionsTests {
         (["--metadata", "Take=1", "--metadata", "take=2"], "--metadata take is given twice"),
         (["--metadata", "source-sha256=0"], "--metadata source-sha256: s3transcode records this key itself"),
         (["--metadata", "=x"], "give KEY=VALUE"),
+        (["--metadata", "notes=" + String(repeating: "n", count: 1_950)], "--metadata: 1955 bytes of keys and values; S3 takes 2 KB of metadata and s3transcode's source-sha256 and source-size use 108 of it, so at most 1940 remain"),
         (["--metadata", "novalue"], "give KEY=VALUE"),
         (["--cache-control", "max-age=1\nx-amz-acl: public-read"], "--cache-control: S3 takes printable US-ASCII only"),
         (["--content-disposition", "attachment; filename=\"Señor.mp3\""], "--content-disposition: S3 takes printable US-ASCII only"),
