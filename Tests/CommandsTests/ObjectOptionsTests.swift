@@ -124,12 +124,12 @@ struct ObjectOptionsTests {
     }
 
     @Test("--sse aws:kms with a key ID: stored with both, and the ETag check is off (ETags under KMS are not MD5s)",
-          arguments: Path.allCases)
-    func kms(_ path: Path) throws {
+          arguments: [(Path.single, RecordingProxy.FakeETags.all), (.multipart, .all), (.multipart, .objectOnly)])
+    func kms(_ path: Path, _ fakeETags: RecordingProxy.FakeETags) throws {
         let input = try input(path)
-        // The proxy turns every ETag S3 answers into one that is not the body's MD5, as S3 does under
-        // SSE-KMS (and turns them back on their way into CompleteMultipartUpload).
-        let proxy = try RecordingProxy(fakeETags: true)
+        // The proxy turns the ETags S3 answers (every one, or the object's only) into ones that are not
+        // MD5s, as S3 does under SSE-KMS (and turns part ETags back on their way into Complete).
+        let proxy = try RecordingProxy(fakeETags: fakeETags)
         defer { proxy.stop() }
         let key = "kms/\(path.rawValue).mp3"
         let run = try CommandLineTool.run(
@@ -153,6 +153,9 @@ struct ObjectOptionsTests {
         // The README: 69, a remote service failed (S3 error, network, checksum mismatch).
         #expect(checked.status == 69, "\(checked.stderr)")
         #expect(checked.stderr.contains("ETag"), "\(checked.stderr)")
+        // Parts are checked one by one; the object after Complete (then deleted, never aborted).
+        let objectLevel = path == .single || fakeETags == .objectOnly
+        #expect(checked.stderr.contains(objectLevel ? "the object was deleted" : "S3 answered part "), "\(checked.stderr)")
         #expect(checked.stderr.split(separator: "\n").count == 1, "\(checked.stderr)")
         #expect(throws: (any Error).self) { try client.headObject(bucket: bucket, key: checkedKey) }
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
@@ -367,7 +370,11 @@ final class RecordingProxy: Sendable {
     /// request sent (S3 agreeing), or for the object (PutObject, Complete) another one.
     enum CRC32Answers: Sendable { case echo, otherForTheObject }
 
-    init(fakeETags: Bool = false, crc32Answers: CRC32Answers? = nil) throws {
+    /// Which answers get an ETag that is not an MD5: every one, or only the object's (PutObject,
+    /// CompleteMultipartUpload) so that the parts pass and the object-level check is the one to fail.
+    enum FakeETags: Sendable { case all, objectOnly }
+
+    init(fakeETags: FakeETags? = nil, crc32Answers: CRC32Answers? = nil) throws {
         responder = try LocalResponder { request in
             RecordingProxy.forward(request, fakeETags: fakeETags, crc32Answers: crc32Answers)
         }
@@ -386,12 +393,12 @@ final class RecordingProxy: Sendable {
         "host", "content-length", "connection", "proxy-connection", "keep-alive", "transfer-encoding", "expect",
     ]
 
-    private static func forward(_ request: LocalResponder.Request, fakeETags: Bool, crc32Answers: CRC32Answers?) -> LocalResponder.Response {
+    private static func forward(_ request: LocalResponder.Request, fakeETags: FakeETags?, crc32Answers: CRC32Answers?) -> LocalResponder.Response {
         let operation = S3Operation(request)
         let method = request.method
         var body = method == "GET" || method == "HEAD" || method == "DELETE" ? [] : request.body
         let headers = request.headers.filter { !hopByHop.contains($0.name) }
-        if fakeETags, operation == .complete {
+        if fakeETags == .all, operation == .complete {
             body = Array(reversingETags(inXML: String(decoding: body, as: UTF8.self)).utf8)
             // Same length; moto checks the signature, not the body against x-amz-content-sha256.
         }
@@ -403,7 +410,7 @@ final class RecordingProxy: Sendable {
             if method == "HEAD", let length = answer.header("content-length").flatMap(Int.init) {
                 response.body = [UInt8](repeating: 0, count: length)
             }
-            if fakeETags, [.putObject, .uploadPart, .complete].contains(operation) {
+            if let fakeETags, [.putObject, .complete].contains(operation) || (fakeETags == .all && operation == .uploadPart) {
                 response.headers = response.headers.map { $0.name == "etag" ? ($0.name, reversingHex($0.value)) : $0 }
                 if operation == .complete {
                     response.body = Array(reversingETags(inXML: String(decoding: answer.body, as: UTF8.self)).utf8)
