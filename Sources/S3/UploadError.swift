@@ -45,14 +45,15 @@ public struct UploadError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 
     /// The sysexits code for the command line: 64 bad options, 73 output too large for S3, 74 a
-    /// write outside the window or an integrity failure, the S3 client's code for a remote failure
-    /// (77 credentials or permission, 69 otherwise), 130 cancelled (the command layer makes a
-    /// SIGTERM 143), 70 misuse.
+    /// write outside the window, 69 an integrity failure (what the remote service stored is not what
+    /// was sent), the S3 client's code for a remote failure (77 credentials or permission, 69
+    /// otherwise), 130 cancelled (the command layer makes a SIGTERM 143), 70 misuse.
     public var exitCode: Int32 {
         switch kind {
         case .invalidOptions: 64
         case .outputTooLarge: 73
-        case .invalidWrite, .integrity: 74
+        case .invalidWrite: 74
+        case .integrity: 69
         case .remote: (underlying as? S3Error)?.exitCode ?? 69
         case .cancelled: 130
         default: 70

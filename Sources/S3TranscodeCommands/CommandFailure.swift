@@ -69,13 +69,10 @@ struct CommandFailure: Error, CustomStringConvertible {
         }
     }
 
+    /// An upload error's own code, except that a wrapped error decides for itself (a credentials
+    /// error inside a part's failure is still 78).
     private static func status(of error: UploadError) -> ExitStatus {
         if let underlying = error.underlying { return CommandFailure(underlying).status }
-        switch error.kind {
-        case .invalidOptions: return .usage
-        case .cancelled: return .interrupted
-        case .outputTooLarge: return .cannotCreate
-        default: return .unavailable
-        }
+        return ExitStatus(rawValue: error.exitCode) ?? .software
     }
 }
