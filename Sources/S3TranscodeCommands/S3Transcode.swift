@@ -25,7 +25,7 @@ public struct S3Transcode: ParsableCommand {
               74   I/O error while writing
               77   access denied or credentials rejected
               78   no credentials, or bad configuration
-              130  interrupted (SIGINT); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
+              129  hung up (SIGHUP); 130 interrupted (SIGINT); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
 
             Shell completion: s3transcode --generate-completion-script bash|zsh|fish
             """,
