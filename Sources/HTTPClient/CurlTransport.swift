@@ -85,15 +85,29 @@ public final class CurlTransport: CancellableTransport, @unchecked Sendable {
     }
 
     public func send(_ request: HTTPRequest, body: UnsafeRawBufferPointer?) throws -> HTTPResponse {
-        try send(request, body: body, cancellation: options.cancellation)
+        try send(request, body: body, cancellation: options.cancellation, receive: nil)
+    }
+
+    /// Streams a 2xx body to `receive` as curl delivers it (from `CURLOPT_WRITEFUNCTION`, on this
+    /// thread); a `receive` that blocks holds the transfer, one that returns false ends it.
+    public func send(
+        _ request: HTTPRequest, body: UnsafeRawBufferPointer?,
+        receive: (_ head: HTTPResponse, _ chunk: UnsafeRawBufferPointer) -> Bool
+    ) throws -> HTTPResponse {
+        try withoutActuallyEscaping(receive) { receive in
+            try send(request, body: body, cancellation: options.cancellation, receive: receive)
+        }
     }
 
     /// Cleanup after a cancel (AbortMultipartUpload): sent even though the flag is set.
     public func sendIgnoringCancellation(_ request: HTTPRequest, body: UnsafeRawBufferPointer?) throws -> HTTPResponse {
-        try send(request, body: body, cancellation: nil)
+        try send(request, body: body, cancellation: nil, receive: nil)
     }
 
-    private func send(_ request: HTTPRequest, body: UnsafeRawBufferPointer?, cancellation: CancellationFlag?) throws -> HTTPResponse {
+    private func send(
+        _ request: HTTPRequest, body: UnsafeRawBufferPointer?, cancellation: CancellationFlag?,
+        receive: ((HTTPResponse, UnsafeRawBufferPointer) -> Bool)?
+    ) throws -> HTTPResponse {
         if cancellation?.isCancelled == true {
             throw TransportError(.cancelled, "\(request.method) \(redactedURL(request.url)) was cancelled")
         }
@@ -107,7 +121,7 @@ public final class CurlTransport: CancellableTransport, @unchecked Sendable {
                 if handles.count < options.maxIdleHandles { handles.append(handle) }
             }
         }
-        let response = try handle.perform(request, body: body, options: options, cancellation: cancellation)
+        let response = try handle.perform(request, body: body, options: options, cancellation: cancellation, receive: receive)
         transfers.add(1, ordering: .relaxed)
         connectionsOpened.add(response.newConnections, ordering: .relaxed)
         return response.response
@@ -181,13 +195,14 @@ private final class EasyHandle: @unchecked Sendable {
 
     func perform(
         _ request: HTTPRequest, body: UnsafeRawBufferPointer?, options: CurlTransport.Options,
-        cancellation: CancellationFlag?
+        cancellation: CancellationFlag?, receive: ((HTTPResponse, UnsafeRawBufferPointer) -> Bool)?
     ) throws -> (response: HTTPResponse, newConnections: Int) {
         // Reset clears the options of the previous request but keeps the share (and through it the
         // connection, DNS and TLS session caches); the share option is set again regardless.
         curl_easy_reset(handle)
         errorBuffer[0] = 0
-        let transfer = Transfer(body: body, cancellation: cancellation, expectsBody: request.method.uppercased() != "HEAD")
+        let transfer = Transfer(
+            body: body, cancellation: cancellation, expectsBody: request.method.uppercased() != "HEAD", receive: receive)
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
 
@@ -261,6 +276,9 @@ private final class EasyHandle: @unchecked Sendable {
         _ = s3t_curl_easy_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &newConnections)
 
         guard code == CURLE_OK else {
+            if code == CURLE_WRITE_ERROR, transfer.receiverStopped {
+                throw TransportError(.cancelled, "\(request.method) \(redactedURL(request.url)) was cancelled by its receiver")
+            }
             throw transportError(code, request: request)
         }
         return (HTTPResponse(status: status, headers: transfer.headers, body: transfer.body), newConnections)
@@ -341,13 +359,24 @@ private final class Transfer {
     private var offset = 0
     private let cancellation: CancellationFlag?
     private let expectsBody: Bool
+    /// Where a 2xx body goes when the caller streams it; nil collects it into `body`.
+    private let receive: ((HTTPResponse, UnsafeRawBufferPointer) -> Bool)?
+    /// The status and headers handed to `receive`, made at the first chunk (all headers are in by then).
+    private var head: HTTPResponse?
+    private var status = 0
     var headers: [(name: String, value: String)] = []
     var body: [UInt8] = []
+    /// `receive` returned false: the transfer was ended on purpose.
+    private(set) var receiverStopped = false
 
-    init(body: UnsafeRawBufferPointer?, cancellation: CancellationFlag?, expectsBody: Bool) {
+    init(
+        body: UnsafeRawBufferPointer?, cancellation: CancellationFlag?, expectsBody: Bool,
+        receive: ((HTTPResponse, UnsafeRawBufferPointer) -> Bool)?
+    ) {
         self.upload = body
         self.cancellation = cancellation
         self.expectsBody = expectsBody
+        self.receive = receive
     }
 
     var isCancelled: Bool { cancellation?.isCancelled == true }
@@ -387,22 +416,37 @@ private final class Transfer {
         if line.hasPrefix("HTTP/") {
             headers.removeAll()
             body.removeAll()
+            head = nil
+            status = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         } else if let colon = line.firstIndex(of: ":") {
             let name = line[..<colon].lowercased()
             let value = line[line.index(after: colon)...].trimmingSpaces()
             headers.append((name: name, value: value))
             // Reserve for the body about to come (a HEAD gets none, whatever its Content-Length says).
-            if name == "content-length", expectsBody, let length = Int(value), length > 0, length <= 64 << 20 {
+            if name == "content-length", expectsBody, receive == nil || !(200..<300).contains(status),
+               let length = Int(value), length > 0, length <= 64 << 20
+            {
                 body.reserveCapacity(length)
             }
         }
         return count
     }
 
-    /// CURLOPT_WRITEFUNCTION: appends the response body.
+    /// CURLOPT_WRITEFUNCTION: hands a 2xx body to `receive`, or appends it to `body`. Returning less
+    /// than `count` makes curl end the transfer (CURLE_WRITE_ERROR).
     func receiveBody(_ buffer: UnsafeMutablePointer<CChar>?, _ count: Int) -> Int {
         guard let buffer else { return count }
-        body.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: count))
+        let chunk = UnsafeRawBufferPointer(start: buffer, count: count)
+        guard let receive, (200..<300).contains(status) else {
+            body.append(contentsOf: chunk)
+            return count
+        }
+        let head = self.head ?? HTTPResponse(status: status, headers: headers, body: [])
+        self.head = head
+        guard receive(head, chunk) else {
+            receiverStopped = true
+            return 0
+        }
         return count
     }
 }

@@ -57,6 +57,20 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
 public protocol HTTPTransport: Sendable {
     /// `body` is borrowed for the duration of the call and sent with Content-Length (never chunked).
     func send(_ request: HTTPRequest, body: UnsafeRawBufferPointer?) throws -> HTTPResponse
+
+    /// Sends one request and streams the body of a 2xx answer: `receive` gets the status and headers
+    /// (`head`, its `body` empty) with each chunk of the body as it arrives, in order, on the calling
+    /// thread. It may block (that is backpressure: the transfer waits) and returns false to abort the
+    /// transfer, which then throws `TransportError.Kind.cancelled`. The body of any other status (an
+    /// error document, a 412, a 404) is not streamed: it is collected into the returned response's
+    /// `body`. The returned response of a streamed answer has an empty `body`.
+    ///
+    /// A connection lost after some chunks were delivered throws: the caller knows how far it got
+    /// and can ask for the rest.
+    func send(
+        _ request: HTTPRequest, body: UnsafeRawBufferPointer?,
+        receive: (_ head: HTTPResponse, _ chunk: UnsafeRawBufferPointer) -> Bool
+    ) throws -> HTTPResponse
 }
 
 extension HTTPTransport {
@@ -66,5 +80,22 @@ extension HTTPTransport {
 
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
         try send(request, body: nil)
+    }
+
+    /// Buffers the whole answer, then hands a 2xx body to `receive` in one chunk: for fakes and
+    /// wrappers. `CurlTransport` streams for real.
+    public func send(
+        _ request: HTTPRequest, body: UnsafeRawBufferPointer?,
+        receive: (_ head: HTTPResponse, _ chunk: UnsafeRawBufferPointer) -> Bool
+    ) throws -> HTTPResponse {
+        var response = try send(request, body: body)
+        guard (200..<300).contains(response.status), !response.body.isEmpty else { return response }
+        let bytes = response.body
+        response.body = []
+        let accepted = bytes.withUnsafeBytes { receive(response, $0) }
+        if !accepted {
+            throw TransportError(.cancelled, "\(request.method) \(redactedURL(request.url)) was cancelled by its receiver")
+        }
+        return response
     }
 }

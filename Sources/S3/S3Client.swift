@@ -153,7 +153,15 @@ public final class S3Client: Sendable {
     }
 
     /// Sends `request` until it succeeds, fails for good, or runs out of attempts.
-    func perform(_ request: Request, body: UnsafeRawBufferPointer? = nil) throws -> HTTPResponse {
+    ///
+    /// With `receive`, a 2xx body is streamed to it (`HTTPTransport.send(_:body:receive:)`) and the
+    /// returned response's body is empty. An attempt that fails before any of the body arrived is
+    /// retried as any other; once `receive` has had a chunk, a lost connection is not retried here:
+    /// the `TransportError` itself is thrown, and the caller, who knows how far it got, asks for the rest.
+    func perform(
+        _ request: Request, body: UnsafeRawBufferPointer? = nil,
+        receive: ((HTTPResponse, UnsafeRawBufferPointer) -> Bool)? = nil
+    ) throws -> HTTPResponse {
         let maxAttempts = max(1, request.maxAttempts ?? configuration.retry.maxAttempts)
         let payloadHash = request.payloadSHA256 ?? body.map { PayloadHasher.hash($0) } ?? PayloadHasher.emptyPayloadHash
         let query = S3Path.query(request.query)
@@ -178,15 +186,22 @@ public final class S3Client: Sendable {
 
             let started = timing.now()
             let response: HTTPResponse
+            var streamed = false
             do {
                 let httpRequest = HTTPRequest(method: request.method, url: url, headers: headers)
-                if request.survivesCancellation, let cancellable = transport as? any CancellableTransport {
+                if let receive {
+                    response = try transport.send(httpRequest, body: body) { head, chunk in
+                        streamed = true
+                        return receive(head, chunk)
+                    }
+                } else if request.survivesCancellation, let cancellable = transport as? any CancellableTransport {
                     response = try cancellable.sendIgnoringCancellation(httpRequest, body: body)
                 } else {
                     response = try transport.send(httpRequest, body: body)
                 }
             } catch let error as TransportError {
                 log(request, url: url, outcome: "failed (\(error.kind))", attempt: attempt, of: maxAttempts, since: started)
+                if streamed { throw error }
                 guard let reason = RetryClassifier.classify(error), attempt < maxAttempts,
                       let cost = quota.acquire(timeout: reason == .timeout)
                 else {

@@ -2,7 +2,7 @@ import Foundation
 import HTTPClient
 
 /// One S3 object read as a seekable stream of bytes: the transcoder's input when it is
-/// `s3://bucket/key`. No temporary file: the bytes come from ranged GETs into a bounded buffer.
+/// `s3://bucket/key`. No temporary file: the bytes stream from long ranged GETs through a small ring.
 ///
 /// It has the five members of `AudioTranscode.ByteSource` (`read(into:)`, `size`, `isSeekable`,
 /// `seek(to:)`, `name`), so the command layer makes it a source with one line,
@@ -12,15 +12,19 @@ import HTTPClient
 /// - HeadObject gives the size and the ETag. Every ranged GET then carries `If-Match: <ETag>`, so an
 ///   object overwritten while it is read fails with a one-line error (S3 answers 412
 ///   PreconditionFailed) instead of splicing two versions into one MP3.
-/// - Reads are served from one chunk of `chunkSize` bytes (1 MiB by default): the body of the last
-///   [ranged GET](https://www.rfc-editor.org/rfc/rfc9110#name-range-requests), kept as curl
-///   delivered it (no copy). A read inside the chunk costs nothing, so FFmpeg's small reads and its
-///   seeks back into the header are free; a seek elsewhere only moves the position, and the next
-///   read fetches the chunk that holds it.
-/// - While the transcoder consumes one chunk, a dedicated thread fetches the next (sequential reading
-///   is what a transcode does), so S3's latency hides behind decoding. At most two chunks exist at a
-///   time: memory stays at about 2 × `chunkSize` however large the object.
-/// - A ranged GET is idempotent: each one retries as the client's `RetryPolicy` says.
+/// - The first read starts one [ranged GET](https://www.rfc-editor.org/rfc/rfc9110#name-range-requests)
+///   from the position to the end of the object (or `windowSize` bytes). A thread of its own runs it
+///   and writes the body, as curl delivers it, into a ring of `bufferSize` bytes (512 KiB by
+///   default); `read(into:)` drains the ring. A full ring holds the transfer (backpressure), so
+///   memory stays at `bufferSize` however large the object, and a sequential read costs one
+///   request instead of one per chunk: S3's per-request latency is paid once.
+/// - The ring keeps the bytes already read until new ones overwrite them, so FFmpeg's seeks back
+///   into the header are free. A read anywhere outside the ring abandons the transfer and starts a
+///   new ranged GET where it lands (lazily: a seek alone costs nothing).
+/// - Each GET retries as the client's `RetryPolicy` says until its body starts. A connection lost in
+///   the middle of the body resumes with a new ranged GET from the first byte not received; up to
+///   `maxAttempts - 1` resumes in a row that each got less than 1 MiB, then the read fails.
+/// - The answer must be a 206 for exactly the range asked (`Content-Range`), and must deliver all of it.
 ///
 /// Errors are `S3Error`s naming `s3://bucket/key`: a missing object is `noSuchKey` (exit 66), a
 /// refused one `accessDenied` or `credentialsRejected` (77), a changed one `remote` (69).
@@ -34,39 +38,56 @@ public final class S3ObjectSource: @unchecked Sendable {  // the reader's state 
     /// nothing is pinned).
     public let etag: String?
     public let objectSize: Int64
-    public let chunkSize: Int
+    /// The ring between the transfer and the reader, in bytes.
+    public let bufferSize: Int
+    /// The most one GET asks for; nil: the rest of the object.
+    public let windowSize: Int64?
 
-    /// Ranged GETs made so far (prefetches included).
-    public var requestCount: Int { prefetcher.requestCount }
+    /// Ranged GETs started so far (resumes included; the retries of one GET before its body are not).
+    public var requestCount: Int { ring.requestCount }
 
-    private var chunk: Chunk?
     private var position: Int64 = 0
-    private let prefetcher: Prefetcher
+    private let ring: StreamRing
+
+    public static let defaultBufferSize = 512 << 10
 
     /// Opens `s3://bucket/key` with a HeadObject.
-    public convenience init(client: S3Client, bucket: String, key: String, chunkSize: Int = 1 << 20) throws {
+    public convenience init(
+        client: S3Client, bucket: String, key: String, bufferSize: Int = S3ObjectSource.defaultBufferSize,
+        windowSize: Int64? = nil
+    ) throws {
         let head = try client.headObject(bucket: bucket, key: key)
-        self.init(client: client, bucket: bucket, key: key, etag: head.etag, size: Int64(head.contentLength), chunkSize: chunkSize)
+        self.init(
+            client: client, bucket: bucket, key: key, etag: head.etag, size: Int64(head.contentLength),
+            bufferSize: bufferSize, windowSize: windowSize)
     }
 
     /// An object whose ETag and size are already known (no request): a second reader of the same
     /// version, e.g. to hash it.
-    public init(client: S3Client, bucket: String, key: String, etag: String?, size: Int64, chunkSize: Int = 1 << 20) {
+    public init(
+        client: S3Client, bucket: String, key: String, etag: String?, size: Int64,
+        bufferSize: Int = S3ObjectSource.defaultBufferSize, windowSize: Int64? = nil
+    ) {
         self.client = client
         self.bucket = bucket
         self.key = key
         self.etag = etag
         self.objectSize = size
-        self.chunkSize = max(1, chunkSize)
-        self.prefetcher = Prefetcher(fetch: RangeFetcher(client: client, bucket: bucket, key: key, etag: etag, size: size))
+        self.bufferSize = max(1, bufferSize)
+        self.windowSize = windowSize.map { max(1, $0) }
+        self.ring = StreamRing(
+            capacity: self.bufferSize,
+            fetcher: RangeFetcher(client: client, bucket: bucket, key: key, etag: etag, size: size))
     }
 
-    deinit { prefetcher.stop() }
+    deinit { ring.abandon() }
 
     /// Another reader of the same object version (same ETag, same size), starting at offset 0, with
-    /// chunks of `chunkSize` bytes (this reader's when nil).
-    public func reopened(chunkSize: Int? = nil) -> S3ObjectSource {
-        S3ObjectSource(client: client, bucket: bucket, key: key, etag: etag, size: objectSize, chunkSize: chunkSize ?? self.chunkSize)
+    /// a ring of `bufferSize` bytes (this reader's when nil).
+    public func reopened(bufferSize: Int? = nil) -> S3ObjectSource {
+        S3ObjectSource(
+            client: client, bucket: bucket, key: key, etag: etag, size: objectSize,
+            bufferSize: bufferSize ?? self.bufferSize, windowSize: windowSize)
     }
 
     // MARK: - The ByteSource members
@@ -80,40 +101,21 @@ public final class S3ObjectSource: @unchecked Sendable {  // the reader's state 
         position = max(0, min(offset, objectSize))
     }
 
-    /// Copies from the current chunk; fetches the chunk that holds the position when needed.
-    /// Returns 0 at the end of the object.
+    /// Copies what the ring holds at the position, waiting for the transfer when it has not got
+    /// there yet; starts a transfer at the position when the ring cannot serve it. Returns 0 at the
+    /// end of the object.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard position < objectSize, buffer.count > 0 else { return 0 }
-        if chunk?.contains(position) != true { try load(at: position) }
-        guard let chunk else { return 0 }
-        let from = Int(position - chunk.start)
-        let count = min(buffer.count, chunk.bytes.count - from)
-        chunk.bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[from..<from + count])) }
+        let count = try ring.read(at: position, into: buffer) { [objectSize, windowSize] start in
+            start..<min(objectSize, windowSize.map { start + $0 } ?? objectSize)
+        }
         position += Int64(count)
         return count
     }
-
-    /// Makes the chunk starting at `offset` current (the prefetched one when it is that one), then
-    /// starts fetching the one after it.
-    private func load(at offset: Int64) throws {
-        chunk = nil  // release it before the next one arrives: two chunks at most
-        let range = offset..<min(offset + Int64(chunkSize), objectSize)
-        let bytes = try prefetcher.take(range) ?? prefetcher.fetch(range)
-        chunk = Chunk(start: offset, bytes: bytes)
-        if range.upperBound < objectSize {
-            prefetcher.start(range.upperBound..<min(range.upperBound + Int64(chunkSize), objectSize))
-        }
-    }
-
-    private struct Chunk {
-        var start: Int64
-        var bytes: [UInt8]
-        func contains(_ offset: Int64) -> Bool { offset >= start && offset < start + Int64(bytes.count) }
-    }
 }
 
-/// One ranged GET of a pinned object version, checked: the answer must be a 206 for exactly the
-/// range asked.
+/// Ranged GETs of one pinned object version, streamed and checked: each answer must be a 206 for
+/// exactly the range asked.
 private struct RangeFetcher: Sendable {
     let client: S3Client
     let bucket: String
@@ -121,24 +123,59 @@ private struct RangeFetcher: Sendable {
     let etag: String?
     let size: Int64
 
-    func callAsFunction(_ range: Range<Int64>) throws -> [UInt8] {
+    /// Streams `range` to `receive`, which returns false to end the transfer. Throws an `S3Error`
+    /// for an answer that is refused or not the range asked, or the `TransportError` of a connection
+    /// lost after some of the body arrived.
+    func stream(_ range: Range<Int64>, into receive: (UnsafeRawBufferPointer) -> Bool) throws {
         var headers: [(name: String, value: String)] = [("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")]
         if let etag { headers.append(("If-Match", etag)) }
-        let response: HTTPResponse
+        var checked = false
+        var mismatch: String?
+        var status = 0
         do {
-            response = try client.perform(
-                S3Client.Request(operation: "GetObject", method: "GET", bucket: bucket, key: key, headers: headers))
+            // `perform` holds the closure only for the duration of the call.
+            status = try withoutActuallyEscaping(receive) { receive in
+                try client.perform(
+                    S3Client.Request(operation: "GetObject", method: "GET", bucket: bucket, key: key, headers: headers)
+                ) { head, chunk in
+                    if !checked {
+                        checked = true
+                        status = head.status
+                        mismatch = check(head, range)
+                        if mismatch != nil { return false }
+                    }
+                    return receive(chunk)
+                }.status
+            }
         } catch let error as S3Error where error.status == 412 {
             throw S3ObjectSource.changed(error, bucket: bucket, key: key, etag: etag)
+        } catch let error as TransportError where mismatch != nil && error.kind == .cancelled {
+            // Ended by the check below, not by anyone else.
         }
-        guard response.body.count == Int(range.count),
-              response.status == 206 || (response.status == 200 && range.lowerBound == 0 && range.count == size)
-        else {
-            throw S3Error.invalidResponse(
-                operation: "GetObject", bucket: bucket, key: key, status: response.status,
-                detail: "\(response.body.count) bytes for the \(range.count) asked at offset \(range.lowerBound)")
+        if let mismatch {
+            throw invalid(status: status, mismatch)
         }
-        return response.body
+        if !checked {  // a 2xx with no body for a range of at least one byte
+            throw invalid(status: status, "an empty body for the \(range.count) bytes asked at offset \(range.lowerBound)")
+        }
+    }
+
+    /// Why the status and `Content-Range` of an answer are not those of `range`; nil when they are.
+    private func check(_ head: HTTPResponse, _ range: Range<Int64>) -> String? {
+        let expected = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)"
+        switch head.status {
+        case 206:
+            let got = head.header("content-range")
+            return got == expected ? nil : "Content-Range \(got ?? "missing") for the \(expected) asked"
+        case 200 where range.lowerBound == 0 && Int64(range.count) == size:
+            return nil  // the whole object, which is what was asked
+        default:
+            return "status \(head.status) for the range \(expected) asked"
+        }
+    }
+
+    func invalid(status: Int, _ detail: String) -> S3Error {
+        S3Error.invalidResponse(operation: "GetObject", bucket: bucket, key: key, status: status, detail: detail)
     }
 }
 
@@ -152,85 +189,190 @@ extension S3ObjectSource {
     }
 }
 
-/// Fetches the next chunk on a thread of its own while the reader consumes the current one.
+/// The ring between one streaming GET (on a thread of its own) and the reader.
 ///
-/// One fetch at a time; its result (bytes or error) waits until the reader takes it or asks for
-/// another range. An error of a prefetch reaches the reader only if it takes that range.
-private final class Prefetcher: @unchecked Sendable {  // all state is guarded by `condition`
+/// It holds the object's bytes `start..<end`: `end` is where the transfer has got to, and the
+/// reader's position lies in between. The transfer writes only while the bytes not yet read fit
+/// (`end - readPosition < capacity`), overwriting the oldest bytes already read; otherwise it waits
+/// (curl's write callback blocks, and so does the transfer). Each transfer has a generation: starting
+/// another one, or `abandon()`, makes the old one's next write end it, without waiting for it.
+private final class StreamRing: @unchecked Sendable {  // all mutable state is guarded by `condition`
+    private let capacity: Int
+    private let storage: UnsafeMutableRawBufferPointer
     private let fetcher: RangeFetcher
     private let condition = NSCondition()
-    private var wanted: Range<Int64>?
-    private var inFlight: Range<Int64>?
-    private var done: (range: Range<Int64>, result: Result<[UInt8], any Error>)?
-    private var stopped = false
-    private var thread: Thread?
+
+    private var start: Int64 = 0
+    private var end: Int64 = 0
+    private var readPosition: Int64 = 0
+    /// Where the current transfer stops (exclusive); `end == limit` once it finished.
+    private var limit: Int64 = 0
+    private var generation = 0
+    /// The current transfer failed for good (after what it delivered).
+    private var failure: (any Error)?
+    private var running = false
     private var requests = 0
 
-    init(fetch: RangeFetcher) { fetcher = fetch }
+    init(capacity: Int, fetcher: RangeFetcher) {
+        self.capacity = capacity
+        self.storage = .allocate(byteCount: capacity, alignment: 16)
+        self.fetcher = fetcher
+    }
+
+    deinit { storage.deallocate() }
 
     var requestCount: Int { condition.withLock { requests } }
 
-    /// Fetches `range` on the calling thread.
-    func fetch(_ range: Range<Int64>) throws -> [UInt8] {
-        condition.withLock { requests += 1 }
-        return try fetcher(range)
-    }
-
-    /// The prefetched bytes of `range` (waiting for them if their fetch is under way); nil when
-    /// another range was prefetched, which is then dropped.
-    func take(_ range: Range<Int64>) throws -> [UInt8]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while inFlight == range || wanted == range { condition.wait() }
-        guard let done, done.range == range else {
-            self.done = nil
-            return nil
-        }
-        self.done = nil
-        return try done.result.get()
-    }
-
-    /// Starts fetching `range` in the background, replacing any prefetch not yet started.
-    func start(_ range: Range<Int64>) {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !stopped else { return }
-        wanted = range
-        done = nil
-        if thread == nil {
-            let thread = Thread { [self] in self.run() }
-            thread.name = "s3transcode.s3-read-ahead"
-            thread.stackSize = 512 << 10
-            self.thread = thread
-            thread.start()
-        }
-        condition.broadcast()
-    }
-
-    /// Ends the thread after the fetch under way, if any.
-    func stop() {
+    /// Ends the current transfer at its next write.
+    func abandon() {
         condition.withLock {
-            stopped = true
-            wanted = nil
+            generation += 1
             condition.broadcast()
         }
     }
 
-    private func run() {
+    /// Copies bytes at `offset` into `buffer`: from the ring when it holds `offset` or the current
+    /// transfer is about to deliver it, else from a new transfer of `window(offset)`.
+    func read(
+        at offset: Int64, into buffer: UnsafeMutableRawBufferPointer, window: (Int64) -> Range<Int64>
+    ) throws -> Int {
         condition.lock()
+        defer { condition.unlock() }
+        let served = offset >= start && (offset < end || (offset == end && (running || failure != nil) && end < limit))
+        if !served {
+            begin(window(offset))
+        }
+        readPosition = offset
+        condition.broadcast()  // the transfer may wait for room that moving the position made
+        while end == offset && running { condition.wait() }
+        if end == offset {
+            if let failure { throw failure }
+            return 0  // not reached: a finished transfer covers at least one byte past `offset`
+        }
+        let count = min(buffer.count, Int(end - offset))
+        copy(from: offset, count: count, into: buffer.baseAddress!)
+        readPosition = offset + Int64(count)
+        condition.broadcast()
+        return count
+    }
+
+    /// Starts a transfer of `range` on a thread of its own; the ring is emptied. Called locked.
+    private func begin(_ range: Range<Int64>) {
+        generation += 1
+        let current = generation
+        start = range.lowerBound
+        end = range.lowerBound
+        readPosition = range.lowerBound
+        limit = range.upperBound
+        failure = nil
+        running = true
+        requests += 1
+        let thread = Thread { [self] in self.transfer(range, generation: current) }
+        thread.name = "s3transcode.s3-read"
+        thread.stackSize = 512 << 10
+        thread.start()
+    }
+
+    /// The transfer thread: streams `range`, resuming after a lost connection from the first byte
+    /// not received.
+    private func transfer(_ range: Range<Int64>, generation current: Int) {
+        var from = range.lowerBound
+        var weakResumes = 0
+        let maxResumes = max(0, fetcher.client.configuration.retry.maxAttempts - 1)
         while true {
-            while wanted == nil && !stopped { condition.wait() }
-            guard !stopped, let range = wanted else { break }
-            wanted = nil
-            inFlight = range
-            requests += 1
-            condition.unlock()
-            let result = Result { try fetcher(range) }
-            condition.lock()
-            inFlight = nil
-            done = (range, result)
+            do {
+                try fetcher.stream(from..<range.upperBound) { chunk in self.write(chunk, generation: current) }
+                condition.withLock {
+                    if generation == current, end < limit {
+                        failure = fetcher.invalid(
+                            status: 206, "the body ended at offset \(end), short of the \(limit) asked")
+                    }
+                }
+                return finish(current)
+            } catch let error as TransportError where error.kind != .cancelled {
+                let reached: Int64? = condition.withLock { generation == current ? end : nil }
+                guard let reached else { return }  // abandoned meanwhile
+                if reached == range.upperBound { return finish(current) }  // lost after the last byte
+                weakResumes = reached - from >= 1 << 20 ? 0 : weakResumes + 1
+                guard weakResumes <= maxResumes else {
+                    condition.withLock {
+                        if generation == current {
+                            failure = S3Error.transport(
+                                operation: "GetObject", bucket: fetcher.bucket, key: fetcher.key, error: error,
+                                attempts: weakResumes)
+                        }
+                    }
+                    return finish(current)
+                }
+                from = reached
+                condition.withLock { if generation == current { requests += 1 } }
+            } catch let error as TransportError {
+                // Cancelled: by this ring (abandoned: nothing to report) or by the process's flag.
+                condition.withLock {
+                    if generation == current {
+                        failure = S3Error.transport(
+                            operation: "GetObject", bucket: fetcher.bucket, key: fetcher.key, error: error, attempts: 1)
+                    }
+                }
+                return finish(current)
+            } catch {
+                condition.withLock { if generation == current { failure = error } }
+                return finish(current)
+            }
+        }
+    }
+
+    private func finish(_ current: Int) {
+        condition.withLock {
+            if generation == current {
+                running = false
+                condition.broadcast()
+            }
+        }
+    }
+
+    /// Called by the transfer with each chunk of the body: waits for room, copies, wakes the reader.
+    /// False (end the transfer) once the transfer is no longer the current one.
+    private func write(_ chunk: UnsafeRawBufferPointer, generation current: Int) -> Bool {
+        var rest = chunk
+        condition.lock()
+        defer { condition.unlock() }
+        while !rest.isEmpty {
+            var room = 0
+            while generation == current {
+                room = capacity - Int(end - readPosition)
+                if room > 0 { break }
+                condition.wait()
+            }
+            guard generation == current else { return false }
+            let count = min(room, rest.count, Int(limit - end))
+            guard count > 0 else { return false }  // more than was asked: the check below reports it
+            store(UnsafeRawBufferPointer(rebasing: rest[..<count]), at: end)
+            end += Int64(count)
+            start = max(start, end - Int64(capacity))
+            rest = UnsafeRawBufferPointer(rebasing: rest[count...])
             condition.broadcast()
         }
-        condition.unlock()
+        return true
+    }
+
+    /// Copies `bytes` to the ring slot of object offset `offset`, wrapping at the end. Called locked.
+    private func store(_ bytes: UnsafeRawBufferPointer, at offset: Int64) {
+        let slot = Int(offset % Int64(capacity))
+        let first = min(bytes.count, capacity - slot)
+        (storage.baseAddress! + slot).copyMemory(from: bytes.baseAddress!, byteCount: first)
+        if first < bytes.count {
+            storage.baseAddress!.copyMemory(from: bytes.baseAddress! + first, byteCount: bytes.count - first)
+        }
+    }
+
+    /// Copies `count` bytes of object offset `offset` out of the ring. Called locked.
+    private func copy(from offset: Int64, count: Int, into destination: UnsafeMutableRawPointer) {
+        let slot = Int(offset % Int64(capacity))
+        let first = min(count, capacity - slot)
+        destination.copyMemory(from: storage.baseAddress! + slot, byteCount: first)
+        if first < count {
+            (destination + first).copyMemory(from: storage.baseAddress!, byteCount: count - first)
+        }
     }
 }
