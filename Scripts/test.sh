@@ -4,10 +4,47 @@
 #
 #   Scripts/test.sh                                    everything
 #   Scripts/test.sh --filter 'S3Tests|S3IntegrationTests'   extra arguments go to `swift test`
+#   Scripts/test.sh --sanitize address                 everything under ASan + LeakSanitizer
+#   Scripts/test.sh --sanitize thread                  everything under ThreadSanitizer
 #
 # SWIFT_BUILD_FLAGS (for example "--scratch-path .build-mine") is passed to both swift commands.
+# A sanitized run builds into .build-sanitize-<address|thread> (unless SWIFT_BUILD_FLAGS names a
+# scratch path), so the normal build stays valid; the command tests run the sanitized s3transcode
+# next to the test bundle. Every sanitizer report, from the test process or from an s3transcode it
+# started, is written to a file and makes the run fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+sanitizer=""
+test_args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --sanitize) [ $# -ge 2 ] || { echo "test: --sanitize needs address or thread" >&2; exit 64; }
+                    sanitizer="$2"; shift 2 ;;
+        --sanitize=*) sanitizer="${1#--sanitize=}"; shift ;;
+        *) test_args+=("$1"); shift ;;
+    esac
+done
+swift_flags="${SWIFT_BUILD_FLAGS:-}"
+report_dir=""
+if [ -n "$sanitizer" ]; then
+    case "$sanitizer" in
+        address|thread) ;;
+        *) echo "test: --sanitize takes address or thread, not '$sanitizer'" >&2; exit 64 ;;
+    esac
+    case " $swift_flags " in
+        *" --scratch-path"*) ;;
+        *) swift_flags="$swift_flags --scratch-path .build-sanitize-$sanitizer" ;;
+    esac
+    swift_flags="$swift_flags --sanitize=$sanitizer"
+    report_dir="$(mktemp -d "${TMPDIR:-/tmp}/s3transcode-sanitizer.XXXXXX")"
+    # Reports go to files (report.<pid>), not to stderr, so that a command test that reads a child's
+    # stderr does not mistake a report for the tool's own message, and none is lost.
+    export ASAN_OPTIONS="detect_leaks=1:log_path=$report_dir/report:${ASAN_OPTIONS:-}"
+    export LSAN_OPTIONS="suppressions=$PWD/Scripts/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}"
+    export TSAN_OPTIONS="log_path=$report_dir/report:suppressions=$PWD/Scripts/tsan.supp:${TSAN_OPTIONS:-}"
+fi
+
 bash Scripts/setup.sh
 
 # A server directory of our own, so that several runs can go on side by side.
@@ -16,6 +53,7 @@ S3T_SERVER_DIR="$(mktemp -d "${TMPDIR:-/tmp}/s3transcode-test-servers.XXXXXX")"
 stop_servers() {
     bash Scripts/s3-server.sh stop || true
     rm -rf "$S3T_SERVER_DIR"
+    [ -z "$report_dir" ] || rm -rf "$report_dir"
 }
 trap stop_servers EXIT
 trap 'exit 130' INT
@@ -26,6 +64,18 @@ eval "$(bash Scripts/s3-server.sh env)"
 echo "test: S3 servers on $S3T_TEST_ENDPOINT (SigV4 checked) and $S3T_TEST_NOAUTH_ENDPOINT (no auth)"
 
 # shellcheck disable=SC2086
-swift build ${SWIFT_BUILD_FLAGS:-} --build-tests
+swift build $swift_flags --build-tests
+status=0
 # shellcheck disable=SC2086
-swift test ${SWIFT_BUILD_FLAGS:-} --skip-build "$@"
+swift test $swift_flags --skip-build ${test_args[@]+"${test_args[@]}"} || status=$?
+if [ -n "$report_dir" ]; then
+    reports=("$report_dir"/report*)
+    if [ -e "${reports[0]}" ]; then
+        echo "test: ${#reports[@]} $sanitizer sanitizer report(s):" >&2
+        cat "${reports[@]}" >&2
+        [ "$status" -ne 0 ] || status=1
+    else
+        echo "test: no $sanitizer sanitizer reports"
+    fi
+fi
+exit "$status"

@@ -176,7 +176,7 @@ struct BatchCommandTests {
         try folder.write("notes.txt", Array("not audio".utf8))
         let manifest = output.url.appendingPathComponent("run.jsonl").path
         let destination = output.url.appendingPathComponent("mp3").path
-        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let environment = CommandLineTool.bareEnvironment()
 
         let first = try CommandLineTool.run(["batch", folder.path, destination, "--manifest", manifest], environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
@@ -230,7 +230,7 @@ struct BatchCommandTests {
         let output = try FixtureFolder()
         try folder.write("0 broken.wav", Array(repeating: 1, count: 5000))
         try folder.writeShortWAVs(3)
-        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let environment = CommandLineTool.bareEnvironment()
         let outcome = try CommandLineTool.run(["batch", folder.path, output.path, "--jobs", "1", "--fail-fast", "--json"],
                                               environment: environment)
         #expect(outcome.status == 1)
@@ -244,7 +244,7 @@ struct BatchCommandTests {
     func usage() throws {
         let folder = try FixtureFolder()
         try folder.writeShortWAVs(1)
-        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let environment = CommandLineTool.bareEnvironment()
         for arguments in [["--shard", "3/3"], ["--key-template", "{nope}"], ["--max-memory", "12M", "--jobs", "2"],
                           ["--shard", "auto"]] {
             let outcome = try CommandLineTool.run(["batch", folder.path, folder.path + "/out"] + arguments, environment: environment)

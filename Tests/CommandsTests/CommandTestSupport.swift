@@ -34,11 +34,22 @@ struct CommandLineTool {
             + candidates.map(\.path).joined(separator: ", ") + "); build it with `swift build --build-tests`")
     }
 
+    /// PATH, and the sanitizer options when Scripts/test.sh --sanitize set them (so that a sanitized
+    /// binary reports to the run's report files, with its suppressions): a run that needs nothing else.
+    static func bareEnvironment() -> [String: String] {
+        var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        for name in ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"] {
+            if let value = ProcessInfo.processInfo.environment[name] { environment[name] = value }
+        }
+        return environment
+    }
+
     /// The environment of a run against the SigV4-checking moto server: its key, its endpoint, and no
     /// AWS config files of the machine's own.
     static func environment(for server: S3TestServer) -> [String: String] {
         var environment: [String: String] = [:]
-        for name in ["PATH", "HOME", "TMPDIR", "LANG"] {
+        // The sanitizer options too, so that a sanitized binary reports where Scripts/test.sh looks.
+        for name in ["PATH", "HOME", "TMPDIR", "LANG", "ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"] {
             if let value = ProcessInfo.processInfo.environment[name] { environment[name] = value }
         }
         environment["AWS_ACCESS_KEY_ID"] = server.accessKeyId

@@ -275,7 +275,7 @@ final class FaultFixture: Sendable {
 
     private static func localRun(_ input: String, directory: URL) throws -> [UInt8] {
         let output = directory.appendingPathComponent(URL(fileURLWithPath: input).lastPathComponent + ".mp3").path
-        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let environment = CommandLineTool.bareEnvironment()
         let run = try CommandLineTool.run([input, output, "--bitrate", "320", "--quiet"], environment: environment)
         guard run.status == 0 else {
             throw CommandLineTool.Missing(description: "the fault-free local run of \(input) failed: \(run.stderr)")

@@ -53,7 +53,7 @@ struct BrokenPipeTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try CommandLineTool.binary())
         process.arguments = [folder.url.appendingPathComponent("in.wav").path, "-"]
-        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        process.environment = CommandLineTool.bareEnvironment()
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = try FileHandle(forWritingTo: errors)

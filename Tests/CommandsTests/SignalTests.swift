@@ -98,7 +98,7 @@ struct SignalTests {
         let previous = Array("the previous version of out.mp3\n".utf8)
         if test.existingTarget { try output.write("out.mp3", previous) }
         let run = try CommandLineTool.Running([input.path, target, "--bitrate", "320"],
-                                              environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+                                              environment: CommandLineTool.bareEnvironment())
         _ = try SignalTests.interrupt(run, at: Case(signal: test.signal, fraction: test.fraction), input: input,
                                       hashesFirst: false, during: { try SignalTests.partFiles(in: output.path).count == 1 })
 
