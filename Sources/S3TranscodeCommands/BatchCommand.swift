@@ -119,8 +119,8 @@ struct BatchCommand: ParsableCommand {
 
     private func runBatch(trap: SignalTrap, console: Console) throws -> ExitStatus {
         let environment = ProcessInfo.processInfo.environment
-        let source = try BatchSource(parsing: self.source)
-        let destination = try BatchDestination(parsing: self.destination)
+        let source = try BatchLocation(parsing: self.source, as: .source)
+        let destination = try BatchLocation(parsing: self.destination, as: .destination)
         let template = try KeyTemplate(keyTemplate)
         let filter = GlobFilter(include: include.isEmpty ? ["*.wav"] : include, exclude: exclude)
         let shard: Shard? = try self.shard.map { $0 == "auto" ? try Shard.auto(environment: environment, count: shardCount) : try Shard(parsing: $0) }
@@ -210,7 +210,7 @@ struct BatchCommand: ParsableCommand {
     }
 
     /// Each file's input and destination; refuses two inputs that would land on the same name.
-    static func items(_ files: [FoundFile], source: BatchSource, destination: BatchDestination,
+    static func items(_ files: [FoundFile], source: BatchLocation, destination: BatchLocation,
                       template: KeyTemplate) throws(CommandFailure) -> [BatchItem] {
         var owners: [String: String] = [:]
         var items: [BatchItem] = []

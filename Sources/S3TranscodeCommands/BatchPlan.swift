@@ -18,49 +18,26 @@ struct BatchItem: Sendable {
     var modified: Date?
 }
 
-/// A batch's SRC: a local folder, walked recursively, or an S3 prefix, listed.
-enum BatchSource: Equatable, CustomStringConvertible {
+/// A batch's SRC or DEST: a local folder or an S3 prefix. A SRC folder is walked recursively and an
+/// S3 SRC listed; under a DEST, each file's name comes from the key template.
+enum BatchLocation: Equatable, CustomStringConvertible {
     case folder(String)
     case s3(bucket: String, prefix: String)
 
-    init(parsing argument: String) throws(CommandFailure) {
+    enum Role { case source, destination }
+
+    init(parsing argument: String, as role: Role) throws(CommandFailure) {
         if argument.hasPrefix("s3://") {
-            let (bucket, prefix) = try BatchSource.splitS3(argument)
-            self = .s3(bucket: bucket, prefix: prefix)
+            let rest = argument.dropFirst(5)
+            let bucket = rest.prefix { $0 != "/" }
+            guard !bucket.isEmpty else {
+                throw CommandFailure(.usage, "\(argument): an S3 location is written s3://BUCKET/PREFIX/")
+            }
+            self = .s3(bucket: String(bucket), prefix: String(rest.dropFirst(bucket.count + 1)))
         } else if argument == "-" || argument.hasPrefix("http://") || argument.hasPrefix("https://") {
-            throw CommandFailure(.usage, "\(Location.redacted(argument)): batch reads a local folder or an s3://BUCKET/PREFIX/")
-        } else {
-            self = .folder(argument)
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .folder(let path): path
-        case .s3(let bucket, let prefix): "s3://\(bucket)/\(prefix)"
-        }
-    }
-
-    /// `s3://bucket`, `s3://bucket/`, `s3://bucket/some/prefix/`: the bucket and the prefix as written.
-    static func splitS3(_ argument: String) throws(CommandFailure) -> (bucket: String, prefix: String) {
-        let rest = argument.dropFirst(5)
-        let bucket = rest.prefix { $0 != "/" }
-        guard !bucket.isEmpty else { throw CommandFailure(.usage, "\(argument): an S3 location is written s3://BUCKET/PREFIX/") }
-        return (String(bucket), String(rest.dropFirst(bucket.count + 1)))
-    }
-}
-
-/// A batch's DEST: an S3 prefix or a local folder. Each file's name under it comes from the key template.
-enum BatchDestination: Equatable, CustomStringConvertible {
-    case s3(bucket: String, prefix: String)
-    case folder(String)
-
-    init(parsing argument: String) throws(CommandFailure) {
-        if argument.hasPrefix("s3://") {
-            let (bucket, prefix) = try BatchSource.splitS3(argument)
-            self = .s3(bucket: bucket, prefix: prefix)
-        } else if argument == "-" || argument.hasPrefix("http://") || argument.hasPrefix("https://") {
-            throw CommandFailure(.usage, "\(Location.redacted(argument)): batch writes to an s3://BUCKET/PREFIX or a local folder")
+            let what = role == .source ? "batch reads a local folder or an s3://BUCKET/PREFIX/"
+                                       : "batch writes to an s3://BUCKET/PREFIX or a local folder"
+            throw CommandFailure(.usage, "\(Location.redacted(argument)): \(what)")
         } else {
             self = .folder(argument)
         }

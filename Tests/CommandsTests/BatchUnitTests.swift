@@ -27,10 +27,10 @@ struct BatchUnitTests {
 
     @Test("S3 destination joins prefix and name with one slash")
     func destination() throws {
-        #expect(try BatchDestination(parsing: "s3://b/out/").location(for: "a/x.mp3") == .s3(bucket: "b", key: "out/a/x.mp3"))
-        #expect(try BatchDestination(parsing: "s3://b/out").location(for: "x.mp3") == .s3(bucket: "b", key: "out/x.mp3"))
-        #expect(try BatchDestination(parsing: "s3://b").location(for: "x.mp3") == .s3(bucket: "b", key: "x.mp3"))
-        #expect(throws: CommandFailure.self) { try BatchDestination(parsing: "-") }
+        #expect(try BatchLocation(parsing: "s3://b/out/", as: .destination).location(for: "a/x.mp3") == .s3(bucket: "b", key: "out/a/x.mp3"))
+        #expect(try BatchLocation(parsing: "s3://b/out", as: .destination).location(for: "x.mp3") == .s3(bucket: "b", key: "out/x.mp3"))
+        #expect(try BatchLocation(parsing: "s3://b", as: .destination).location(for: "x.mp3") == .s3(bucket: "b", key: "x.mp3"))
+        #expect(throws: CommandFailure.self) { try BatchLocation(parsing: "-", as: .destination) }
     }
 
     @Test("FNV-1a 64 matches the published vectors")
