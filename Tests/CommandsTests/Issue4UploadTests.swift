@@ -73,7 +73,7 @@ struct Issue4UploadTests {
         #expect(partNumbers.last == 1, "\(partNumbers)")
 
         let object = try client.getObject(bucket: bucket, key: "vbr.mp3").body
-        let layout = MP3Frames(object)
+        let layout = MP3Layout(object)
         let xing = try #require(layout.xing, "no Xing/Info frame in the stored object")
         #expect(xing.tag == "Xing")
         #expect(xing.hasTOC)
@@ -140,7 +140,7 @@ struct Issue4UploadTests {
         if seconds > 0 { #expect(object.count > 4_000_000) }
         if partSize == "8M" { #expect(object.count > 5 << 20 && object.count < 8 << 20, "\(object.count) bytes") }
         // The single request carries the header too: an Info frame counting the object's frames.
-        let layout = MP3Frames(object)
+        let layout = MP3Layout(object)
         #expect(layout.xing?.tag == "Info")
         #expect(layout.xing?.frames == layout.frames.count - 1)
     }
@@ -161,7 +161,7 @@ extension Issue4UploadTests {
         let operations = proxy.requests.map(S3Operation.init)
         #expect(operations.filter { $0 == .uploadPart }.count == 2 && operations.contains(.complete), "\(operations)")
         let object = try client.getObject(bucket: bucket, key: "piped.mp3").body
-        let layout = MP3Frames(object)
+        let layout = MP3Layout(object)
         #expect(layout.xing?.tag == "Info")
         #expect(layout.xing?.frames == layout.frames.count - 1)
         let local = folder.url.appendingPathComponent("local.mp3")
@@ -235,86 +235,3 @@ enum FFmpegCLI {
     }
 }
 
-/// The frames of an MP3, read from its bytes (not through FFmpeg): the ID3v2 tag's size, every frame
-/// header, and the Xing/Info frame with its LAME extension. (Mirrors AudioTranscodeTests' MP3Layout,
-/// which lives in another test target.)
-struct MP3Frames {
-    struct Frame {
-        let offset: Int
-        let length: Int
-        let bitrate: Int
-        let xingOffset: Int
-    }
-
-    struct Xing {
-        let tag: String
-        let frames: Int?
-        let bytes: Int?
-        let hasTOC: Bool
-        let delay: Int?
-        let padding: Int?
-        let musicLength: Int?
-    }
-
-    let id3Size: Int
-    let frames: [Frame]
-    let xing: Xing?
-
-    init(_ bytes: [UInt8]) {
-        var offset = 0
-        if bytes.count >= 10, bytes[0] == 0x49, bytes[1] == 0x44, bytes[2] == 0x33 {
-            offset = 10 + (Int(bytes[6]) << 21 | Int(bytes[7]) << 14 | Int(bytes[8]) << 7 | Int(bytes[9]))
-                + (bytes[5] & 0x10 != 0 ? 10 : 0)
-        }
-        id3Size = offset
-        var frames: [Frame] = []
-        while offset + 4 <= bytes.count, let frame = MP3Frames.header(bytes, at: offset) {
-            frames.append(frame)
-            offset += frame.length
-        }
-        self.frames = frames
-        xing = frames.first.flatMap { MP3Frames.xing(bytes, $0) }
-    }
-
-    /// Layer III of MPEG-1, 2 and 2.5.
-    static func header(_ b: [UInt8], at o: Int) -> Frame? {
-        guard b[o] == 0xFF, b[o + 1] & 0xE0 == 0xE0 else { return nil }
-        let version = Int(b[o + 1] >> 3) & 3  // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
-        guard version != 1, Int(b[o + 1] >> 1) & 3 == 1 else { return nil }
-        let bitrateIndex = Int(b[o + 2] >> 4), rateIndex = Int(b[o + 2] >> 2) & 3
-        guard bitrateIndex > 0, bitrateIndex < 15, rateIndex < 3 else { return nil }
-        let mpeg1 = version == 3
-        let rate = (mpeg1 ? [44_100, 48_000, 32_000] : version == 2 ? [22_050, 24_000, 16_000] : [11_025, 12_000, 8_000])[rateIndex]
-        let bitrate = (mpeg1 ? [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
-                             : [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160])[bitrateIndex] * 1000
-        let mono = (b[o + 3] >> 6) & 3 == 3
-        let padding = Int(b[o + 2] >> 1) & 1
-        let sideInfo = mpeg1 ? (mono ? 17 : 32) : (mono ? 9 : 17)
-        return Frame(offset: o, length: (mpeg1 ? 144 : 72) * bitrate / rate + padding, bitrate: bitrate,
-                     xingOffset: o + 4 + sideInfo)
-    }
-
-    static func xing(_ b: [UInt8], _ frame: Frame) -> Xing? {
-        var p = frame.xingOffset
-        guard p + 8 <= b.count else { return nil }
-        let tag = String(decoding: b[p..<p + 4], as: UTF8.self)
-        guard tag == "Xing" || tag == "Info" else { return nil }
-        func u32(_ at: Int) -> Int { Int(b[at]) << 24 | Int(b[at + 1]) << 16 | Int(b[at + 2]) << 8 | Int(b[at + 3]) }
-        let flags = u32(p + 4)
-        p += 8
-        var frames: Int?, bytes: Int?
-        if flags & 1 != 0 { frames = u32(p); p += 4 }
-        if flags & 2 != 0 { bytes = u32(p); p += 4 }
-        if flags & 4 != 0 { p += 100 }
-        if flags & 8 != 0 { p += 4 }
-        // LAME extension: 9-byte encoder string, delay and padding (12 bits each) at +21, music length at +28.
-        var delay: Int?, padding: Int?, musicLength: Int?
-        if p + 36 <= frame.offset + frame.length {
-            delay = Int(b[p + 21]) << 4 | Int(b[p + 22]) >> 4
-            padding = (Int(b[p + 22]) & 0x0F) << 8 | Int(b[p + 23])
-            musicLength = u32(p + 28)
-        }
-        return Xing(tag: tag, frames: frames, bytes: bytes, hasTOC: flags & 4 != 0,
-                    delay: delay, padding: padding, musicLength: musicLength)
-    }
-}

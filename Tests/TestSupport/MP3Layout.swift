@@ -1,40 +1,40 @@
 /// A minimal MP3 reader for the tests: skips the ID3v2 tag, walks the frame headers, and reads the
 /// Xing/Info frame with its LAME extension, straight from the bytes (not through FFmpeg).
-struct MP3Layout {
-    struct Frame {
-        let offset: Int
-        let length: Int
-        let sampleRate: Int
-        let channels: Int
+public struct MP3Layout {
+    public struct Frame {
+        public let offset: Int
+        public let length: Int
+        public let sampleRate: Int
+        public let channels: Int
         /// Samples per channel: 1152 for MPEG-1, 576 for MPEG-2 and 2.5.
-        let samples: Int
+        public let samples: Int
         /// Where a Xing/Info tag would start (after the side information).
-        let xingOffset: Int
-        let bitrate: Int
+        public let xingOffset: Int
+        public let bitrate: Int
     }
 
-    struct XingFrame {
+    public struct XingFrame {
         /// "Xing" (VBR) or "Info" (CBR).
-        let tag: String
-        let frames: Int?
-        let bytes: Int?
-        let hasTOC: Bool
+        public let tag: String
+        public let frames: Int?
+        public let bytes: Int?
+        public let hasTOC: Bool
         /// The LAME extension, when present.
-        let encoder: String?
-        let delay: Int?
-        let padding: Int?
-        let musicLength: Int?
+        public let encoder: String?
+        public let delay: Int?
+        public let padding: Int?
+        public let musicLength: Int?
     }
 
-    let id3Size: Int
+    public let id3Size: Int
     /// Every frame, the Xing/Info frame (if any) first.
-    let frames: [Frame]
-    let xing: XingFrame?
+    public let frames: [Frame]
+    public let xing: XingFrame?
 
     /// The audio frames (after the Xing/Info frame).
-    var audioFrames: ArraySlice<Frame> { xing == nil ? frames[...] : frames.dropFirst() }
+    public var audioFrames: ArraySlice<Frame> { xing == nil ? frames[...] : frames.dropFirst() }
 
-    init(_ bytes: [UInt8]) {
+    public init(_ bytes: [UInt8]) {
         var offset = 0
         if bytes.count >= 10, bytes[0] == 0x49, bytes[1] == 0x44, bytes[2] == 0x33 {
             let size = (Int(bytes[6]) << 21) | (Int(bytes[7]) << 14) | (Int(bytes[8]) << 7) | Int(bytes[9])
@@ -57,7 +57,7 @@ struct MP3Layout {
     static let mpeg1Bitrates = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
     static let mpeg2Bitrates = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160]
 
-    static func header(_ b: [UInt8], at o: Int) -> Frame? {
+    public static func header(_ b: [UInt8], at o: Int) -> Frame? {
         guard b[o] == 0xFF, b[o + 1] & 0xE0 == 0xE0 else { return nil }
         let version = Int(b[o + 1] >> 3) & 3 // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
         let layer = Int(b[o + 1] >> 1) & 3 // 1: layer III
@@ -77,7 +77,7 @@ struct MP3Layout {
                      xingOffset: o + 4 + sideInfo, bitrate: bitrate)
     }
 
-    static func xing(_ b: [UInt8], _ frame: Frame) -> XingFrame? {
+    public static func xing(_ b: [UInt8], _ frame: Frame) -> XingFrame? {
         var p = frame.xingOffset
         guard p + 8 <= b.count else { return nil }
         let tag = String(decoding: b[p..<p + 4], as: UTF8.self)
