@@ -2,9 +2,10 @@
 # Benchmarks s3transcode side by side with the tools people would otherwise use, in one run,
 # and prints the figures as ratios (this machine is shared and noisy: compare within a run).
 #
-# Usage: Scripts/bench.sh [--reps N] [--minutes M] [--only file|batch]
+# Usage: Scripts/bench.sh [--reps N] [--minutes M] [--only file|batch|s3]
 #   wall time: the median of N runs (default 3); peak RSS: the largest of them (GNU time's %M).
-#   --only runs one section: the local-file rows or the batch-to-S3 rows (local moto server).
+#   --only runs one section: the local-file rows, the batch-to-S3 rows or the S3 rows (10 and
+#   60 minute WAVs to a local moto server, --max-memory 10M, idle RSS). By default all three.
 # SWIFT_BUILD_FLAGS (for example "--scratch-path .build-mine") is passed to the swift commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ while [ $# -gt 0 ]; do
         --reps) reps=$2; shift 2 ;;
         --minutes) minutes=$2; shift 2 ;;
         --only) only=$2; shift 2 ;;
-        *) echo "bench.sh: unknown option $1 (use --reps N, --minutes M, --only file|batch)" >&2; exit 64 ;;
+        *) echo "bench.sh: unknown option $1 (use --reps N, --minutes M, --only file|batch|s3)" >&2; exit 64 ;;
     esac
 done
 
@@ -60,6 +61,18 @@ for mode in cbr vbr; do
 done
 }
 
+# start_s3: a fresh local SigV4-checking moto server (Scripts/s3-server.sh) with a bucket `bench`,
+# and the environment that points both s3transcode and the aws CLI at it.
+start_s3() {
+    bash Scripts/s3-server.sh start >/dev/null
+    eval "$(bash Scripts/s3-server.sh env)"
+    export AWS_ACCESS_KEY_ID=$S3T_TEST_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3T_TEST_SECRET_ACCESS_KEY
+    export AWS_REGION=$S3T_TEST_REGION AWS_DEFAULT_REGION=$S3T_TEST_REGION
+    export AWS_ENDPOINT_URL=$S3T_TEST_ENDPOINT AWS_ENDPOINT_URL_S3=$S3T_TEST_ENDPOINT
+    export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+    aws s3api create-bucket --bucket bench >/dev/null
+}
+
 # ---------------------------------------------------------------------------------------------
 # Batch to S3 (issue 5, section 7), against a local SigV4-checking moto server started here.
 #   100 three-second WAVs: `s3transcode batch` versus a shell loop of `ffmpeg … -f mp3 - | aws s3 cp -`
@@ -68,15 +81,6 @@ done
 # Each run writes to a fresh prefix; moto keeps objects in memory, so it is restarted per series.
 bench_batch() {
     export S3T_SERVER_DIR=$work/s3-server
-    start_s3() {
-        bash Scripts/s3-server.sh start >/dev/null
-        eval "$(bash Scripts/s3-server.sh env)"
-        export AWS_ACCESS_KEY_ID=$S3T_TEST_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3T_TEST_SECRET_ACCESS_KEY
-        export AWS_REGION=$S3T_TEST_REGION AWS_DEFAULT_REGION=$S3T_TEST_REGION
-        export AWS_ENDPOINT_URL=$S3T_TEST_ENDPOINT AWS_ENDPOINT_URL_S3=$S3T_TEST_ENDPOINT
-        export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
-        aws s3api create-bucket --bucket bench >/dev/null
-    }
     trap 'bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
     local short=$work/short long=$work/long
@@ -114,9 +118,105 @@ bench_batch() {
     awk -v a="$j1t" -v b="$j2t" 'BEGIN { printf "--jobs 2 has %.2fx the throughput of --jobs 1 (target 1.8x on 2 cores)\n", a/b }'
 }
 
+# ---------------------------------------------------------------------------------------------
+# One file to S3 (issue 4, section 9; issue 6, section 6), against a local SigV4-checking moto
+# server started here, restarted before each series (moto keeps every object in memory and grows
+# by hundreds of MiB per large upload). 10 and 60 minute WAVs, CBR 192:
+#   `s3transcode in.wav s3://…` versus `ffmpeg … -f mp3 - | aws s3 cp - s3://…`.
+# The pipeline's peak RSS is the SUM of its two processes, each measured by its own GNU time
+# (time on a `bash -c` reports only the largest child). Targets: wall time <= 0.97 x the
+# pipeline's; peak RSS <= 64 MiB and <= half the pipeline's sum; the 60-minute peak within 2 MiB
+# of the 10-minute one (flat memory); `--max-memory 10M` (the smallest budget S3's 5 MiB part
+# minimum allows) succeeds with peak RSS <= idle (`--version`) + 10 MiB + 8 MiB.
+bench_s3() {
+    export S3T_SERVER_DIR=$work/s3-server
+    trap 'bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+    # S3T_BENCH_AUDIO=DIR reuses DIR/s3-10.wav and DIR/s3-60.wav from an earlier run (made by gen-audio.sh).
+    for m in 10 60; do
+        if [ -n "${S3T_BENCH_AUDIO:-}" ] && [ -f "$S3T_BENCH_AUDIO/s3-$m.wav" ]; then
+            ln -s "$S3T_BENCH_AUDIO/s3-$m.wav" "$work/s3-$m.wav"
+        else
+            echo "generating $m min of 44.1 kHz stereo music-like audio (60 takes a few minutes)..." >&2
+            bash Scripts/gen-audio.sh "$work/s3-$m.wav" $((m * 60)) 44100 2
+        fi
+    done
+
+    # once_ours WAV ARGS...: one s3transcode run; prints "seconds peak_kib cpu_seconds".
+    once_ours() {
+        local wav=$1; shift
+        /usr/bin/time -f '%e %M %U %S' -o "$work/us.time" "$bin" "$wav" "s3://bench/us-$RANDOM$RANDOM.mp3" --bitrate 192 --quiet "$@"
+        tail -n1 "$work/us.time" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
+    }
+    # once_pipe WAV: one pipeline run; prints "seconds peak_sum_kib peak_ffmpeg_kib peak_aws_kib cpu_seconds".
+    once_pipe() {
+        local start end f a
+        start=$(date +%s.%N)
+        /usr/bin/time -f '%M %U %S' -o "$work/ff.rss" ffmpeg -nostdin -v error -i "$1" -c:a libmp3lame -b:a 192k -f mp3 - |
+            /usr/bin/time -f '%M %U %S' -o "$work/aws.rss" aws s3 cp --quiet - "s3://bench/pipe-$RANDOM$RANDOM.mp3"
+        end=$(date +%s.%N)
+        read -r f fu fs < <(tail -n1 "$work/ff.rss")
+        read -r a au as < <(tail -n1 "$work/aws.rss")
+        awk -v s="$start" -v e="$end" -v f="$f" -v a="$a" -v c="$fu $fs $au $as" \
+            'BEGIN { split(c, x, " "); printf "%.2f %d %d %d %.2f\n", e - s, f + a, f, a, x[1] + x[2] + x[3] + x[4] }'
+    }
+    median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+    maximum() { printf '%s\n' "$@" | sort -n | tail -n1; }
+
+    read -r _ idle < <(measure "$bin --version")
+    echo
+    echo "One WAV to S3 (local moto), 44.1 kHz stereo, CBR 192, median of ${reps} runs (ratios to ffmpeg | aws s3 cp -)"
+    echo "Runs alternate (ours, the pipeline, ours, ...) on a fresh moto per pair, so both see the same machine load."
+    echo "| command                            |   wall s |   ×pipe | RSS MiB |   ×pipe |"
+    echo "|------------------------------------|----------|---------|---------|---------|"
+    declare -A ours_t ours_r pipe_t pipe_r
+    local cpu_notes=()
+    local ts rs pts prs pfs pas t r pt pr pf pa c pc cs pcs
+    for m in 10 60; do
+        ts=() rs=() pts=() prs=() pfs=() pas=() cs=() pcs=()
+        for _ in $(seq "$reps"); do
+            bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true
+            start_s3
+            read -r t r c < <(once_ours "$work/s3-$m.wav")
+            read -r pt pr pf pa pc < <(once_pipe "$work/s3-$m.wav")
+            ts+=("$t") rs+=("$r") pts+=("$pt") prs+=("$pr") pfs+=("$pf") pas+=("$pa") cs+=("$c") pcs+=("$pc")
+        done
+        ours_t[$m]=$(median "${ts[@]}") ours_r[$m]=$(maximum "${rs[@]}")
+        pipe_t[$m]=$(median "${pts[@]}") pipe_r[$m]=$(maximum "${prs[@]}")
+        row "s3transcode, $m min" "${ours_t[$m]}" "${ours_r[$m]}" "${pipe_t[$m]}" "${pipe_r[$m]}"
+        row "ffmpeg | aws s3 cp -, $m min (sum)" "${pipe_t[$m]}" "${pipe_r[$m]}" "${pipe_t[$m]}" "${pipe_r[$m]}"
+        row "  of which ffmpeg" "0" "$(maximum "${pfs[@]}")" "${pipe_t[$m]}" "${pipe_r[$m]}"
+        row "  of which aws s3 cp -" "0" "$(maximum "${pas[@]}")" "${pipe_t[$m]}" "${pipe_r[$m]}"
+        cpu_notes+=("$m min: CPU seconds (user+sys, median): s3transcode $(median "${cs[@]}"), ffmpeg + aws $(median "${pcs[@]}")")
+    done
+    ts=() rs=()
+    for _ in $(seq "$reps"); do
+        bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true
+        start_s3
+        read -r t r _ < <(once_ours "$work/s3-60.wav" --max-memory 10M)
+        ts+=("$t") rs+=("$r")
+    done
+    mt=$(median "${ts[@]}") mr=$(maximum "${rs[@]}")
+    row "s3transcode --max-memory 10M, 60 min" "$mt" "$mr" "${pipe_t[60]}" "${pipe_r[60]}"
+    row "s3transcode --version (idle)" "0" "$idle" "${pipe_t[60]}" "${pipe_r[60]}"
+    bash Scripts/s3-server.sh stop >/dev/null
+
+    # Wall time on a shared, loaded machine is noisy; CPU time says whether the work itself differs.
+    printf '%s\n' "${cpu_notes[@]}"
+    for m in 10 60; do
+        awk -v m="$m" -v t="${ours_t[$m]}" -v pt="${pipe_t[$m]}" -v r="${ours_r[$m]}" -v pr="${pipe_r[$m]}" 'BEGIN {
+            printf "%s min: wall %.2fx the pipeline (target <= 0.97) %s; peak %.1f MiB (target <= 64) %s, %.2fx the pipeline sum (target <= 0.5) %s\n",
+                m, t/pt, (t/pt <= 0.97 ? "ok" : "MISSED"), r/1024, (r/1024 <= 64 ? "ok" : "MISSED"), r/pr, (r/pr <= 0.5 ? "ok" : "MISSED") }'
+    done
+    awk -v a="${ours_r[10]}" -v b="${ours_r[60]}" 'BEGIN {
+        d = (b - a) / 1024; printf "flat memory: 60 min peak - 10 min peak = %+.1f MiB (target within 2) %s\n", d, (d <= 2 && d >= -2 ? "ok" : "MISSED") }'
+    awk -v i="$idle" -v r="$mr" 'BEGIN {
+        l = i/1024 + 10 + 8; printf "--max-memory 10M: peak %.1f MiB, limit idle %.1f + 10 + 8 = %.1f MiB %s\n", r/1024, i/1024, l, (r/1024 <= l ? "ok" : "MISSED") }'
+}
+
 case $only in
-    "") bench_file; bench_batch ;;
+    "") bench_file; bench_batch; bench_s3 ;;
     file) bench_file ;;
     batch) bench_batch ;;
-    *) echo "bench.sh: --only $only: use file or batch" >&2; exit 64 ;;
+    s3) bench_s3 ;;
+    *) echo "bench.sh: --only $only: use file, batch or s3" >&2; exit 64 ;;
 esac
