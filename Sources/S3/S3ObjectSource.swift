@@ -18,8 +18,7 @@ import HTTPClient
 ///   default); `read(into:)` drains the ring. A full ring holds the transfer (backpressure), so
 ///   memory stays at `bufferSize` however large the object, and a sequential read costs one
 ///   request instead of one per chunk: S3's per-request latency is paid once.
-/// - The ring keeps the bytes already read until new ones overwrite them, so FFmpeg's seeks back
-///   into the header are free. A read anywhere outside the ring abandons the transfer and starts a
+/// - Half the ring keeps the bytes just read, so FFmpeg's seeks back into the header are free. A read anywhere outside the ring abandons the transfer and starts a
 ///   new ranged GET where it lands (lazily: a seek alone costs nothing).
 /// - Each GET retries as the client's `RetryPolicy` says until its body starts. A connection lost in
 ///   the middle of the body resumes with a new ranged GET from the first byte not received; up to
@@ -192,12 +191,15 @@ extension S3ObjectSource {
 /// The ring between one streaming GET (on a thread of its own) and the reader.
 ///
 /// It holds the object's bytes `start..<end`: `end` is where the transfer has got to, and the
-/// reader's position lies in between. The transfer writes only while the bytes not yet read fit
-/// (`end - readPosition < capacity`), overwriting the oldest bytes already read; otherwise it waits
-/// (curl's write callback blocks, and so does the transfer). Each transfer has a generation: starting
+/// reader's position lies in between. Half the ring is for the bytes ahead of the reader, half keeps
+/// the ones it has just read (the demuxer reads its first 64 KiB, then seeks back into the header):
+/// the transfer writes only while the bytes not yet read fit in the first half
+/// (`end - readPosition < ahead`), overwriting the oldest bytes; otherwise it waits (curl's write
+/// callback blocks, and so does the transfer). Each transfer has a generation: starting
 /// another one, or `abandon()`, makes the old one's next write end it, without waiting for it.
 private final class StreamRing: @unchecked Sendable {  // all mutable state is guarded by `condition`
     private let capacity: Int
+    private let ahead: Int
     private let storage: UnsafeMutableRawBufferPointer
     private let fetcher: RangeFetcher
     private let condition = NSCondition()
@@ -215,6 +217,7 @@ private final class StreamRing: @unchecked Sendable {  // all mutable state is g
 
     init(capacity: Int, fetcher: RangeFetcher) {
         self.capacity = capacity
+        self.ahead = capacity - capacity / 2
         self.storage = .allocate(byteCount: capacity, alignment: 16)
         self.fetcher = fetcher
     }
@@ -340,7 +343,7 @@ private final class StreamRing: @unchecked Sendable {  // all mutable state is g
         while !rest.isEmpty {
             var room = 0
             while generation == current {
-                room = capacity - Int(end - readPosition)
+                room = ahead - Int(end - readPosition)
                 if room > 0 { break }
                 condition.wait()
             }

@@ -193,6 +193,25 @@ struct S3ObjectSourceTests {
         #expect(counting.gets.map(\.range) == ["bytes=0-999999", "bytes=950000-999999", "bytes=40-999999"])
     }
 
+    @Test("the demuxer's opening: 64 KiB read, the transfer runs ahead as far as it may, a seek back into the header costs no GET")
+    func seekBackAfterTheTransferRanAhead() throws {
+        let counting = RangeLoggingTransport(sharedTransport)
+        let client = try Self.client(transport: counting)
+        let bucket = try Moto.bucket(client, "source-back")
+        let body = pattern(3_000_000, seed: 13)
+        _ = try client.putObject(bucket: bucket, key: "k", body: body)
+        let source = try S3ObjectSource(client: client, bucket: bucket, key: "k")
+        var opening = try readOnce(source, count: 65_536)
+        while opening.count < 65_536 { opening += try readOnce(source, count: 65_536 - opening.count) }
+        #expect(opening == Array(body[0..<65_536]))
+        Thread.sleep(forTimeInterval: 0.5)  // the ring fills up meanwhile
+        try source.seek(to: 12)
+        #expect(try readOnce(source, count: 24) == Array(body[12..<36]))
+        try source.seek(to: 65_536)
+        #expect(try readToEnd(source) == Array(body[65_536...]))
+        #expect(counting.gets.count == 1, "\(counting.gets)")
+    }
+
     @Test("a connection lost mid-body resumes from the first byte not received; lost too often, the read fails with exit 69")
     func resumesAfterLostConnection() throws {
         let dropping = DroppingTransport(sharedTransport, dropAfter: 70_000, drops: 2)
