@@ -316,7 +316,7 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         _ = try writeLikeMuxer(upload, sampleBytes(lie.size), chunk: 65_536)
         let error = try #require(throws: UploadError.self) { try upload.finish() }
         #expect(error.kind == .integrity)
-        #expect(error.exitCode == 74)
+        #expect(error.exitCode == 69)
         #expect(error.message.contains("s3://bucket/out/song.mp3"))
         #expect(error.message.contains("the object was deleted"))
         #expect(store.object("out/song.mp3") == nil)
