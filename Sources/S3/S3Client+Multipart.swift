@@ -44,10 +44,17 @@ public struct MultipartUploadSummary: Sendable, Equatable {
 extension S3Client {
     /// [CreateMultipartUpload](https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html)
     /// (`POST ?uploads`). `headers` are what the object will be created with. Returns the upload ID.
+    ///
+    /// A cancellation stops a Create from starting, but not one already sent: cut in flight, it may
+    /// still create an upload whose ID we never learn, and nobody could abort it.
     public func createMultipartUpload(bucket: String, key: String, headers: [(name: String, value: String)] = []) throws -> String {
+        if cancellation?.isCancelled == true {
+            throw S3Error.transport(operation: "CreateMultipartUpload", bucket: bucket, key: key,
+                                    error: TransportError(.cancelled, "cancelled"), attempts: 0)
+        }
         let response = try perform(Request(
             operation: "CreateMultipartUpload", method: "POST", bucket: bucket, key: key,
-            query: [("uploads", nil)], headers: headers))
+            query: [("uploads", nil)], headers: headers, survivesCancellation: true))
         guard let root = XMLElementNode.parse(response.body), root.name == "InitiateMultipartUploadResult",
               let uploadId = root.text("UploadId"), !uploadId.isEmpty
         else {
@@ -91,7 +98,9 @@ extension S3Client {
                 Request(
                     operation: "CompleteMultipartUpload", method: "POST", bucket: bucket, key: key,
                     query: [("uploadId", uploadId)], headers: [("Content-Type", "application/xml")] + headers,
-                    errorDocumentMeansFailure: true),
+                    // Cut in flight, a Complete may still have made the object, which the abort
+                    // that follows would then leave behind: let a started Complete finish.
+                    errorDocumentMeansFailure: true, survivesCancellation: true),
                 body: bytes)
         }
         // moto names the root CompleteMultipartUploadResponse.

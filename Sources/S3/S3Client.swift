@@ -75,7 +75,7 @@ public final class S3Client: Sendable {
     private let credentials: CredentialsSource
     private let timing: Timing
     private let logger: Logger?
-    private let cancellation: CancellationFlag?
+    let cancellation: CancellationFlag?
     private let quota: RetryQuota
     /// Buckets found in another region than `configuration.region`.
     private let bucketRegions = Mutex<[String: String]>([:])
