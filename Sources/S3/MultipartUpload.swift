@@ -68,13 +68,28 @@ public final class MultipartUpload: @unchecked Sendable {
         var digest: PartDigest
     }
 
-    /// Checks `options` (see `MultipartUploadOptions.plan()`); sends nothing yet.
+    /// Object headers known only once the object is created (CreateMultipartUpload or PutObject),
+    /// not when the upload begins: the source's SHA-256, computed while encoding starts.
+    private let lateHeaders: (@Sendable () throws -> [(name: String, value: String)])?
+
+    /// Checks `options` (see `MultipartUploadOptions.plan()`); sends nothing yet. `lateHeaders`, when
+    /// given, is called once, when the object is created, and its headers join `destination.headers`.
     public init(destination: UploadDestination, store: any MultipartUploadStore,
-                options: MultipartUploadOptions = MultipartUploadOptions()) throws {
+                options: MultipartUploadOptions = MultipartUploadOptions(),
+                lateHeaders: (@Sendable () throws -> [(name: String, value: String)])? = nil) throws {
         self.destination = destination
         self.store = store
         self.options = options
+        self.lateHeaders = lateHeaders
         self.plan = try options.plan()
+    }
+
+    /// `destination` with the late headers added: what CreateMultipartUpload or PutObject send.
+    private func creationDestination() throws -> UploadDestination {
+        guard let lateHeaders else { return destination }
+        var complete = destination
+        complete.headers += try lateHeaders()
+        return complete
     }
 
     // MARK: - The sink
@@ -246,7 +261,9 @@ public final class MultipartUpload: @unchecked Sendable {
         creating = true
         condition.unlock()
 
-        let outcome = Result { try store.createMultipartUpload(destination, fullObjectCRC32: options.fullObjectCRC32) }
+        let outcome = Result {
+            try store.createMultipartUpload(creationDestination(), fullObjectCRC32: options.fullObjectCRC32)
+        }
 
         condition.lock()
         defer { condition.unlock() }
@@ -343,7 +360,7 @@ public final class MultipartUpload: @unchecked Sendable {
         try enterCompleting()
         let stored: StoredObject
         do {
-            stored = try store.putObject(destination, body: body.bytes,
+            stored = try store.putObject(creationDestination(), body: body.bytes,
                                          checksums: digest.checksums(includingCRC32: options.fullObjectCRC32))
         } catch {
             throw UploadError(.remote, "uploading \(destination) failed: \(error)", underlying: error)

@@ -78,7 +78,7 @@ struct TranscodeJob {
             report.parts = uploaded.partCount
             report.etag = uploaded.etag
             report.checksumCRC32 = String(uploaded.crc32, radix: 16)
-            report.sourceSHA256 = sink.sourceSHA256
+            report.sourceSHA256 = try sink.sourceSHA256 ?? sink.pendingSHA256?.value()
         }
         if let presigned = sink.presigned, let uploaded = presigned.result {
             report.status = "uploaded"
@@ -110,6 +110,8 @@ struct TranscodeJob {
         var name: String
         var upload: MultipartUpload?
         var sourceSHA256: String?
+        /// A local file's digest still being computed; the upload has waited for it by the end.
+        var pendingSHA256: PendingDigest?
         var presigned: PresignedUpload?
     }
 
@@ -123,14 +125,29 @@ struct TranscodeJob {
             return OpenedSink(sink: try FileSink(path: target), name: target)
         case .s3(let bucket, let key):
             let client = try session().client
-            var sourceSHA256: String?
-            if case .file(let path) = input { sourceSHA256 = try knownSourceSHA256 ?? SourceHash.sha256(ofFileAt: path) }
-            if let object = source as? S3ObjectSource { sourceSHA256 = try knownSourceSHA256 ?? SourceHash.sha256(of: object.reopened()) }
+            var sourceSHA256 = knownSourceSHA256
+            if sourceSHA256 == nil, let object = source as? S3ObjectSource {
+                sourceSHA256 = try SourceHash.sha256(of: object.reopened())
+            }
+            // A local file is hashed on a thread of its own while encoding starts; the upload waits
+            // for the digest only when it creates the object (after part 1 fills, or at the end).
+            var pending: PendingDigest?
+            if sourceSHA256 == nil, case .file(let path) = input {
+                pending = PendingDigest { try SourceHash.sha256(ofFileAt: path) }
+            }
+            var late: (@Sendable () throws -> [(name: String, value: String)])?
+            if let pending {
+                let size = String(expectedSize ?? 0)
+                late = { @Sendable in
+                    [("x-amz-meta-source-sha256", try pending.value()), ("x-amz-meta-source-size", size)]
+                }
+            }
             let headers = object.headers(sourceSHA256: sourceSHA256, sourceSize: sourceSHA256 == nil ? nil : expectedSize)
             let upload = try MultipartUpload(
                 destination: UploadDestination(bucket: bucket, key: key, headers: headers), store: client,
-                options: upload.options(expectedSize: expectedSize, verifyETag: object.etagIsMD5))
-            return OpenedSink(sink: upload, name: destination.description, upload: upload, sourceSHA256: sourceSHA256)
+                options: upload.options(expectedSize: expectedSize, verifyETag: object.etagIsMD5), lateHeaders: late)
+            return OpenedSink(sink: upload, name: destination.description, upload: upload,
+                              sourceSHA256: sourceSHA256, pendingSHA256: pending)
         case .presignedURL(let url):
             guard let presignedAccess else {
                 throw CommandFailure(.usage, "\(destination): a presigned URL is a destination of `s3transcode transcode` only")
@@ -169,6 +186,25 @@ struct TranscodeJob {
 /// speed, far faster than the encoder, and keeps the metadata the same whatever the input. It
 /// reads 1 MiB chunks like the transcoder: 4 MiB chunks (a quarter of the requests) raised the
 /// run's peak RSS by 5 MiB, since the allocator keeps the freed chunks for the upload phase.
+/// A value computed on a thread of its own, waited for where it is needed.
+final class PendingDigest: @unchecked Sendable {  // `outcome` is written before `done` is signalled
+    private let done = DispatchSemaphore(value: 0)
+    private var outcome: Result<String, any Error>?
+
+    init(_ compute: @escaping @Sendable () throws -> String) {
+        Thread { [self] in
+            outcome = Result(catching: compute)
+            done.signal()
+        }.start()
+    }
+
+    func value() throws -> String {
+        done.wait()
+        done.signal()  // later callers pass straight through
+        return try outcome!.get()
+    }
+}
+
 enum SourceHash {
     static func sha256(ofFileAt path: String) throws -> String {
         try sha256(of: try FileSource(path: path))
