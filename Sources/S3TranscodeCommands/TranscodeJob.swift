@@ -173,19 +173,6 @@ struct TranscodeJob {
     }
 }
 
-/// The source's SHA-256, recorded on the object as `x-amz-meta-source-sha256`.
-///
-/// S3 takes an object's metadata when the object is created (CreateMultipartUpload), long before
-/// the transcoder has read the whole input. So a local file is hashed in full by a separate
-/// sequential read before the upload starts (the page cache then serves the transcoder's read).
-/// Standard input can be read only once: its objects carry no source hash.
-///
-/// An S3 input is hashed the same way: a second reader of the same object version (its ranged GETs
-/// pinned to the ETag the transcoder reads, so the hash is of the very bytes transcoded) streams it
-/// once before the upload starts. That downloads the input twice; the first pass runs at network
-/// speed, far faster than the encoder, and keeps the metadata the same whatever the input. It
-/// reads 1 MiB chunks like the transcoder: 4 MiB chunks (a quarter of the requests) raised the
-/// run's peak RSS by 5 MiB, since the allocator keeps the freed chunks for the upload phase.
 /// A value computed on a thread of its own, waited for where it is needed.
 final class PendingDigest: @unchecked Sendable {  // `outcome` is written before `done` is signalled
     private let done = DispatchSemaphore(value: 0)
@@ -205,6 +192,20 @@ final class PendingDigest: @unchecked Sendable {  // `outcome` is written before
     }
 }
 
+/// The source's SHA-256, recorded on the object as `x-amz-meta-source-sha256`.
+///
+/// S3 takes an object's metadata when the object is created (CreateMultipartUpload), long before
+/// the transcoder has read the whole input. So a local file is hashed in full by a separate
+/// sequential read on a thread of its own (`PendingDigest`) while encoding starts; the upload waits
+/// for the digest only when it creates the object, after part 1 has filled.
+/// Standard input can be read only once: its objects carry no source hash.
+///
+/// An S3 input is hashed the same way: a second reader of the same object version (its ranged GETs
+/// pinned to the ETag the transcoder reads, so the hash is of the very bytes transcoded) streams it
+/// once before the upload starts. That downloads the input twice; the first pass runs at network
+/// speed, far faster than the encoder, and keeps the metadata the same whatever the input. It
+/// reads 1 MiB chunks like the transcoder: 4 MiB chunks (a quarter of the requests) raised the
+/// run's peak RSS by 5 MiB, since the allocator keeps the freed chunks for the upload phase.
 enum SourceHash {
     static func sha256(ofFileAt path: String) throws -> String {
         try sha256(of: try FileSource(path: path))
