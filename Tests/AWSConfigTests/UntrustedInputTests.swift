@@ -2,22 +2,11 @@ import AWSConfig
 import Foundation
 import SigV4
 import Testing
-
-/// A small deterministic generator (SplitMix64), so a failing mutation can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// Mutations of a seed: byte flips, insertions of syntax characters, deletions, truncations.
 func mutations(of seed: String, count: Int, seedValue: UInt64) -> [String] {
-    var rng = SplitMix(state: seedValue)
+    var rng = SplitMix64(state: seedValue)
     let alphabet = Array("[]=\n\r\t #;<>/&amp;\"'\\%~é\u{0}".utf8)
     return (0..<count).map { _ in
         var bytes = Array(seed.utf8)

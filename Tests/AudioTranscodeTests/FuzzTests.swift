@@ -2,18 +2,6 @@ import AudioTranscode
 import TestSupport
 import Testing
 
-/// A fixed-seed generator so a failing mutation can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Test("Mutated WAV headers either transcode or fail with a TranscodeError; never crash, never leave the sink unaborted",
       arguments: [WAVFixture(frames: 3000, info: [("INAM", "fuzz")]), WAVFixture(encoding: .f32, container: .extensible, channels: 6, frames: 3000, amplitude: 0.1)])
 func fuzzHeaders(_ fixture: WAVFixture) throws {
