@@ -134,7 +134,10 @@ extension S3Error {
         case (.noSuchBucket, _):
             line = "bucket \"\(bucket ?? "?")\" does not exist (\(what)) for \(operation); check the bucket name, the region (\(region)) and the endpoint"
         case (.noSuchKey, _):
-            line = "\(target) does not exist (\(what)) for \(operation); check the key"
+            // Only an explicit NoSuchKey names the key: a HEAD's bodiless 404 is the same whether
+            // the bucket or the key is missing.
+            let check = code == "NoSuchKey" && error?.inferred != true ? "the key" : "the bucket and the key"
+            line = "\(target) does not exist (\(what)) for \(operation); check \(check)"
         case (.noSuchUpload, _):
             line = "the multipart upload for \(target) no longer exists (\(what)) during \(operation); it was aborted or completed, run again"
         default:

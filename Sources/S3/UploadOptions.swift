@@ -30,7 +30,9 @@ public struct MultipartUploadOptions: Sendable, Equatable {
     /// At most this many parts are uploaded at once (also bounded by the buffers the budget allows).
     public var concurrency: Int
     /// Bytes of part buffers, part 1's included: `memoryBudget / partSize` buffers (at least 2).
-    public var memoryBudget: Int
+    /// nil: three parts of the planned part size (15 MiB for 5 MiB parts), so that a part size grown
+    /// for a long input does not fail for want of a budget nobody asked for.
+    public var memoryBudget: Int?
     /// What the output is expected to weigh (duration x bitrate, or the input's size), to grow the
     /// part size so that it fits in 10,000 parts; nil when unknown.
     public var expectedSize: Int64?
@@ -48,7 +50,7 @@ public struct MultipartUploadOptions: Sendable, Equatable {
     public init(
         partSize: Int = minimumPartSize,
         concurrency: Int = 2,
-        memoryBudget: Int = 15 * mebibyte,
+        memoryBudget: Int? = nil,
         expectedSize: Int64? = nil,
         partAttempts: Int = 5,
         abortAttempts: Int = 5,
@@ -93,10 +95,11 @@ public struct MultipartUploadOptions: Sendable, Equatable {
                 size = Int(rounded)
             }
         }
-        let buffers = memoryBudget / size
+        let budget = memoryBudget ?? 3 * size
+        let buffers = budget / size
         guard buffers >= 2 else {
             let grown = size == partSize ? "" : " (grown from \(formatUploadSize(partSize)) to fit 10,000 parts)"
-            throw UploadError(.invalidOptions, "a memory budget of \(formatUploadSize(memoryBudget)) is too small for "
+            throw UploadError(.invalidOptions, "a memory budget of \(formatUploadSize(budget)) is too small for "
                 + "parts of \(formatUploadSize(size))\(grown): part 1 stays in memory until the end and one more part "
                 + "streams, so it needs at least \(formatUploadSize(2 * size)); raise the memory budget (--max-memory)")
         }

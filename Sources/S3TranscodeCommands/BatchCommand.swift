@@ -194,10 +194,8 @@ struct BatchCommand: ParsableCommand {
     static func share(_ upload: UploadOptionGroup, jobs: Int) throws(CommandFailure) -> UploadOptionGroup {
         let partSize = Units.bytes(upload.partSize) ?? 5 << 20
         var perJob = upload
-        guard let maxMemory = upload.maxMemory, let total = Units.bytes(maxMemory) else {
-            perJob.maxMemory = String(3 * partSize)
-            return perJob
-        }
+        // Unset: each job gets three parts of its planned part size (see `UploadOptionGroup.options`).
+        guard let maxMemory = upload.maxMemory, let total = Units.bytes(maxMemory) else { return perJob }
         let share = total / jobs
         guard share >= 2 * partSize else {
             let fits = total / (2 * partSize)

@@ -60,9 +60,10 @@ struct UploadOptionGroup: ParsableArguments {
         var options = MultipartUploadOptions()
         options.partSize = Units.bytes(partSize) ?? options.partSize
         options.concurrency = concurrency
-        // Without --max-memory, three parts (15M for the default 5M), as batch gives each job: a larger
-        // --part-size alone then works instead of failing for want of a budget nobody asked for.
-        options.memoryBudget = maxMemory.flatMap(Units.bytes) ?? 3 * options.partSize
+        // Without --max-memory, three parts of the planned size (15M for the default 5M), as batch gives
+        // each job: a larger --part-size, or one grown for a long input, then works instead of failing
+        // for want of a budget nobody asked for.
+        options.memoryBudget = maxMemory.flatMap(Units.bytes)
         options.expectedSize = expectedSize
         options.verifyETag = verifyETag
         return options

@@ -56,7 +56,7 @@ struct TranscodeJob {
             return made
         }
         let source = try openSource(session: shared)
-        let sink = try openSink(session: shared, source: source)
+        let sink = try openSink(session: shared, source: source, isCancelled: { trap.isCancelled })
         let result: TranscodeResult
         do {
             result = try Transcoder(options: encoding).transcode(
@@ -115,7 +115,9 @@ struct TranscodeJob {
         var presigned: PresignedUpload?
     }
 
-    private func openSink(session: () throws -> S3Session, source: ByteSource) throws -> OpenedSink {
+    /// `isCancelled` ends a source hash that the upload would otherwise wait for (a signal during it).
+    private func openSink(session: () throws -> S3Session, source: ByteSource,
+                          isCancelled: @escaping @Sendable () -> Bool) throws -> OpenedSink {
         let expectedSize = source.size
         switch destination {
         case .standardStream:
@@ -127,13 +129,16 @@ struct TranscodeJob {
             let client = try session().client
             var sourceSHA256 = knownSourceSHA256
             if sourceSHA256 == nil, let object = source as? S3ObjectSource {
-                sourceSHA256 = try SourceHash.sha256(of: object.reopened())
+                sourceSHA256 = try SourceHash.sha256(of: object.reopened(), isCancelled: isCancelled)
             }
-            // A local file is hashed on a thread of its own while encoding starts; the upload waits
+            // A regular file is hashed on a thread of its own while encoding starts; the upload waits
             // for the digest only when it creates the object (after part 1 fills, or at the end).
+            // Anything else given as a path (a FIFO, `<(…)`, /dev/stdin) can be read only once: a
+            // second reader would split its bytes with the transcoder, so it is treated as standard
+            // input is, read once and recorded without a source hash.
             var pending: PendingDigest?
             if sourceSHA256 == nil, case .file(let path) = input {
-                pending = PendingDigest { try SourceHash.sha256(ofFileAt: path) }
+                pending = PendingDigest { try SourceHash.sha256(ofFileAt: path, isCancelled: isCancelled) }
             }
             var late: (@Sendable () throws -> [(name: String, value: String)])?
             if let pending {
@@ -207,15 +212,18 @@ final class PendingDigest: @unchecked Sendable {  // `outcome` is written before
 /// reads 1 MiB chunks like the transcoder: 4 MiB chunks (a quarter of the requests) raised the
 /// run's peak RSS by 5 MiB, since the allocator keeps the freed chunks for the upload phase.
 enum SourceHash {
-    static func sha256(ofFileAt path: String) throws -> String {
-        try sha256(of: try FileSource(path: path))
+    static func sha256(ofFileAt path: String, isCancelled: () -> Bool = { false }) throws -> String {
+        try sha256(of: try FileSource(path: path), isCancelled: isCancelled)
     }
 
-    static func sha256(of file: ByteSource) throws -> String {
+    /// Reads `file` to its end; stops with `CommandFailure.interrupted` as soon as `isCancelled`
+    /// says so (checked between 1 MiB chunks), so a signal is not held up by a long hash.
+    static func sha256(of file: ByteSource, isCancelled: () -> Bool = { false }) throws -> String {
         var hasher = PayloadHasher()
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { chunk.deallocate() }
         while case let count = try file.read(into: chunk), count > 0 {
+            if isCancelled() { throw CommandFailure(.interrupted, "\(file.name): interrupted while hashing the source") }
             hasher.update(UnsafeRawBufferPointer(rebasing: chunk[..<count]))
         }
         return hasher.finalize()

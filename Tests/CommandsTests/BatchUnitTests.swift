@@ -97,8 +97,24 @@ struct BatchUnitTests {
         let error = #expect(throws: CommandFailure.self) { try BatchCommand.share(upload, jobs: 5) }
         #expect(error?.status == .usage)
         #expect(error?.message.contains("--jobs 4") == true)
-        #expect(try BatchCommand.share(UploadOptionGroup.parse([]), jobs: 8).maxMemory == String(15 << 20))
-        #expect(try BatchCommand.share(UploadOptionGroup.parse(["--part-size", "8M"]), jobs: 2).maxMemory == String(24 << 20))
+        // Unset, each job's budget is three parts of its planned size (15M at the default 5M, 24M at 8M).
+        let unset = try BatchCommand.share(UploadOptionGroup.parse([]), jobs: 8)
+        #expect(unset.maxMemory == nil)
+        #expect(try unset.options(expectedSize: nil, verifyETag: true).plan().bufferCount * (5 << 20) == 15 << 20)
+        let eight = try BatchCommand.share(UploadOptionGroup.parse(["--part-size", "8M"]), jobs: 2)
+        #expect(try eight.options(expectedSize: nil, verifyETag: true).plan().bufferCount * (8 << 20) == 24 << 20)
+    }
+
+    @Test("an input of 100 GiB with no --max-memory grows its parts and its budget with them")
+    func longInputWithoutABudget() throws {
+        // 100 GiB (+10 % headroom) in 10,000 parts needs 12 MiB parts: three of them, not a refusal.
+        let plan = try UploadOptionGroup.parse([]).options(expectedSize: 100 << 30, verifyETag: true).plan()
+        #expect(plan.partSize == 12 << 20)
+        #expect(plan.bufferCount == 3)
+        // A budget that was given is still a bound.
+        #expect(throws: (any Error).self) {
+            try UploadOptionGroup.parse(["--max-memory", "15M"]).options(expectedSize: 100 << 30, verifyETag: true).plan()
+        }
     }
 
     @Test("two inputs landing on one key stop the batch before it starts")

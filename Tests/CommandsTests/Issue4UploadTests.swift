@@ -196,14 +196,15 @@ extension Issue4UploadTests {
     }
 }
 
-/// `/bin/sh -c SCRIPT sh ARGUMENTS…`, stderr to a file (no pipe to fill up).
+/// `/bin/sh -c SCRIPT sh ARGUMENTS…` (or another shell), stderr to a file (no pipe to fill up).
 enum Shell {
-    static func run(_ script: String, _ arguments: [String], environment: [String: String]) throws -> (status: Int32, stderr: String) {
+    static func run(_ script: String, _ arguments: [String], environment: [String: String],
+                    shell: String = "/bin/sh") throws -> (status: Int32, stderr: String) {
         let errors = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-shell-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errors) }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.executableURL = URL(fileURLWithPath: shell)
         process.arguments = ["-c", script, "sh"] + arguments
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
