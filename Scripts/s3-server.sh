@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The local S3 servers the integration tests talk to: two moto servers on 127.0.0.1.
+# The local S3 servers the integration tests talk to: two moto servers and LocalStack's S3 on 127.0.0.1.
 #
 #   Scripts/s3-server.sh start [--watch PID]   start both servers, write the env file, print its path
 #   Scripts/s3-server.sh env                   print the env file (`eval "$(Scripts/s3-server.sh env)"`)
@@ -14,8 +14,15 @@
 # checker wrongly rejects (keys with `+`, `=` or non-ASCII, percent-encoded query values) and for
 # presigned URLs, which moto answers with a 500 when checking is on.
 #
+# The third is LocalStack's own S3 provider (localstack-core, host mode, no Docker), an independent
+# implementation that, unlike moto, verifies Content-MD5, each part's CRC and the full-object CRC at
+# Complete, and the signatures of presigned URLs (it accepts any secret on ordinary requests). It runs
+# from the virtualenv Scripts/setup.sh makes ($S3T_LOCALSTACK_VENV, Python 3.13: its code uses
+# `warnings.deprecated`). `S3T_TEST_BACKEND=localstack` points the tests at it (Scripts/test.sh runs
+# the command suites a second time that way).
+#
 # The env file sets S3T_TEST_ENDPOINT, S3T_TEST_ACCESS_KEY_ID, S3T_TEST_SECRET_ACCESS_KEY,
-# S3T_TEST_REGION and S3T_TEST_NOAUTH_ENDPOINT.
+# S3T_TEST_REGION, S3T_TEST_NOAUTH_ENDPOINT and S3T_TEST_LOCALSTACK_ENDPOINT.
 # `--watch PID` stops the servers when process PID exits (the Swift test harness uses it).
 # moto keeps every object in memory: restart the servers between long benchmark series.
 set -euo pipefail
@@ -24,6 +31,7 @@ DIR="${S3T_SERVER_DIR:-${TMPDIR:-/tmp}/s3transcode-s3-server-$(id -u)}"
 SCRIPT="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 ENV_FILE="$DIR/env"
 READY_TIMEOUT="${S3T_SERVER_READY_TIMEOUT:-60}"
+LOCALSTACK_VENV="${S3T_LOCALSTACK_VENV:-/var/cache/s3transcode/localstack-venv}"
 
 die() { echo "s3-server: $*" >&2; exit 1; }
 
@@ -58,6 +66,28 @@ wait_ready() {
     done
 }
 
+# start_localstack PORT: LocalStack's S3 alone, on 127.0.0.1 only (its default server would listen on
+# every address), nothing kept on disk, no downloads (no test certificate, no DNS server, no events).
+start_localstack() {
+    local port="$1"
+    mkdir -p "$DIR/localstack"
+    (cd "$DIR/localstack" && env SERVICES=s3 GATEWAY_LISTEN="127.0.0.1:$port" GATEWAY_SERVER=hypercorn \
+        OVERRIDE_IN_DOCKER=0 PERSISTENCE=0 S3_SKIP_SIGNATURE_VALIDATION=0 SKIP_SSL_CERT_DOWNLOAD=1 DNS_ADDRESS=0 \
+        DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR="$DIR/localstack" FILESYSTEM_ROOT="$DIR/localstack/fs" \
+        "$LOCALSTACK_VENV/bin/python" -m localstack.runtime.main >"$DIR/localstack.log" 2>&1 &
+     echo $! >"$DIR/localstack.pid")
+}
+
+wait_localstack() {
+    local port="$1" deadline=$((SECONDS + READY_TIMEOUT))
+    until curl -fsS "http://127.0.0.1:$port/_localstack/health" 2>/dev/null | grep -q '"s3": "\(available\|running\)"'; do
+        kill -0 "$(cat "$DIR/localstack.pid")" 2>/dev/null ||
+            die "LocalStack exited while starting; its log $DIR/localstack.log ends with: $(tail -n 3 "$DIR/localstack.log" | tr '\n' ' ')"
+        [ $SECONDS -lt $deadline ] || die "LocalStack did not answer on 127.0.0.1:$port within ${READY_TIMEOUT}s; see $DIR/localstack.log"
+        sleep 0.2
+    done
+}
+
 stop_one() {
     local pidfile="$DIR/$1.pid"
     [ -f "$pidfile" ] || return 0
@@ -75,6 +105,7 @@ cmd_stop() {
     stop_one watchdog
     stop_one auth
     stop_one noauth
+    stop_one localstack
     rm -f "$ENV_FILE"
 }
 
@@ -88,17 +119,22 @@ cmd_start() {
     done
     command -v python3 >/dev/null || die "python3 is missing; run Scripts/setup.sh"
     python3 -c 'import moto.server, boto3' 2>/dev/null || die "moto[server] or boto3 is missing; run Scripts/setup.sh"
+    [ -x "$LOCALSTACK_VENV/bin/python" ] || die "LocalStack is missing ($LOCALSTACK_VENV); run Scripts/setup.sh"
     mkdir -p "$DIR"
     cmd_stop
 
-    local auth_port noauth_port
+    local auth_port noauth_port localstack_port
     auth_port="$(free_port)"
     noauth_port="$(free_port)"
     [ "$auth_port" != "$noauth_port" ] || noauth_port="$(free_port)"
+    localstack_port="$(free_port)"
+    while [ "$localstack_port" = "$auth_port" ] || [ "$localstack_port" = "$noauth_port" ]; do localstack_port="$(free_port)"; done
     start_moto auth "$auth_port" INITIAL_NO_AUTH_ACTION_COUNT=3
     start_moto noauth "$noauth_port"
+    start_localstack "$localstack_port"
     wait_ready auth "$auth_port"
     wait_ready noauth "$noauth_port"
+    wait_localstack "$localstack_port"
 
     # The three unauthenticated actions: user, allow-all policy, access key.
     local keys
@@ -122,6 +158,7 @@ export S3T_TEST_ACCESS_KEY_ID=$key_id
 export S3T_TEST_SECRET_ACCESS_KEY=$secret
 export S3T_TEST_REGION=us-east-1
 export S3T_TEST_NOAUTH_ENDPOINT=http://127.0.0.1:$noauth_port
+export S3T_TEST_LOCALSTACK_ENDPOINT=http://127.0.0.1:$localstack_port
 EOF
 
     if [ -n "$watch" ]; then
@@ -138,6 +175,7 @@ cmd_watch() {
     while kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != "Z" ]; do sleep 1; done
     stop_one auth
     stop_one noauth
+    stop_one localstack
     rm -f "$ENV_FILE" "$DIR/watchdog.pid"
 }
 

@@ -6,6 +6,11 @@
 #   Scripts/test.sh --filter 'S3Tests|S3IntegrationTests'   extra arguments go to `swift test`
 #   Scripts/test.sh --sanitize address                 everything under ASan + LeakSanitizer
 #   Scripts/test.sh --sanitize thread                  everything under ThreadSanitizer
+#   S3T_TEST_BACKEND=localstack Scripts/test.sh --filter PresignedURLTests   one suite against LocalStack
+#
+# A whole run (no extra arguments) runs every test against moto, then the suites that talk to S3
+# through the binary or the uploader (LOCALSTACK_SUITES) again against LocalStack's S3: one suite,
+# two independent servers (Scripts/s3-server.sh says what each checks).
 #
 # SWIFT_BUILD_FLAGS (for example "--scratch-path .build-mine") is passed to both swift commands.
 # A sanitized run builds into .build-sanitize-<address|thread> (unless SWIFT_BUILD_FLAGS names a
@@ -26,6 +31,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 swift_flags="${SWIFT_BUILD_FLAGS:-}"
+LOCALSTACK_SUITES='Issue4UploadTests|PresignedURLTests|S3InputTests|BatchCommandTests|CleanupCommandTests|SignalTests|UploadMotoTests|PipeInputTests|ObjectOptionsTests'
 report_dir=""
 if [ -n "$sanitizer" ]; then
     case "$sanitizer" in
@@ -61,13 +67,18 @@ trap 'exit 143' TERM
 
 bash Scripts/s3-server.sh start >/dev/null
 eval "$(bash Scripts/s3-server.sh env)"
-echo "test: S3 servers on $S3T_TEST_ENDPOINT (SigV4 checked) and $S3T_TEST_NOAUTH_ENDPOINT (no auth)"
+echo "test: S3 servers on $S3T_TEST_ENDPOINT (moto, SigV4 checked), $S3T_TEST_NOAUTH_ENDPOINT (moto, no auth) and $S3T_TEST_LOCALSTACK_ENDPOINT (LocalStack)"
 
 # shellcheck disable=SC2086
 swift build $swift_flags --build-tests
 status=0
 # shellcheck disable=SC2086
 swift test $swift_flags --skip-build ${test_args[@]+"${test_args[@]}"} || status=$?
+if [ ${#test_args[@]} -eq 0 ] && [ -z "${S3T_TEST_BACKEND:-}" ]; then
+    echo "test: the S3 suites again, against LocalStack ($S3T_TEST_LOCALSTACK_ENDPOINT)"
+    # shellcheck disable=SC2086
+    S3T_TEST_BACKEND=localstack swift test $swift_flags --skip-build --filter "$LOCALSTACK_SUITES" || status=$?
+fi
 if [ -n "$report_dir" ]; then
     reports=("$report_dir"/report*)
     if [ -e "${reports[0]}" ]; then

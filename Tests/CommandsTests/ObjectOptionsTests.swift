@@ -139,7 +139,9 @@ struct ObjectOptionsTests {
         try #require(run.status == 0, "\(run.stderr)")
         let head = try client.headObject(bucket: bucket, key: key)
         #expect(head.header("x-amz-server-side-encryption") == "aws:kms")
-        #expect(head.header("x-amz-server-side-encryption-aws-kms-key-id") == "alias/s3t-test")
+        // moto echoes the key id as sent; S3 (and LocalStack) answer the key's ARN.
+        let keyId = head.header("x-amz-server-side-encryption-aws-kms-key-id") ?? ""
+        #expect(keyId == "alias/s3t-test" || (keyId.hasPrefix("arn:aws:kms:") && keyId.hasSuffix(":key/alias/s3t-test")), "\(keyId)")
         let reported = try #require(try jsonObjects(run).first?["etag"] as? String)
         #expect(reported.trimmingCharacters(in: ["\""]) != head.etag?.trimmingCharacters(in: ["\""]),
                 "the proxy did not change the ETag, so this test proves nothing")

@@ -1,8 +1,12 @@
 import Foundation
 import Synchronization
 
-/// The local S3 servers the integration tests talk to (two moto servers on 127.0.0.1, see
-/// `Scripts/s3-server.sh`): one checking SigV4 signatures, one checking nothing.
+/// The local S3 servers the integration tests talk to (two moto servers and LocalStack's S3 on
+/// 127.0.0.1, see `Scripts/s3-server.sh`): one moto checking SigV4 signatures, one checking nothing.
+///
+/// With `S3T_TEST_BACKEND=localstack` the same tests talk to LocalStack instead, a second,
+/// independent S3 implementation that verifies Content-MD5, part and full-object CRCs and presigned
+/// URL signatures (`Scripts/test.sh` runs the command suites that way too): one suite, two servers.
 ///
 /// `S3TestServer.shared()` takes the configuration from the environment when `Scripts/test.sh`
 /// started the servers (`S3T_TEST_ENDPOINT`, …); otherwise it runs the script itself, once per test
@@ -17,6 +21,23 @@ public struct S3TestServer: Sendable {
     /// `http://127.0.0.1:PORT` of the server without signature checks (keys with `+`, `=` or
     /// non-ASCII, percent-encoded query values, presigned URLs).
     public let noAuthEndpoint: String
+    /// Which implementation answers.
+    public var backend: Backend = .moto
+
+    public enum Backend: String, Sendable {
+        case moto, localstack
+    }
+
+    /// The backend this test process talks to: `S3T_TEST_BACKEND` (`moto` when unset). For traits
+    /// such as `.enabled(if: S3TestServer.selectedBackend == .moto)` on a test of a moto-only
+    /// behaviour, which Swift Testing then reports as skipped, with the reason, in the LocalStack run.
+    public static var selectedBackend: Backend {
+        Backend(rawValue: ProcessInfo.processInfo.environment["S3T_TEST_BACKEND"] ?? "") ?? .moto
+    }
+
+    /// Whether a wrong secret is refused on ordinary requests (moto with checking on: yes; LocalStack
+    /// accepts any secret and checks only presigned URLs).
+    public var rejectsWrongSecrets: Bool { backend == .moto }
 
     public struct StartError: Error, CustomStringConvertible {
         public let description: String
@@ -73,7 +94,8 @@ public struct S3TestServer: Sendable {
         }
         let envFile = directory + "/env"
         guard let text = try? String(contentsOfFile: envFile, encoding: .utf8),
-              let server = fromEnvironment(parseEnvFile(text))
+              let server = fromEnvironment(parseEnvFile(text).merging(
+                  ["S3T_TEST_BACKEND": ProcessInfo.processInfo.environment["S3T_TEST_BACKEND"] ?? ""]) { $1 })
         else {
             throw StartError(description: "the test S3 server started but \(envFile) is missing or incomplete")
         }
@@ -81,6 +103,13 @@ public struct S3TestServer: Sendable {
     }
 
     static func fromEnvironment(_ env: [String: String]) -> S3TestServer? {
+        if env["S3T_TEST_BACKEND"] == Backend.localstack.rawValue {
+            // LocalStack's default account: any key id works, and presigned URLs are checked with
+            // the secret "test".
+            guard let endpoint = env["S3T_TEST_LOCALSTACK_ENDPOINT"], !endpoint.isEmpty else { return nil }
+            return S3TestServer(endpoint: endpoint, accessKeyId: "test", secretAccessKey: "test",
+                                region: env["S3T_TEST_REGION"] ?? "us-east-1", noAuthEndpoint: endpoint, backend: .localstack)
+        }
         guard let endpoint = env["S3T_TEST_ENDPOINT"], !endpoint.isEmpty,
               let key = env["S3T_TEST_ACCESS_KEY_ID"], let secret = env["S3T_TEST_SECRET_ACCESS_KEY"],
               let noAuth = env["S3T_TEST_NOAUTH_ENDPOINT"]
