@@ -137,7 +137,7 @@ struct TranscodeJob {
             // second reader would split its bytes with the transcoder, so it is treated as standard
             // input is, read once and recorded without a source hash.
             var pending: PendingDigest?
-            if sourceSHA256 == nil, case .file(let path) = input {
+            if sourceSHA256 == nil, case .file(let path) = input, source.isSeekable {
                 pending = PendingDigest { try SourceHash.sha256(ofFileAt: path, isCancelled: isCancelled) }
             }
             var late: (@Sendable () throws -> [(name: String, value: String)])?

@@ -211,7 +211,7 @@ struct BatchCommandTests {
         }
         _ = try client.putObject(bucket: source, key: "notes.txt", body: Array("not audio".utf8))
         // The SRC is the bucket's root: moto's signature check wrongly rejects a percent-encoded
-        // `prefix=` (FACTS.md), which real S3 accepts.
+        // `prefix=`, which real S3 accepts.
         let environment = CommandLineTool.environment(for: server)
         let first = try CommandLineTool.run(["batch", "s3://\(source)", "s3://\(target)/mp3", "--json"], environment: environment)
         #expect(first.status == 0, "\(first.stderr)")

@@ -127,7 +127,7 @@ struct SecretsTests {
 
     @Test("cleanup: listing and aborting a stale upload, wrong secret, missing bucket, expired token")
     func cleanup() throws {
-        // A prefix without "/": moto's checker rejects percent-encoded query values (FACTS.md).
+        // A prefix without "/": moto's checker rejects percent-encoded query values, which S3 itself accepts.
         _ = try client.createMultipartUpload(bucket: bucket, key: "stale-left.mp3")
         let listed = try run(["cleanup", "s3://\(bucket)/stale", "--older-than", "0s"], expect: 0)
         #expect(listed.stdout.contains("stale-left.mp3"))
