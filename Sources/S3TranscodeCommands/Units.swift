@@ -18,21 +18,27 @@ enum Units {
         return result < Double(Int.max) ? Int(result) : nil
     }
 
-    /// `90s`, `15m`, `2h`, `7d`, `1h30m`, `3600`: seconds.
+    /// `90s`, `15m`, `2h`, `7d`, `1h30m`, `3600`: seconds. `nil` for anything else, including a
+    /// duration too long to count in an `Int` (`99999999999999999d`).
     static func seconds(_ text: String) -> Int? {
         if let plain = Int(text) { return plain >= 0 ? plain : nil }
         var total = 0, number = "", sawUnit = false
         for character in text.lowercased() {
             if character.isNumber { number.append(character); continue }
             guard let value = Int(number) else { return nil }
+            let unit: Int
             switch character {
-            case "s": total += value
-            case "m": total += value * 60
-            case "h": total += value * 3600
-            case "d": total += value * 86400
-            case "w": total += value * 604800
+            case "s": unit = 1
+            case "m": unit = 60
+            case "h": unit = 3600
+            case "d": unit = 86400
+            case "w": unit = 604800
             default: return nil
             }
+            let (product, productOverflow) = value.multipliedReportingOverflow(by: unit)
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            guard !productOverflow, !sumOverflow else { return nil }
+            total = sum
             number = ""
             sawUnit = true
         }

@@ -183,4 +183,27 @@ struct CleanupUnitTests {
     func ages(_ seconds: Int, _ text: String) {
         #expect(CleanupOutcome.age(seconds) == text)
     }
+
+    @Test("durations as people type them; one too long for an Int is no duration, not a crash")
+    func durations() {
+        #expect(Units.seconds("90s") == 90)
+        #expect(Units.seconds("1h30m") == 5400)
+        #expect(Units.seconds("2w") == 1_209_600)
+        #expect(Units.seconds("3600") == 3600)
+        #expect(Units.seconds("99999999999999999d") == nil)
+        #expect(Units.seconds("9223372036854775807s1s") == nil)
+        #expect(Units.seconds("99999999999999999999") == nil)
+        #expect(Units.seconds("3x") == nil)
+    }
+
+    @Test("a duration too long to count is a usage error (exit 64) with a message, for cleanup and presign",
+          arguments: [
+              ["cleanup", "s3://bucket", "--older-than", "99999999999999999d"],
+              ["presign", "s3://bucket/key", "--expires", "99999999999999999d"],
+          ])
+    func overlongDuration(_ arguments: [String]) throws {
+        let outcome = try CommandLineTool.run(arguments, environment: CommandLineTool.bareEnvironment())
+        #expect(outcome.status == 64, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("99999999999999999d: give a duration"), "\(outcome.stderr)")
+    }
 }
