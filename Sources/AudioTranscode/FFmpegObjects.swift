@@ -246,7 +246,12 @@ final class Demuxer {
         allocated.pointee.flags |= s3t_avfmt_flag_custom_io()
         var context: UnsafeMutablePointer<AVFormatContext>? = allocated
         let opened = avformat_open_input(&context, nil, nil, nil) // frees the context on failure
-        if let error = callbacks.error { throw error }
+        if let error = callbacks.error {
+            // The open may have succeeded despite the source's error (a failed seek past the data
+            // chunk ends the WAV demuxer's scan, not its open): nothing owns the context yet.
+            avformat_close_input(&context)
+            throw error
+        }
         guard opened >= 0, let context else {
             throw Demuxer.notAudio(source, source.size == 0 ? "the file is empty" : "not a recognised audio format", opened)
         }

@@ -19,13 +19,15 @@ final class MP3Muxer {
         var context: UnsafeMutablePointer<AVFormatContext>?
         try check(avformat_alloc_output_context2(&context, nil, "mp3", nil), "avformat_alloc_output_context2")
         guard let context else { throw FFmpegError(code: s3t_averror_enomem(), operation: "avformat_alloc_output_context2") }
-        format = context
-        context.pointee.pb = io.context
-        context.pointee.flags |= s3t_avfmt_flag_custom_io()
         guard let stream = avformat_new_stream(context, nil) else {
+            avformat_free_context(context) // deinit cannot: `stream` is not set, so it will not run
             throw FFmpegError(code: s3t_averror_enomem(), operation: "avformat_new_stream")
         }
+        // From here every property is set, so a throw runs deinit, which frees the context.
+        format = context
         self.stream = stream
+        context.pointee.pb = io.context
+        context.pointee.flags |= s3t_avfmt_flag_custom_io()
         try check(avcodec_parameters_from_context(stream.pointee.codecpar, encoder.pointer), "avcodec_parameters_from_context")
         stream.pointee.time_base = encoder.pointer.pointee.time_base
         // The LAME frame's encoder field comes from this tag, as with the ffmpeg CLI.

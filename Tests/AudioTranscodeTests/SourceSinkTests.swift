@@ -106,6 +106,32 @@ func sourceErrorPropagates() throws {
     #expect(sink.aborted && !sink.finished)
 }
 
+/// A source whose seeks fail, like an S3 object whose ranged GET is refused.
+final class SeekFailingSource: ByteSource {
+    let inner: RecordingSource
+    init(_ bytes: [UInt8]) { inner = RecordingSource(bytes) }
+    var size: Int64? { inner.size }
+    var isSeekable: Bool { true }
+    var name: String { "s3://bucket/unseekable.wav" }
+    func seek(to offset: Int64) throws { throw SourceBroke() }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try inner.read(into: buffer) }
+}
+
+/// The WAV demuxer seeks past the data chunk to find a LIST chunk after it; a failed seek ends
+/// that scan, not the open, so the open succeeds with the source's error recorded. The error comes
+/// back unchanged, and the opened format context is freed (`Scripts/test.sh --sanitize address`
+/// reported it as leaked before).
+@Test("A source error during an open that still succeeded comes back unchanged; nothing is leaked")
+func sourceErrorDuringSuccessfulOpen() throws {
+    var fixture = WAVFixture(frames: 88_200, info: [(id: "INAM", value: "after the data")])
+    fixture.infoAfterData = true
+    let sink = MemorySink()
+    #expect(throws: SourceBroke()) {
+        try Transcoder().transcode(from: SeekFailingSource(fixture.bytes()), to: sink)
+    }
+    #expect(sink.aborted && !sink.finished && sink.bytes.isEmpty)
+}
+
 @Test("Cancellation stops between packets, removes the partial file and says so")
 func cancellation() throws {
     let dir = try TemporaryDirectory()
