@@ -147,22 +147,27 @@ private final class CurlShare: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
     private let locks: UnsafeMutablePointer<pthread_mutex_t>
     private let lockCount = Int(CURL_LOCK_DATA_LAST.rawValue)
+    /// Why setting up the share handle failed (every request then fails with it); nil when it worked.
+    private(set) var failure: String?
 
     init() {
         handle = curl_share_init()
         locks = .allocate(capacity: lockCount)
         for i in 0..<lockCount { pthread_mutex_init(locks + i, nil) }
-        _ = s3t_curl_share_setopt_userdata(handle, UnsafeMutableRawPointer(locks))
-        _ = s3t_curl_share_setopt_lockfn(handle) { _, data, _, userptr in
+        var codes = [s3t_curl_share_setopt_userdata(handle, UnsafeMutableRawPointer(locks))]
+        codes.append(s3t_curl_share_setopt_lockfn(handle) { _, data, _, userptr in
             guard let userptr else { return }
             pthread_mutex_lock(userptr.assumingMemoryBound(to: pthread_mutex_t.self) + Int(data.rawValue))
-        }
-        _ = s3t_curl_share_setopt_unlockfn(handle) { _, data, userptr in
+        })
+        codes.append(s3t_curl_share_setopt_unlockfn(handle) { _, data, userptr in
             guard let userptr else { return }
             pthread_mutex_unlock(userptr.assumingMemoryBound(to: pthread_mutex_t.self) + Int(data.rawValue))
-        }
+        })
         for data in [CURL_LOCK_DATA_CONNECT, CURL_LOCK_DATA_DNS, CURL_LOCK_DATA_SSL_SESSION] {
-            _ = s3t_curl_share_setopt_long(handle, CURLSHOPT_SHARE, Int(data.rawValue))
+            codes.append(s3t_curl_share_setopt_long(handle, CURLSHOPT_SHARE, Int(data.rawValue)))
+        }
+        if let code = codes.first(where: { $0 != CURLSHE_OK }) {
+            failure = "libcurl refused to set up its share handle (\(String(cString: curl_share_strerror(code))))"
         }
     }
 
@@ -206,11 +211,19 @@ private final class EasyHandle: @unchecked Sendable {
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
 
-        func set(_ option: CURLoption, _ value: Int) { _ = s3t_curl_easy_setopt_long(handle, option, value) }
-        func set(_ option: CURLoption, _ value: String) { _ = s3t_curl_easy_setopt_string(handle, option, value) }
+        // Every option is checked: one this libcurl refuses (an unknown option on an older curl, a
+        // value out of range) fails the request before anything is sent, naming the option.
+        var refused: (option: CURLoption, code: CURLcode)?
+        func check(_ option: CURLoption, _ code: CURLcode) {
+            if code != CURLE_OK, refused == nil { refused = (option, code) }
+        }
+        func set(_ option: CURLoption, _ value: Int) { check(option, s3t_curl_easy_setopt_long(handle, option, value)) }
+        func set(_ option: CURLoption, _ value: String) { check(option, s3t_curl_easy_setopt_string(handle, option, value)) }
+        func set(_ option: CURLoption, _ value: UnsafeMutableRawPointer) { check(option, s3t_curl_easy_setopt_pointer(handle, option, value)) }
 
-        _ = s3t_curl_easy_setopt_pointer(handle, CURLOPT_SHARE, share.handle)
-        _ = s3t_curl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        if let failure = share.failure { throw TransportError(.setup, "\(request.method) \(redactedURL(request.url)) not sent: \(failure)") }
+        set(CURLOPT_SHARE, share.handle)
+        set(CURLOPT_ERRORBUFFER, errorBuffer)
         set(CURLOPT_NOSIGNAL, 1)
         set(CURLOPT_URL, request.url)
         set(CURLOPT_PROTOCOLS_STR, "http,https")
@@ -230,7 +243,7 @@ private final class EasyHandle: @unchecked Sendable {
         }
         // An empty value removes the header curl would add: no 100-continue round trip.
         headerList = curl_slist_append(headerList, "Expect:")
-        _ = s3t_curl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+        check(CURLOPT_HTTPHEADER, s3t_curl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
 
         let method = request.method.uppercased()
         if method == "HEAD" {
@@ -238,36 +251,37 @@ private final class EasyHandle: @unchecked Sendable {
         } else if body != nil || method == "PUT" || method == "POST" {
             // UPLOAD with a known size sends Content-Length (never chunked), for any method.
             set(CURLOPT_UPLOAD, 1)
-            _ = s3t_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(body?.count ?? 0))
+            check(CURLOPT_INFILESIZE_LARGE, s3t_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(body?.count ?? 0)))
             if method != "PUT" { set(CURLOPT_CUSTOMREQUEST, method) }
-            _ = s3t_curl_easy_setopt_data_fn(handle, CURLOPT_READFUNCTION) { buffer, size, count, userdata in
+            check(CURLOPT_READFUNCTION, s3t_curl_easy_setopt_data_fn(handle, CURLOPT_READFUNCTION) { buffer, size, count, userdata in
                 Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().read(into: buffer, size * count)
-            }
-            _ = s3t_curl_easy_setopt_seek_fn(handle, CURLOPT_SEEKFUNCTION) { userdata, offset, origin in
+            })
+            check(CURLOPT_SEEKFUNCTION, s3t_curl_easy_setopt_seek_fn(handle, CURLOPT_SEEKFUNCTION) { userdata, offset, origin in
                 Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().seek(to: offset, origin: origin)
-            }
+            })
         } else if method == "GET" {
             set(CURLOPT_HTTPGET, 1)
         } else {
             set(CURLOPT_CUSTOMREQUEST, method)
         }
 
-        _ = s3t_curl_easy_setopt_data_fn(handle, CURLOPT_HEADERFUNCTION) { buffer, size, count, userdata in
+        check(CURLOPT_HEADERFUNCTION, s3t_curl_easy_setopt_data_fn(handle, CURLOPT_HEADERFUNCTION) { buffer, size, count, userdata in
             Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().receiveHeader(buffer, size * count)
-        }
-        _ = s3t_curl_easy_setopt_data_fn(handle, CURLOPT_WRITEFUNCTION) { buffer, size, count, userdata in
+        })
+        check(CURLOPT_WRITEFUNCTION, s3t_curl_easy_setopt_data_fn(handle, CURLOPT_WRITEFUNCTION) { buffer, size, count, userdata in
             Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().receiveBody(buffer, size * count)
-        }
+        })
         set(CURLOPT_NOPROGRESS, 0)
-        _ = s3t_curl_easy_setopt_xferinfo_fn(handle, CURLOPT_XFERINFOFUNCTION) { userdata, _, _, _, _ in
+        check(CURLOPT_XFERINFOFUNCTION, s3t_curl_easy_setopt_xferinfo_fn(handle, CURLOPT_XFERINFOFUNCTION) { userdata, _, _, _, _ in
             Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().isCancelled ? 1 : 0
-        }
+        })
 
         // `transfer` outlives the perform call below, which is the only time curl holds it.
         let context = Unmanaged.passUnretained(transfer).toOpaque()
         for option in [CURLOPT_READDATA, CURLOPT_SEEKDATA, CURLOPT_HEADERDATA, CURLOPT_WRITEDATA, CURLOPT_XFERINFODATA] {
-            _ = s3t_curl_easy_setopt_pointer(handle, option, context)
+            set(option, context)
         }
+        if let refused { throw refusedOption(refused.option, refused.code, request: request) }
 
         let code = withExtendedLifetime(transfer) { curl_easy_perform(handle) }
         var status = 0
@@ -282,6 +296,14 @@ private final class EasyHandle: @unchecked Sendable {
             throw transportError(code, request: request)
         }
         return (HTTPResponse(status: status, headers: transfer.headers, body: transfer.body), newConnections)
+    }
+
+    /// An option this libcurl refused, by its name (`curl_easy_option_by_id`, libcurl 7.73+).
+    private func refusedOption(_ option: CURLoption, _ code: CURLcode, request: HTTPRequest) -> TransportError {
+        let name = curl_easy_option_by_id(option).map { "CURLOPT_" + String(cString: $0.pointee.name) } ?? "option \(option.rawValue)"
+        let version = curl_version_info(CURLVERSION_FIRST).flatMap { $0.pointee.version.map { String(cString: $0) } } ?? "?"
+        return TransportError(.setup, "\(request.method) \(redactedURL(request.url)) not sent: libcurl \(version) refused \(name) "
+            + "(\(String(cString: curl_easy_strerror(code)))); s3transcode needs libcurl 7.85 or later")
     }
 
     private func transportError(_ code: CURLcode, request: HTTPRequest) -> TransportError {

@@ -40,7 +40,9 @@ public struct HTTPResponse: Sendable {
 
 /// A failure below HTTP: no response was received. Retryable by the AWS standard retry mode.
 public struct TransportError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable { case connect, timeout, send, receive, tls, cancelled, other }
+    /// `setup`: the transport could not be set up for the request (libcurl refused an option), so
+    /// nothing was sent and a retry cannot help.
+    public enum Kind: Sendable, Equatable { case connect, timeout, send, receive, tls, cancelled, setup, other }
     public var kind: Kind
     /// One line, safe to print: never contains a query string or a header value.
     public var message: String

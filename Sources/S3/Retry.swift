@@ -84,6 +84,7 @@ enum RetryClassifier {
         case .cancelled: nil
         case .timeout: .timeout
         case .tls: nil  // a certificate problem does not fix itself
+        case .setup: nil  // nor does an option libcurl refuses
         default: .transient
         }
     }

@@ -85,6 +85,18 @@ struct CurlTransportTests {
         #expect(server.requests.map(\.method) == ["DELETE"])
     }
 
+    @Test("an option libcurl refuses (a negative low-speed limit) fails the request before it is sent, naming the option")
+    func refusedOption() throws {
+        let server = try LocalResponder { _ in .init(status: 204) }
+        defer { server.stop() }
+        let transport = CurlTransport(options: .init(lowSpeedLimit: -1))
+        let error = try #require(throws: TransportError.self) { try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/k?X-Amz-Signature=secret")) }
+        #expect(error.kind == .setup)
+        #expect(error.message.contains("refused CURLOPT_LOW_SPEED_LIMIT"), "\(error.message)")
+        #expect(!error.message.contains("secret"))
+        #expect(server.requests.isEmpty)
+    }
+
     @Test("a stalled server hits the low-speed timeout: kind timeout")
     func lowSpeedTimeout() throws {
         let server = try LocalResponder { _ in
