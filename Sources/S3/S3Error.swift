@@ -11,6 +11,7 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
         private enum Raw: String, Sendable, Hashable {
             case credentialsRejected, accessDenied, noSuchBucket, noSuchKey, noSuchUpload, remote, unavailable, cancelled
+            case archived
         }
         private let raw: Raw
         private init(_ raw: Raw) { self.raw = raw }
@@ -24,6 +25,10 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         public static let noSuchBucket = Kind(.noSuchBucket)
         /// NoSuchKey, or a 404 to HEAD. Exit 66 (the input is missing).
         public static let noSuchKey = Kind(.noSuchKey)
+        /// InvalidObjectState: the object is in an archive storage class (Glacier Flexible
+        /// Retrieval, Deep Archive, an Intelligent-Tiering archive tier) and must be restored before
+        /// it can be read. Exit 66 (the input cannot be read).
+        public static let archived = Kind(.archived)
         /// NoSuchUpload: the multipart upload was aborted or completed. Exit 69.
         public static let noSuchUpload = Kind(.noSuchUpload)
         /// Any other answer S3 gave: throttling or server errors out of retries, invalid
@@ -60,7 +65,7 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     public var exitCode: Int32 {
         switch kind {
         case .credentialsRejected, .accessDenied: 77
-        case .noSuchKey: 66
+        case .noSuchKey, .archived: 66
         case .cancelled: 130
         default: 69
         }
@@ -90,8 +95,9 @@ extension S3Error {
         case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired",
             "InvalidSecurity", "AuthorizationHeaderMalformed", "MissingSecurityHeader":
             return .credentialsRejected
-        case "AccessDenied", "AllAccessDisabled", "AccountProblem", "InvalidObjectState", "NotSignedUp":
+        case "AccessDenied", "AllAccessDisabled", "AccountProblem", "NotSignedUp":
             return .accessDenied
+        case "InvalidObjectState": return .archived
         case "NoSuchBucket": return .noSuchBucket
         case "NoSuchKey": return .noSuchKey
         case "NoSuchUpload": return .noSuchUpload
@@ -138,6 +144,8 @@ extension S3Error {
             // the bucket or the key is missing.
             let check = code == "NoSuchKey" && error?.inferred != true ? "the key" : "the bucket and the key"
             line = "\(target) does not exist (\(what)) for \(operation); check \(check)"
+        case (.archived, _):
+            line = "\(target) is archived (\(what)\(said)) and cannot be read by \(operation); restore it first (aws s3api restore-object), then run again"
         case (.noSuchUpload, _):
             line = "the multipart upload for \(target) no longer exists (\(what)) during \(operation); it was aborted or completed, run again"
         default:

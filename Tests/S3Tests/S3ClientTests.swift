@@ -15,6 +15,7 @@ struct S3ClientTests {
         ("ExpiredToken", 400, .credentialsRejected, 77, "fresh temporary credentials"),
         ("NoSuchBucket", 404, .noSuchBucket, 69, "bucket \"bucket\" does not exist"),
         ("NoSuchKey", 404, .noSuchKey, 66, "s3://bucket/some key does not exist"),
+        ("InvalidObjectState", 403, .archived, 66, "s3://bucket/some key is archived (InvalidObjectState: Server says so.) and cannot be read by GetObject; restore it first"),
         ("InternalError", 500, .remote, 69, "retry later"),
         ("InvalidArgument", 400, .remote, 69, "InvalidArgument"),
     ]
