@@ -377,6 +377,11 @@ extension Substring {
 // MARK: - One transfer's state, reached from curl's callbacks
 
 private final class Transfer {
+    /// The bytes kept of a body that is not a 2xx answer (an error document, a 404 page): S3's
+    /// `<Error>` documents are well under 1 KiB. The rest is read and dropped, so that a hostile or
+    /// broken endpoint cannot fill memory and the connection stays reusable.
+    static let errorBodyLimit = 64 << 10
+
     private let upload: UnsafeRawBufferPointer?
     private var offset = 0
     private let cancellation: CancellationFlag?
@@ -448,7 +453,7 @@ private final class Transfer {
             if name == "content-length", expectsBody, receive == nil || !(200..<300).contains(status),
                let length = Int(value), length > 0, length <= 64 << 20
             {
-                body.reserveCapacity(length)
+                body.reserveCapacity((200..<300).contains(status) ? length : min(length, Transfer.errorBodyLimit))
             }
         }
         return count
@@ -459,7 +464,11 @@ private final class Transfer {
     func receiveBody(_ buffer: UnsafeMutablePointer<CChar>?, _ count: Int) -> Int {
         guard let buffer else { return count }
         let chunk = UnsafeRawBufferPointer(start: buffer, count: count)
-        guard let receive, (200..<300).contains(status) else {
+        guard (200..<300).contains(status) else {
+            body.append(contentsOf: chunk.prefix(max(0, Transfer.errorBodyLimit - body.count)))
+            return count
+        }
+        guard let receive else {
             body.append(contentsOf: chunk)
             return count
         }

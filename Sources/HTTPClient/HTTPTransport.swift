@@ -65,7 +65,8 @@ public protocol HTTPTransport: Sendable {
     /// thread. It may block (that is backpressure: the transfer waits) and returns false to abort the
     /// transfer, which then throws `TransportError.Kind.cancelled`. The body of any other status (an
     /// error document, a 412, a 404) is not streamed: it is collected into the returned response's
-    /// `body`. The returned response of a streamed answer has an empty `body`.
+    /// `body` (`CurlTransport` keeps the first 64 KiB of it, whether streaming or not). The returned
+    /// response of a streamed answer has an empty `body`.
     ///
     /// A connection lost after some chunks were delivered throws: the caller knows how far it got
     /// and can ask for the rest.

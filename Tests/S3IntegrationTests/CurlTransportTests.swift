@@ -97,6 +97,30 @@ struct CurlTransportTests {
         #expect(server.requests.isEmpty)
     }
 
+    @Test("the body of a non-2xx answer is kept up to 64 KiB, the rest read and dropped; a 2xx body is whole",
+          arguments: [404, 500])
+    func errorBodyLimit(status: Int) throws {
+        let big = pattern(1 << 20)
+        let server = try LocalResponder { request in
+            var response = LocalResponder.Response(status: request.target == "/ok" ? 200 : status)
+            response.body = big
+            return response
+        }
+        defer { server.stop() }
+        let transport = CurlTransport()
+        let collected = try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/error"))
+        #expect(collected.status == status)
+        #expect(collected.body == Array(big.prefix(64 << 10)))
+        var streamed = 0
+        let answered = try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/error"), body: nil) { _, chunk in
+            streamed += chunk.count
+            return true
+        }
+        #expect(answered.status == status && streamed == 0)
+        #expect(answered.body == Array(big.prefix(64 << 10)))
+        #expect(try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/ok")).body == big)
+    }
+
     @Test("a stalled server hits the low-speed timeout: kind timeout")
     func lowSpeedTimeout() throws {
         let server = try LocalResponder { _ in
