@@ -109,6 +109,17 @@ final class ChannelLayout {
         }
     }
 
+    /// The layout an input declares, or the default one for `channels` when it declares none
+    /// (a WAV without a channel mask).
+    convenience init(declared: AVChannelLayout, channels: Int32) {
+        var declared = declared
+        if declared.order == AV_CHANNEL_ORDER_UNSPEC || declared.nb_channels == 0 {
+            self.init(defaultFor: channels)
+        } else {
+            self.init(copying: &declared)
+        }
+    }
+
     deinit { av_channel_layout_uninit(&layout) }
 
     var channels: Int32 { layout.nb_channels }
@@ -269,6 +280,17 @@ final class Demuxer {
     var containerName: String { String(cString: format.pointee.iformat.pointee.name) }
 
     var containerLongName: String? { format.pointee.iformat.pointee.long_name.map { String(cString: $0) } }
+
+    /// Seconds of audio, when the container or else the stream says.
+    func duration(of stream: UnsafeMutablePointer<AVStream>) -> Double? {
+        if format.pointee.duration != s3t_av_nopts_value() && format.pointee.duration > 0 {
+            return Double(format.pointee.duration) / Double(AV_TIME_BASE)
+        }
+        if stream.pointee.duration != s3t_av_nopts_value() && stream.pointee.duration > 0 {
+            return Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
+        }
+        return nil
+    }
 
     /// The best audio stream, or `.notAudio`.
     func audioStream() throws -> UnsafeMutablePointer<AVStream> {

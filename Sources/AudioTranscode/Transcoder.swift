@@ -169,62 +169,120 @@ private final class TranscodeSession {
         self.progress = progress
         self.warning = warning
         self.isCancelled = isCancelled
-        let name = source.name
 
         demuxer = try Demuxer(source: source)
         stream = try demuxer.audioStream()
+        decoder = try Self.openDecoder(for: stream, of: source)
+        let input = Self.describeInput(demuxer: demuxer, stream: stream, decoder: decoder)
+        description = input.description
+        inputLayout = input.layout
+        (encoder, outputLayout) = try Self.openEncoder(options: options, input: input, of: source)
+        frameSize = encoder.pointer.pointee.frame_size > 0 ? encoder.pointer.pointee.frame_size : 1152
+
+        // Tags: the input's, overridden by explicit options.
+        if options.writesTags {
+            let inputTags = options.copiesInputTags ? Tags(metadata: metadata(of: demuxer.format, stream: stream)) : Tags()
+            tags = inputTags.overridden(by: options.tags)
+        } else {
+            tags = Tags()
+        }
+        muxer = try Self.makeMuxer(sink: sink, encoder: encoder, metadata: options.writesTags ? tags.metadata : nil, of: source)
+
+        // The FIFO between the resampler and the encoder's fixed frame size, and the reused frames.
+        let outputFormat = encoder.pointer.pointee.sample_fmt
+        converted = SampleBuffer(format: outputFormat, channels: outputLayout.channels)
+        fifo = try AudioFIFO(format: outputFormat, channels: outputLayout.channels, capacity: frameSize * 4)
+        packet = try Packet()
+        encodedPacket = try Packet()
+        decodedFrame = try Frame()
+        encoderFrame = try Frame()
+        let frame = encoderFrame.pointer
+        frame.pointee.nb_samples = frameSize
+        frame.pointee.format = outputFormat.rawValue
+        frame.pointee.sample_rate = encoder.pointer.pointee.sample_rate
+        try check(av_channel_layout_copy(&frame.pointee.ch_layout, &outputLayout.layout), "av_channel_layout_copy")
+        try check(av_frame_get_buffer(frame, 0), "av_frame_get_buffer")
+
+        totalSeconds = demuxer.duration(of: stream)
+        // Plain fixed-width PCM (not pcm_dvd or pcm_bluray, whose packets carry headers): every
+        // packet is whole blocks unless the data was cut short.
         let parameters = stream.pointee.codecpar!
-        let channels = parameters.pointee.ch_layout.nb_channels
-        guard channels > 0 else {
+        let streamDuration = stream.pointee.duration
+        let isPCM = (0x10000..<0x11000).contains(Int(parameters.pointee.codec_id.rawValue))
+            && av_get_exact_bits_per_sample(parameters.pointee.codec_id) > 0
+        if isPCM && streamDuration != s3t_av_nopts_value() && streamDuration > 0 {
+            announcedSamples = av_rescale_q(streamDuration, stream.pointee.time_base, AVRational(num: 1, den: Int32(description.sampleRate)))
+        } else {
+            announcedSamples = nil
+        }
+        blockAlign = isPCM ? parameters.pointee.block_align : 0
+    }
+
+    /// Finds and opens the decoder for `stream` (`open_input_file` in `transcode_aac.c`), after
+    /// checking that its header describes audio at all.
+    static func openDecoder(for stream: UnsafeMutablePointer<AVStream>, of source: ByteSource) throws -> CodecContext {
+        let parameters = stream.pointee.codecpar!
+        guard parameters.pointee.ch_layout.nb_channels > 0 else {
             throw Demuxer.notAudio(source, "its header says it has zero channels", 0)
         }
         guard parameters.pointee.sample_rate > 0 else {
             throw Demuxer.notAudio(source, "its header gives no sample rate", 0)
         }
-        try Self.checkSampleRate(Int(parameters.pointee.sample_rate), of: source)
+        try checkSampleRate(Int(parameters.pointee.sample_rate), of: source)
         guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
             let codecName = String(cString: avcodec_get_name(parameters.pointee.codec_id))
             throw Demuxer.notAudio(source, "unsupported codec \(codecName)", 0)
         }
-        decoder = try CodecContext(codec: codec)
+        let decoder = try CodecContext(codec: codec)
         try check(avcodec_parameters_to_context(decoder.pointer, parameters), "avcodec_parameters_to_context")
         decoder.pointer.pointee.pkt_timebase = stream.pointee.time_base
         let opened = avcodec_open2(decoder.pointer, codec, nil)
         guard opened >= 0 else {
             throw Demuxer.notAudio(source, "the \(String(cString: codec.pointee.name)) decoder refused it", opened)
         }
+        return decoder
+    }
 
-        let decoderLayout = decoder.pointer.pointee.ch_layout
-        inputLayout = decoderLayout.order == AV_CHANNEL_ORDER_UNSPEC || decoderLayout.nb_channels == 0
-            ? ChannelLayout(defaultFor: channels)
-            : withUnsafePointer(to: decoderLayout) { ChannelLayout(copying: $0) }
-        var inputFormat = decoder.pointer.pointee.sample_fmt
-        if inputFormat == AV_SAMPLE_FMT_NONE { inputFormat = AVSampleFormat(parameters.pointee.format) }
-        let inputRate = Int(decoder.pointer.pointee.sample_rate > 0 ? decoder.pointer.pointee.sample_rate : parameters.pointee.sample_rate)
+    /// What the opened decoder will deliver: the input's description, its channel layout (the
+    /// default one for the count when the input does not say) and its sample format.
+    static func describeInput(demuxer: Demuxer, stream: UnsafeMutablePointer<AVStream>, decoder: CodecContext)
+        -> (description: InputDescription, layout: ChannelLayout, sampleFormat: AVSampleFormat)
+    {
+        let parameters = stream.pointee.codecpar!
+        let layout = ChannelLayout(declared: decoder.pointer.pointee.ch_layout, channels: parameters.pointee.ch_layout.nb_channels)
+        var sampleFormat = decoder.pointer.pointee.sample_fmt
+        if sampleFormat == AV_SAMPLE_FMT_NONE { sampleFormat = AVSampleFormat(parameters.pointee.format) }
+        let rate = decoder.pointer.pointee.sample_rate > 0 ? decoder.pointer.pointee.sample_rate : parameters.pointee.sample_rate
         let bits = parameters.pointee.bits_per_raw_sample > 0 ? parameters.pointee.bits_per_raw_sample : parameters.pointee.bits_per_coded_sample
-        description = InputDescription(
+        let description = InputDescription(
             container: demuxer.containerName,
             codec: String(cString: avcodec_get_name(parameters.pointee.codec_id)),
-            sampleRate: inputRate,
-            channels: Int(channels),
-            channelLayout: inputLayout.name,
-            sampleFormat: av_get_sample_fmt_name(inputFormat).map { String(cString: $0) } ?? "unknown",
+            sampleRate: Int(rate),
+            channels: Int(parameters.pointee.ch_layout.nb_channels),
+            channelLayout: layout.name,
+            sampleFormat: av_get_sample_fmt_name(sampleFormat).map { String(cString: $0) } ?? "unknown",
             bitsPerSample: bits > 0 ? Int(bits) : nil)
+        return (description, layout, sampleFormat)
+    }
 
-        // The encoder: libmp3lame at a legal rate, 1 or 2 channels, the sample format closest to the input's.
+    /// Opens libmp3lame (`open_output_file` in `transcode_aac.c`): a legal MP3 rate, 1 or 2
+    /// channels, the sample format closest to the input's, and the bitrate mode of `options`.
+    static func openEncoder(
+        options: EncodingOptions, input: (description: InputDescription, layout: ChannelLayout, sampleFormat: AVSampleFormat),
+        of source: ByteSource
+    ) throws -> (encoder: CodecContext, layout: ChannelLayout) {
         guard let mp3 = avcodec_find_encoder_by_name("libmp3lame") else {
-            throw TranscodeError(.encoderUnavailable, "\(name): this FFmpeg has no libmp3lame encoder; install one built with --enable-libmp3lame")
+            throw TranscodeError(.encoderUnavailable, "\(source.name): this FFmpeg has no libmp3lame encoder; install one built with --enable-libmp3lame")
         }
-        let outputRate = MP3SampleRate.legal(for: options.sampleRate ?? inputRate)
-        let outputChannels = Int32(options.channels ?? (channels == 1 ? 1 : 2))
-        outputLayout = ChannelLayout(defaultFor: outputChannels)
-        let outputFormat = TranscodeSession.encoderFormat(for: inputFormat, supported: mp3.pointee.sample_fmts)
-        encoder = try CodecContext(codec: mp3)
+        let outputRate = MP3SampleRate.legal(for: options.sampleRate ?? input.description.sampleRate)
+        let outputChannels = Int32(options.channels ?? (input.description.channels == 1 ? 1 : 2))
+        let layout = ChannelLayout(defaultFor: outputChannels)
+        let encoder = try CodecContext(codec: mp3)
         let context = encoder.pointer
         context.pointee.sample_rate = Int32(outputRate)
-        context.pointee.sample_fmt = outputFormat
+        context.pointee.sample_fmt = encoderFormat(for: input.sampleFormat, supported: mp3.pointee.sample_fmts)
         context.pointee.time_base = AVRational(num: 1, den: Int32(outputRate))
-        try check(av_channel_layout_copy(&context.pointee.ch_layout, &outputLayout.layout), "av_channel_layout_copy")
+        try check(av_channel_layout_copy(&context.pointee.ch_layout, &layout.layout), "av_channel_layout_copy")
         switch options.bitrate {
         case .cbr(let kbps):
             context.pointee.bit_rate = Int64(kbps) * 1000
@@ -236,59 +294,22 @@ private final class TranscodeSession {
             context.pointee.global_quality = Int32(quality) * FF_QP2LAMBDA
         }
         if let quality = options.algorithmQuality { context.pointee.compression_level = Int32(quality) }
-        let encoderOpened = avcodec_open2(context, mp3, nil)
-        guard encoderOpened >= 0 else {
-            throw TranscodeError(.invalidOptions, "\(name): libmp3lame refused \(options.bitrate) at \(outputRate) Hz, \(outputChannels) channels; try another bitrate",
-                                 underlying: FFmpegError.text(for: encoderOpened))
+        let opened = avcodec_open2(context, mp3, nil)
+        guard opened >= 0 else {
+            throw TranscodeError(.invalidOptions, "\(source.name): libmp3lame refused \(options.bitrate) at \(outputRate) Hz, \(outputChannels) channels; try another bitrate",
+                                 underlying: FFmpegError.text(for: opened))
         }
-        frameSize = context.pointee.frame_size > 0 ? context.pointee.frame_size : 1152
+        return (encoder, layout)
+    }
 
-        // Tags: the input's, overridden by explicit options.
-        if options.writesTags {
-            let inputTags = options.copiesInputTags ? Tags(metadata: metadata(of: demuxer.format, stream: stream)) : Tags()
-            tags = inputTags.overridden(by: options.tags)
-        } else {
-            tags = Tags()
-        }
+    /// The mp3 muxer over `sink`, its header written (ID3v2 tag with `metadata`, nil for none).
+    static func makeMuxer(sink: OutputSink, encoder: CodecContext, metadata: [(key: String, value: String)]?,
+                          of source: ByteSource) throws -> MP3Muxer {
         do {
-            muxer = try MP3Muxer(sink: sink, encoder: encoder, metadata: options.writesTags ? tags.metadata : nil)
+            return try MP3Muxer(sink: sink, encoder: encoder, metadata: metadata)
         } catch let error as FFmpegError {
-            throw TranscodeError(.writeFailed, "\(name): writing the MP3 header failed", underlying: error.description)
+            throw TranscodeError(.writeFailed, "\(source.name): writing the MP3 header failed", underlying: error.description)
         }
-
-        converted = SampleBuffer(format: outputFormat, channels: outputChannels)
-        fifo = try AudioFIFO(format: outputFormat, channels: outputChannels, capacity: frameSize * 4)
-        packet = try Packet()
-        encodedPacket = try Packet()
-        decodedFrame = try Frame()
-        encoderFrame = try Frame()
-        let frame = encoderFrame.pointer
-        frame.pointee.nb_samples = frameSize
-        frame.pointee.format = outputFormat.rawValue
-        frame.pointee.sample_rate = Int32(outputRate)
-        try check(av_channel_layout_copy(&frame.pointee.ch_layout, &outputLayout.layout), "av_channel_layout_copy")
-        try check(av_frame_get_buffer(frame, 0), "av_frame_get_buffer")
-
-        let formatDuration = demuxer.format.pointee.duration
-        let streamDuration = stream.pointee.duration
-        let timeBase = stream.pointee.time_base
-        if formatDuration != s3t_av_nopts_value() && formatDuration > 0 {
-            totalSeconds = Double(formatDuration) / Double(AV_TIME_BASE)
-        } else if streamDuration != s3t_av_nopts_value() && streamDuration > 0 {
-            totalSeconds = Double(streamDuration) * av_q2d(timeBase)
-        } else {
-            totalSeconds = nil
-        }
-        // Plain fixed-width PCM (not pcm_dvd or pcm_bluray, whose packets carry headers): every
-        // packet is whole blocks unless the data was cut short.
-        let isPCM = (0x10000..<0x11000).contains(Int(parameters.pointee.codec_id.rawValue))
-            && av_get_exact_bits_per_sample(parameters.pointee.codec_id) > 0
-        if isPCM && streamDuration != s3t_av_nopts_value() && streamDuration > 0 {
-            announcedSamples = av_rescale_q(streamDuration, timeBase, AVRational(num: 1, den: Int32(inputRate)))
-        } else {
-            announcedSamples = nil
-        }
-        blockAlign = isPCM ? parameters.pointee.block_align : 0
     }
 
     /// The encoder format ffmpeg's format negotiation would pick: the planar format of the same
