@@ -1,11 +1,12 @@
 /// A configuration or credentials failure, as one line a person can act on. `kind` tells the
-/// command line which exit status to use (`exitCode`).
+/// command line which exit status to use.
 ///
 /// Messages name variables, files, profiles and hosts, never a secret, a token or a signature.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
-        enum Base: Sendable, Hashable { case noCredentials, invalidConfiguration, credentialsRejected, unavailable }
-        let base: Base
+        private enum Base: Sendable, Hashable { case noCredentials, invalidConfiguration, credentialsRejected, unavailable }
+        private let base: Base
+        private init(base: Base) { self.base = base }
 
         /// No credential source had anything: exit 78.
         public static let noCredentials = Kind(base: .noCredentials)
@@ -36,13 +37,4 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Equa
     }
 
     public var description: String { message }
-
-    /// The sysexits status: 78 (EX_CONFIG), 77 (EX_NOPERM) or 69 (EX_UNAVAILABLE).
-    public var exitCode: Int32 {
-        switch kind.base {
-        case .noCredentials, .invalidConfiguration: 78
-        case .credentialsRejected: 77
-        case .unavailable: 69
-        }
-    }
 }

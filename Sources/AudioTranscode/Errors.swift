@@ -41,38 +41,41 @@ func check(_ code: Int32, _ operation: @autoclosure () -> String) throws(FFmpegE
 /// rethrown unchanged by the transcoder, so their own kinds survive; this type covers the errors the
 /// library itself originates.
 public struct TranscodeError: Error, CustomStringConvertible, Sendable {
-    /// What went wrong, for the command layer's exit code. `exitCode` gives the sysexits value.
-    public enum Kind: Sendable, Hashable, CustomStringConvertible {
-        /// Bad option values (a VBR quality of 12, three output channels). Exit 64.
-        case invalidOptions
-        /// The input is missing, a directory, unreadable, or failed while being read. Exit 66.
-        case inputUnavailable
-        /// The input is not decodable audio: empty, not a known format, no audio stream,
-        /// unsupported codec, corrupt header, zero channels, no samples. Exit 65.
-        case notAudio
-        /// The output cannot be created (missing directory, permission denied). Exit 73.
-        case outputUnavailable
-        /// Writing the output failed part-way (disk full, closed pipe). Exit 74.
-        case writeFailed
-        /// This FFmpeg has no libmp3lame encoder. Exit 69.
-        case encoderUnavailable
-        /// The caller's cancellation check returned true. Exit 130 (interrupted), by convention.
-        case cancelled
-        /// FFmpeg failed where it should not (out of memory, an encoder error). Exit 70.
-        case internalFailure
-
-        public var description: String {
-            switch self {
-            case .invalidOptions: "invalid options"
-            case .inputUnavailable: "input unavailable"
-            case .notAudio: "not audio"
-            case .outputUnavailable: "output unavailable"
-            case .writeFailed: "write failed"
-            case .encoderUnavailable: "encoder unavailable"
-            case .cancelled: "cancelled"
-            case .internalFailure: "internal failure"
-            }
+    /// What went wrong; the command layer maps it to an exit code. A struct over a private enum
+    /// (as `S3Error.Kind`), so that kinds can be added without breaking callers.
+    public struct Kind: Sendable, Hashable, CustomStringConvertible {
+        private enum Raw: String, Sendable, Hashable {
+            case invalidOptions = "invalid options"
+            case inputUnavailable = "input unavailable"
+            case notAudio = "not audio"
+            case outputUnavailable = "output unavailable"
+            case writeFailed = "write failed"
+            case encoderUnavailable = "encoder unavailable"
+            case cancelled
+            case internalFailure = "internal failure"
         }
+        private let raw: Raw
+        private init(_ raw: Raw) { self.raw = raw }
+
+        /// Bad option values (a VBR quality of 12, three output channels).
+        public static let invalidOptions = Kind(.invalidOptions)
+        /// The input is missing, a directory, unreadable, or failed while being read.
+        public static let inputUnavailable = Kind(.inputUnavailable)
+        /// The input is not decodable audio: empty, not a known format, no audio stream,
+        /// unsupported codec, corrupt header, zero channels, no samples.
+        public static let notAudio = Kind(.notAudio)
+        /// The output cannot be created (missing directory, permission denied).
+        public static let outputUnavailable = Kind(.outputUnavailable)
+        /// Writing the output failed part-way (disk full, closed pipe).
+        public static let writeFailed = Kind(.writeFailed)
+        /// This FFmpeg has no libmp3lame encoder.
+        public static let encoderUnavailable = Kind(.encoderUnavailable)
+        /// The caller's cancellation check returned true.
+        public static let cancelled = Kind(.cancelled)
+        /// FFmpeg failed where it should not (out of memory, an encoder error).
+        public static let internalFailure = Kind(.internalFailure)
+
+        public var description: String { raw.rawValue }
     }
 
     public let kind: Kind
@@ -89,19 +92,4 @@ public struct TranscodeError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
-
-    /// The sysexits(3) exit code for `kind`: 64 usage, 65 data, 66 no input, 69 unavailable,
-    /// 70 software, 73 cannot create, 74 I/O, 130 interrupted.
-    public var exitCode: Int32 {
-        switch kind {
-        case .invalidOptions: 64
-        case .notAudio: 65
-        case .inputUnavailable: 66
-        case .encoderUnavailable: 69
-        case .internalFailure: 70
-        case .outputUnavailable: 73
-        case .writeFailed: 74
-        case .cancelled: 130
-        }
-    }
 }

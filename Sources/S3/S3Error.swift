@@ -1,7 +1,7 @@
 import HTTPClient
 
 /// A failed S3 request, as one line a person can act on: what failed, on which bucket or key, and
-/// what to do. `kind` says what the command line makes of it (`exitCode`).
+/// what to do. `kind` says what the command line makes of it (its exit code).
 ///
 /// Never carries a secret: S3's error documents are reduced to their `Code` and `Message` (the
 /// `StringToSign`, `CanonicalRequest` and `SignatureProvided` of a SignatureDoesNotMatch are
@@ -60,16 +60,6 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     public var message: String
 
     public var description: String { message }
-
-    /// The sysexits code: 77 credentials or permission, 66 a missing object, 69 anything else remote.
-    public var exitCode: Int32 {
-        switch kind {
-        case .credentialsRejected, .accessDenied: 77
-        case .noSuchKey, .archived: 66
-        case .cancelled: 130
-        default: 69
-        }
-    }
 
     init(
         kind: Kind, operation: String, bucket: String?, key: String?, status: Int?, code: String?,

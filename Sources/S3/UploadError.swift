@@ -1,8 +1,7 @@
 /// Why a streaming upload failed, as one line a person can act on.
 ///
-/// `kind` is what the command layer maps to an exit code; the suggested mapping is on each kind.
-/// A remote failure keeps the S3 client's own error in `underlying`, whose kind decides between
-/// 77 (credentials rejected) and 69 (remote unavailable).
+/// `kind` is what the command layer maps to an exit code. A remote failure keeps the S3 client's
+/// own error in `underlying`, whose kind then decides.
 public struct UploadError: Error, Sendable, CustomStringConvertible {
     /// A struct over a private enum, so that kinds can be added without breaking callers.
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
@@ -20,7 +19,7 @@ public struct UploadError: Error, Sendable, CustomStringConvertible {
         public static let invalidWrite = Kind(.invalidWrite)
         /// An S3 request failed after its retries; see `underlying` (69 or 77).
         public static let remote = Kind(.remote)
-        /// S3 stored something other than what we sent: an ETag or CRC32 mismatch (74, I/O).
+        /// S3 stored something other than what we sent: an ETag or CRC32 mismatch (69, unavailable).
         public static let integrity = Kind(.integrity)
         /// `abort()` was called (a signal, or the transcoder failed); the upload was aborted.
         public static let cancelled = Kind(.cancelled)
@@ -43,22 +42,6 @@ public struct UploadError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
-
-    /// The sysexits code for the command line: 64 bad options, 73 output too large for S3, 74 a
-    /// write outside the window, 69 an integrity failure (what the remote service stored is not what
-    /// was sent), the S3 client's code for a remote failure (77 credentials or permission, 69
-    /// otherwise), 130 cancelled (the command layer makes a SIGTERM 143), 70 misuse.
-    public var exitCode: Int32 {
-        switch kind {
-        case .invalidOptions: 64
-        case .outputTooLarge: 73
-        case .invalidWrite: 74
-        case .integrity: 69
-        case .remote: (underlying as? S3Error)?.exitCode ?? 69
-        case .cancelled: 130
-        default: 70
-        }
-    }
 
     /// The same error with a sentence appended.
     func appending(_ sentence: String) -> UploadError {

@@ -15,17 +15,7 @@ public struct S3Transcode: ParsableCommand {
               s3transcode probe in.wav --json
 
             Exit codes:
-              0    success
-              1    some files of a batch failed
-              64   bad arguments
-              65   the input is not decodable audio
-              66   the input is missing or unreadable
-              69   a remote service failed after its retries
-              73   the output cannot be created
-              74   I/O error while writing
-              77   access denied or credentials rejected
-              78   no credentials, or bad configuration
-              129  hung up (SIGHUP); 130 interrupted (SIGINT); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
+            \(ExitStatus.documented)
 
             Shell completion: s3transcode --generate-completion-script bash|zsh|fish
             """,

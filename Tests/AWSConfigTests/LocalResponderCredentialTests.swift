@@ -86,7 +86,7 @@ struct LocalResponderCredentialTests {
         }
         #expect(try config(good).credentials.credentials(forceRefresh: false).accessKeyId == "ASIAHTTPWEB")
         let error = try #require(throws: ConfigurationError.self) { try config(bad).credentials.credentials(forceRefresh: false) }
-        #expect(error.exitCode == 77)
+        #expect(error.kind == .credentialsRejected)
         #expect(error.description.contains("InvalidIdentityToken"))
         #expect(!error.description.contains("bad-jwt"))
     }
@@ -101,6 +101,6 @@ struct LocalResponderCredentialTests {
             environment: ["HOME": "/nonexistent", "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)"],
             files: InMemoryFiles([:]), transport: CurlTransport(), clock: FakeClock(t0))
         let error = try #require(throws: ConfigurationError.self) { try config.credentials.credentials(forceRefresh: false) }
-        #expect(error.exitCode == 78)
+        #expect(error.kind == .noCredentials)
     }
 }

@@ -46,7 +46,7 @@ struct ResolvedConfigurationTests {
             transport: sharedTransport)
         let client = S3Client(resolved: resolved, transport: sharedTransport)
         let error = try #require(throws: S3Error.self) { _ = try client.listObjectsV2(bucket: "whatever-bucket") }
-        #expect(error.exitCode == 77)
+        #expect(error.kind == .credentialsRejected)
     }
 
     @Test("no endpoint: Amazon S3 in the resolved region, virtual-hosted unless --path-style", arguments: [false, true])

@@ -230,7 +230,7 @@ struct S3ObjectSourceTests {
         let always = DroppingTransport(sharedTransport, dropAfter: 10_000, drops: 100)
         let failing = try S3ObjectSource(client: try Self.client(transport: always), bucket: bucket, key: "k", bufferSize: 32_768)
         let error = try #require(throws: S3Error.self) { try readToEnd(failing) }
-        #expect(error.exitCode == 69 && error.message.contains("s3://\(bucket)/k") && !error.message.contains("\n"), "\(error)")
+        #expect(error.kind == .unavailable && error.message.contains("s3://\(bucket)/k") && !error.message.contains("\n"), "\(error)")
         #expect(always.dropped == 3)  // the first GET and two resumes (AWS_MAX_ATTEMPTS 3)
     }
 
@@ -242,7 +242,7 @@ struct S3ObjectSourceTests {
         let source = try S3ObjectSource(client: client, bucket: bucket, key: "k", bufferSize: 32_768)
         try source.seek(to: 100)
         let error = try #require(throws: S3Error.self) { try readOnce(source, count: 100) }
-        #expect(error.exitCode == 69 && error.message.contains("Content-Range bytes 0-99/300000"), "\(error)")
+        #expect(error.kind == .remote && error.message.contains("Content-Range bytes 0-99/300000"), "\(error)")
     }
 
     @Test("a missing object is noSuchKey (exit 66), named s3://bucket/key in one line")
@@ -250,18 +250,18 @@ struct S3ObjectSourceTests {
         let client = try Self.client(transport: sharedTransport)
         let bucket = try Moto.bucket(client, "source-missing")
         let error = try #require(throws: S3Error.self) { try S3ObjectSource(client: client, bucket: bucket, key: "no/such.wav") }
-        #expect(error.kind == .noSuchKey && error.exitCode == 66)
+        #expect(error.kind == .noSuchKey)
         #expect(error.message.contains("s3://\(bucket)/no/such.wav") && !error.message.contains("\n"), "\(error)")
     }
 
-    @Test("wrong credentials are credentialsRejected (exit 77); the secret appears nowhere")
+    @Test("wrong credentials are refused (HeadObject: accessDenied, exit 77); the secret appears nowhere")
     func rejectedCredentials() throws {
         let (good, server) = try Moto.client()
         let bucket = try Moto.bucket(good, "source-denied")
         _ = try good.putObject(bucket: bucket, key: "k.wav", body: pattern(1000))
         let (bad, _) = try Moto.client(secret: "wrong-secret-for-source-test")
         let error = try #require(throws: S3Error.self) { try S3ObjectSource(client: bad, bucket: bucket, key: "k.wav") }
-        #expect(error.exitCode == 77, "\(error)")
+        #expect(error.kind == .accessDenied, "\(error)")  // HeadObject's 403 has no body, so no error code
         #expect(!error.message.contains("wrong-secret-for-source-test") && !error.message.contains(server.secretAccessKey))
     }
 

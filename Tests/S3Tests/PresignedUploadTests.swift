@@ -163,7 +163,7 @@ import Testing
             try Self.write(sink, Array(repeating: 2, count: 8 << 10), at: 60 << 10)
         } throws: { error in
             let error = error as! UploadError
-            return error.kind == .outputTooLarge && error.exitCode == 73 && error.message.contains("64 KiB memory budget")
+            return error.kind == .outputTooLarge && error.message.contains("64 KiB memory budget")
                 && error.message.contains("--max-memory") && !error.message.contains("X-Amz")
         }
         sink.abort()
@@ -197,7 +197,7 @@ import Testing
             try sink.finish()
         } throws: { error in
             let error = error as! UploadError
-            return error.exitCode == 69 && error.message.contains("after 5 attempts") && !error.message.contains("X-Amz")
+            return (error.underlying as? S3Error)?.kind == .remote && error.message.contains("after 5 attempts") && !error.message.contains("X-Amz")
         }
         #expect(transport.sent.count == RetryPolicy.defaultPartMaxAttempts)
     }
@@ -209,7 +209,7 @@ import Testing
             try sink.finish()
         } throws: { error in
             let error = error as! UploadError
-            return error.exitCode == 77 && error.message.contains("has expired") && error.message.contains("presign it again")
+            return (error.underlying as? S3Error)?.kind == .accessDenied && error.message.contains("has expired") && error.message.contains("presign it again")
                 && !error.message.contains("X-Amz")
         }
         #expect(transport.sent.count == 1)
@@ -220,7 +220,7 @@ import Testing
         #expect {
             _ = try Self.upload(Self.sigV4URL(), transport: transport, at: Self.clock.addingTimeInterval(900 + 901))
         } throws: { error in
-            (error as! UploadError).exitCode == 77 && (error as! UploadError).message.contains("presign it again")
+            ((error as! UploadError).underlying as? S3Error)?.kind == .accessDenied && (error as! UploadError).message.contains("presign it again")
         }
         // Within S3's 15 minutes of clock tolerance it is tried.
         _ = try Self.upload(Self.sigV4URL(), transport: transport, at: Self.clock.addingTimeInterval(900 + 600))
@@ -232,7 +232,7 @@ import Testing
         let sink = try Self.upload(Self.sigV4URL(), transport: transport)
         #expect {
             try sink.finish()
-        } throws: { ($0 as! UploadError).exitCode == 77 && ($0 as! UploadError).message.contains("--method PUT") }
+        } throws: { (($0 as! UploadError).underlying as? S3Error)?.kind == .credentialsRejected && ($0 as! UploadError).message.contains("--method PUT") }
     }
 
     @Test func anETagOtherThanTheBodysMD5IsAnIntegrityFailure() throws {

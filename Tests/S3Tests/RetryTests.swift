@@ -24,7 +24,6 @@ struct RetryTests {
         #expect(clock.sleeps == [0.5, 1.0])
         #expect(error.attempts == 3)
         #expect(error.kind == .remote)
-        #expect(error.exitCode == 69)
         #expect(error.message.contains("after 3 attempts"))
         #expect(error.message.contains("SlowDown"))
         #expect(error.message.contains("s3://bucket/key"))
@@ -153,7 +152,7 @@ struct RetryTests {
         let transport = ScriptedTransport([.success(errorResponse(400, code: "ExpiredToken"))])
         let client = makeClient(transport)
         let error = try #require(throws: S3Error.self) { try client.getObject(bucket: "bucket", key: "key") }
-        #expect(error.exitCode == 77)
+        #expect(error.kind == .credentialsRejected)
         #expect(error.message.contains("expired"))
     }
 
@@ -203,7 +202,6 @@ struct CancellationTests {
             }
         }
         #expect(refused.kind == .cancelled)
-        #expect(refused.exitCode == 130)
         #expect(transport.sent.isEmpty)
 
         try client.abortMultipartUpload(bucket: "b", key: "k", uploadId: "u")

@@ -8,26 +8,25 @@ import Testing
 struct S3ClientTests {
     // MARK: Error mapping
 
-    static let mapping: [(code: String, status: Int, kind: S3Error.Kind, exit: Int32, words: String)] = [
-        ("AccessDenied", 403, .accessDenied, 77, "allows s3:GetObject"),
-        ("InvalidAccessKeyId", 403, .credentialsRejected, 77, "AWS_ACCESS_KEY_ID"),
-        ("SignatureDoesNotMatch", 403, .credentialsRejected, 77, "secret access key"),
-        ("ExpiredToken", 400, .credentialsRejected, 77, "fresh temporary credentials"),
-        ("NoSuchBucket", 404, .noSuchBucket, 69, "bucket \"bucket\" does not exist"),
-        ("NoSuchKey", 404, .noSuchKey, 66, "s3://bucket/some key does not exist"),
-        ("InvalidObjectState", 403, .archived, 66, "s3://bucket/some key is archived (InvalidObjectState: Server says so.) and cannot be read by GetObject; restore it first"),
-        ("InternalError", 500, .remote, 69, "retry later"),
-        ("InvalidArgument", 400, .remote, 69, "InvalidArgument"),
+    static let mapping: [(code: String, status: Int, kind: S3Error.Kind, words: String)] = [
+        ("AccessDenied", 403, .accessDenied, "allows s3:GetObject"),
+        ("InvalidAccessKeyId", 403, .credentialsRejected, "AWS_ACCESS_KEY_ID"),
+        ("SignatureDoesNotMatch", 403, .credentialsRejected, "secret access key"),
+        ("ExpiredToken", 400, .credentialsRejected, "fresh temporary credentials"),
+        ("NoSuchBucket", 404, .noSuchBucket, "bucket \"bucket\" does not exist"),
+        ("NoSuchKey", 404, .noSuchKey, "s3://bucket/some key does not exist"),
+        ("InvalidObjectState", 403, .archived, "s3://bucket/some key is archived (InvalidObjectState: Server says so.) and cannot be read by GetObject; restore it first"),
+        ("InternalError", 500, .remote, "retry later"),
+        ("InvalidArgument", 400, .remote, "InvalidArgument"),
     ]
 
-    @Test("S3 error codes become one-line messages with a kind and an exit code", arguments: mapping)
-    func errorMapping(code: String, status: Int, kind: S3Error.Kind, exit: Int32, words: String) throws {
+    @Test("S3 error codes become one-line messages with a kind", arguments: mapping)
+    func errorMapping(code: String, status: Int, kind: S3Error.Kind, words: String) throws {
         let secretish = "<StringToSign>AWS4-HMAC-SHA256 SECRET-STRING-TO-SIGN</StringToSign><SignatureProvided>deadbeef</SignatureProvided>"
         let transport = ScriptedTransport([.success(errorResponse(status, code: code, message: "Server says\nso.", extra: secretish))])
         let client = makeClient(transport, retry: RetryPolicy(maxAttempts: 1))
         let error = try #require(throws: S3Error.self) { try client.getObject(bucket: "bucket", key: "some key") }
         #expect(error.kind == kind)
-        #expect(error.exitCode == exit)
         #expect(error.code == code)
         #expect(error.status == status)
         #expect(error.message.contains(words), "\(error.message)")
@@ -43,9 +42,8 @@ struct S3ClientTests {
         let client = makeClient(transport)
         let missing = try #require(throws: S3Error.self) { try client.headObject(bucket: "bucket", key: "k") }
         #expect(missing.kind == .noSuchKey)
-        #expect(missing.exitCode == 66)
         let denied = try #require(throws: S3Error.self) { try client.headObject(bucket: "bucket", key: "k") }
-        #expect(denied.exitCode == 77)
+        #expect(denied.kind == .accessDenied)
         #expect(denied.message.contains("check your credentials, and that their policy allows s3:GetObject"))
     }
 
@@ -57,7 +55,6 @@ struct S3ClientTests {
                 .headObject(bucket: "bucket", key: "k")
         }
         #expect(expired.kind == .credentialsRejected)
-        #expect(expired.exitCode == 77)
         #expect(expired.message.contains("HTTP 400 with no error code, most likely ExpiredToken"), "\(expired.message)")
         #expect(expired.message.contains("get fresh temporary credentials"))
         #expect(!expired.message.contains("TOKEN"))
@@ -65,7 +62,7 @@ struct S3ClientTests {
         let noToken = try #require(throws: S3Error.self) {
             try makeClient(ScriptedTransport { _, _ in response(400) }, retry: RetryPolicy(maxAttempts: 1)).headObject(bucket: "bucket", key: "k")
         }
-        #expect(noToken.exitCode == 69)
+        #expect(noToken.kind == .remote)
 
         // A server that names the code in a header is taken at its word.
         let named = try #require(throws: S3Error.self) {
@@ -100,7 +97,6 @@ struct S3ClientTests {
         let client = makeClient(transport)
         let error = try #require(throws: S3Error.self) { _ = try client.putObject(bucket: "bucket", key: "k", body: [1, 2, 3]) }
         #expect(error.kind == .unavailable)
-        #expect(error.exitCode == 69)
         #expect(error.message.contains("PutObject on s3://bucket/k"))
         #expect(error.message.contains("after 3 attempts"))
     }
@@ -206,7 +202,7 @@ struct S3ClientTests {
         let error = try #require(throws: S3Error.self) { try client.getObject(bucket: "bucket", key: "k") }
         #expect(transport.sent.count == 2)
         #expect(error.code == "PermanentRedirect")
-        #expect(error.exitCode == 69)
+        #expect(error.kind == .remote)
     }
 
     // MARK: A 200 is not always success
