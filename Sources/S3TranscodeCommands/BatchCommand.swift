@@ -16,18 +16,14 @@ struct BatchCommand: ParsableCommand {
               {name}     the file name               Take 5.WAV
               {stem}     the name without extension  Take 5
               {ext}      the extension, no dot       WAV
+
             Runs of / become one and a leading / is dropped: the default {dir}/{stem}.mp3 gives live/2024/Take 5.mp3. Two inputs that would get the same name stop the batch before it starts.
 
             Jobs and memory: --jobs files at once, each on its own thread, all sharing one S3 connection pool. --max-memory is the budget of ALL jobs together, split evenly; each file needs at least two part buffers (2 x --part-size), and a budget too small for --jobs is refused, naming the largest --jobs it allows. Unset, each job gets three parts (15 MiB at 5M).
 
             --skip-existing: to S3, HEAD each target and skip it when its x-amz-meta-source-size and x-amz-meta-source-sha256 (recorded on every object s3transcode uploads) match the source; a changed source is transcoded again. To a local folder, skip when the output exists, is not empty and is at least as new as the source.
 
-            --shard K/N takes the files whose path under SRC hashes (FNV-1a 64) to K modulo N: N runs with K = 0..N-1 take disjoint shares that cover every file, with no coordinator. --shard auto reads K and N from the job-array engine:
-              Slurm        SLURM_ARRAY_TASK_ID, _MIN, _STEP, SLURM_ARRAY_TASK_COUNT
-              AWS Batch    AWS_BATCH_JOB_ARRAY_INDEX, AWS_BATCH_JOB_ARRAY_SIZE
-              Kubernetes   JOB_COMPLETION_INDEX (Indexed Jobs); Kubernetes sets no
-                           count: give --shard-count or S3TRANSCODE_SHARD_COUNT
-            --shard-count (then S3TRANSCODE_SHARD_COUNT) overrides the engine's count.
+            --shard K/N takes a stable share of the files by a hash of each path under SRC: N runs with K = 0..N-1 take disjoint shares that cover every file, with no coordinator. --shard auto reads K and N from a Slurm, AWS Batch or Kubernetes (Indexed Job) array; Kubernetes sets no count, so give --shard-count or S3TRANSCODE_SHARD_COUNT, which also override the engine's count. The README's "Sharding" section names the hash and the variables read.
 
             --dry-run prints the plan (INPUT → DEST lines, or JSON with --json) on stdout and writes nothing: no upload, no file, no manifest. It reads S3 only to list an S3 SRC and, with --skip-existing, to HEAD targets (hashing local sources to compare them).
 

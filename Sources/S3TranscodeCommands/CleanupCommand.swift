@@ -13,13 +13,9 @@ struct CleanupCommand: ParsableCommand {
         commandName: "cleanup",
         abstract: "Abort stale incomplete multipart uploads (S3 bills their parts until they are aborted).",
         discussion: """
-            Lists the incomplete multipart uploads in BUCKET whose key starts with PREFIX and that were
-            started longer than --older-than ago. Without --yes it only prints them; with --yes it
-            aborts each (AbortMultipartUpload) and their parts are deleted.
+            Lists the incomplete multipart uploads in BUCKET whose key starts with PREFIX and that were started longer than --older-than ago. Without --yes it only prints them; with --yes it aborts each (AbortMultipartUpload) and their parts are deleted.
 
-            stdout gets one line per upload (with --json one object per upload, then a summary
-            object); stderr gets the summary. An upload still being written by a running
-            s3transcode is aborted too if it is old enough: give a duration longer than any run.
+            stdout gets one line per upload (with --json one object per upload, then a summary object); stderr gets the summary. An upload still being written by a running s3transcode is aborted too if it is old enough: give a duration longer than any run.
 
             Examples:
               s3transcode cleanup s3://bucket --older-than 7d

@@ -8,18 +8,17 @@ struct TranscodeCommand: ParsableCommand {
         commandName: "transcode",
         abstract: "Transcode one input to MP3: to S3, a local file, or stdout.",
         discussion: """
-            INPUT is a path, or - for standard input (a pipe works, WAV included).
-            DEST is s3://BUCKET/KEY, a local path (a directory gets INPUT's name with .mp3), or - for
-            standard output. A local file or an S3 object gets an exact Xing/Info + LAME header (exact
-            duration, gapless playback); standard output cannot be rewritten, so a pipe gets none.
+            INPUT is a path, or - for standard input (a pipe works, WAV included). DEST is s3://BUCKET/KEY, a local path (a directory gets INPUT's name with .mp3), or - for standard output. A local file or an S3 object gets an exact Xing/Info + LAME header (exact duration, gapless playback); standard output cannot be rewritten, so a pipe gets none.
 
             DEST may also be a presigned PUT URL (SigV4 or legacy; `s3transcode presign --method PUT` makes one): the whole MP3 is built in memory (--max-memory, default 256M), then sent with one PUT. Quote it: it contains `&`. It is never printed.
 
             Examples:
               s3transcode in.wav s3://bucket/music/in.mp3
-              s3transcode in.flac out.mp3 --vbr 0 --title "Blue in Green" --artist "Bill Evans"
+              s3transcode in.flac out.mp3 --vbr 0 \\
+                  --title "Blue in Green" --artist "Bill Evans"
               s3transcode - - < in.wav > out.mp3
-              s3transcode in.wav s3://bucket/a.mp3 --endpoint-url http://127.0.0.1:9000 --part-size 8M
+              s3transcode in.wav s3://bucket/a.mp3 \\
+                  --endpoint-url http://127.0.0.1:9000 --part-size 8M
               s3transcode in.wav "$(s3transcode presign s3://bucket/a.mp3 --method PUT)"
             """)
 
