@@ -44,16 +44,8 @@ private func probeStreams(_ source: ByteSource) throws -> ProbeResult {
     let parameters = stream.pointee.codecpar!
     let channels = parameters.pointee.ch_layout.nb_channels
     guard channels > 0 else { throw Demuxer.notAudio(source, "its header says it has zero channels", 0) }
-    let layout = parameters.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC
-        ? ChannelLayout(defaultFor: channels)
-        : withUnsafePointer(to: parameters.pointee.ch_layout) { ChannelLayout(copying: $0) }
+    let layout = ChannelLayout(declared: parameters.pointee.ch_layout, channels: channels)
     let descriptor = avcodec_descriptor_get(parameters.pointee.codec_id)
-    var duration: Double?
-    if demuxer.format.pointee.duration != s3t_av_nopts_value() && demuxer.format.pointee.duration > 0 {
-        duration = Double(demuxer.format.pointee.duration) / Double(AV_TIME_BASE)
-    } else if stream.pointee.duration != s3t_av_nopts_value() && stream.pointee.duration > 0 {
-        duration = Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
-    }
     let bits = parameters.pointee.bits_per_raw_sample > 0 ? parameters.pointee.bits_per_raw_sample
         : av_get_exact_bits_per_sample(parameters.pointee.codec_id)
     let rate = parameters.pointee.bit_rate > 0 ? parameters.pointee.bit_rate : demuxer.format.pointee.bit_rate
@@ -62,7 +54,7 @@ private func probeStreams(_ source: ByteSource) throws -> ProbeResult {
         containerLongName: demuxer.containerLongName,
         codec: String(cString: avcodec_get_name(parameters.pointee.codec_id)),
         codecLongName: descriptor?.pointee.long_name.map { String(cString: $0) },
-        duration: duration,
+        duration: demuxer.duration(of: stream),
         sampleRate: Int(parameters.pointee.sample_rate),
         channels: Int(channels),
         channelLayout: layout.name,
