@@ -30,7 +30,8 @@ let package = Package(
         // AWS Signature Version 4: canonical request, string to sign, signing key, presigning.
         .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // HTTP on libcurl: blocking transfers on dedicated threads, connection reuse.
-        .target(name: "HTTPClient", dependencies: ["CCurl"]),
+        // SigV4 for `Redact`, the one owner of what a logged URL may show.
+        .target(name: "HTTPClient", dependencies: ["CCurl", "SigV4"]),
         // Credentials chain, region and endpoint resolution, as the AWS SDKs do it.
         .target(name: "AWSConfig", dependencies: ["SigV4", "HTTPClient"]),
         // The S3 client, its errors and retries, and the streaming multipart uploader.

@@ -1,4 +1,5 @@
 import CCurl
+import SigV4
 import Synchronization
 
 #if canImport(Glibc)
@@ -109,11 +110,11 @@ public final class CurlTransport: CancellableTransport, @unchecked Sendable {
         receive: ((HTTPResponse, UnsafeRawBufferPointer) -> Bool)?
     ) throws -> HTTPResponse {
         if cancellation?.isCancelled == true {
-            throw TransportError(.cancelled, "\(request.method) \(redactedURL(request.url)) was cancelled")
+            throw TransportError(.cancelled, "\(request.method) \(Redact.url(request.url)) was cancelled")
         }
         // A line break in a header would start a header of its own: refuse rather than send it.
         if let bad = request.headers.first(where: { $0.name.contains(where: \.isNewline) || $0.value.contains(where: \.isNewline) }) {
-            throw TransportError(.other, "\(request.method) \(redactedURL(request.url)) not sent: the header \(bad.name.filter { !$0.isNewline }) contains a line break; remove it from the option that set it")
+            throw TransportError(.other, "\(request.method) \(Redact.url(request.url)) not sent: the header \(bad.name.filter { !$0.isNewline }) contains a line break; remove it from the option that set it")
         }
         let handle = idle.withLock { $0.popLast() } ?? EasyHandle(share: share)
         defer {
@@ -132,13 +133,6 @@ public final class CurlTransport: CancellableTransport, @unchecked Sendable {
 private let curlGlobalInit: Void = {
     _ = curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32))
 }()
-
-/// The URL as it may be shown: scheme, host, port and path; the query string (which can hold a
-/// presigned signature) is replaced by `?…`.
-func redactedURL(_ url: String) -> String {
-    guard let q = url.firstIndex(of: "?") else { return url }
-    return url[..<q] + "?…"
-}
 
 // MARK: - Share handle
 
@@ -221,7 +215,7 @@ private final class EasyHandle: @unchecked Sendable {
         func set(_ option: CURLoption, _ value: String) { check(option, s3t_curl_easy_setopt_string(handle, option, value)) }
         func set(_ option: CURLoption, _ value: UnsafeMutableRawPointer) { check(option, s3t_curl_easy_setopt_pointer(handle, option, value)) }
 
-        if let failure = share.failure { throw TransportError(.setup, "\(request.method) \(redactedURL(request.url)) not sent: \(failure)") }
+        if let failure = share.failure { throw TransportError(.setup, "\(request.method) \(Redact.url(request.url)) not sent: \(failure)") }
         set(CURLOPT_SHARE, share.handle)
         set(CURLOPT_ERRORBUFFER, errorBuffer)
         set(CURLOPT_NOSIGNAL, 1)
@@ -291,7 +285,7 @@ private final class EasyHandle: @unchecked Sendable {
 
         guard code == CURLE_OK else {
             if code == CURLE_WRITE_ERROR, transfer.receiverStopped {
-                throw TransportError(.cancelled, "\(request.method) \(redactedURL(request.url)) was cancelled by its receiver")
+                throw TransportError(.cancelled, "\(request.method) \(Redact.url(request.url)) was cancelled by its receiver")
             }
             throw transportError(code, request: request)
         }
@@ -302,7 +296,7 @@ private final class EasyHandle: @unchecked Sendable {
     private func refusedOption(_ option: CURLoption, _ code: CURLcode, request: HTTPRequest) -> TransportError {
         let name = curl_easy_option_by_id(option).map { "CURLOPT_" + String(cString: $0.pointee.name) } ?? "option \(option.rawValue)"
         let version = curl_version_info(CURLVERSION_FIRST).flatMap { $0.pointee.version.map { String(cString: $0) } } ?? "?"
-        return TransportError(.setup, "\(request.method) \(redactedURL(request.url)) not sent: libcurl \(version) refused \(name) "
+        return TransportError(.setup, "\(request.method) \(Redact.url(request.url)) not sent: libcurl \(version) refused \(name) "
             + "(\(String(cString: curl_easy_strerror(code)))); s3transcode needs libcurl 7.85 or later")
     }
 
@@ -326,14 +320,15 @@ private final class EasyHandle: @unchecked Sendable {
         default:
             kind = .other
         }
-        let target = redactedURL(request.url)
+        let target = Redact.url(request.url)
         if kind == .cancelled {
             return TransportError(.cancelled, "\(request.method) \(target) was cancelled")
         }
         var detail = String(cString: curl_easy_strerror(code))
         var extra = String(cString: errorBuffer)
+        extra = extra.replacingOccurrences(of: request.url, with: target)
         if let q = request.url.firstIndex(of: "?") {
-            extra = extra.replacingOccurrences(of: String(request.url[q...]), with: "?…")
+            extra = extra.replacingOccurrences(of: String(request.url[q...]), with: "?<redacted>")
         }
         if !extra.isEmpty { detail += " (\(extra))" }
         let advice: String

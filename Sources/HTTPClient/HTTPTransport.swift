@@ -1,3 +1,5 @@
+import SigV4
+
 /// The transport seam: everything above it (signing, credentials, the S3 client, retries) is tested
 /// with an injected transport; `CurlTransport` is the real one.
 ///
@@ -97,7 +99,7 @@ extension HTTPTransport {
         response.body = []
         let accepted = bytes.withUnsafeBytes { receive(response, $0) }
         if !accepted {
-            throw TransportError(.cancelled, "\(request.method) \(redactedURL(request.url)) was cancelled by its receiver")
+            throw TransportError(.cancelled, "\(request.method) \(Redact.url(request.url)) was cancelled by its receiver")
         }
         return response
     }

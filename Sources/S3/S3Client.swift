@@ -322,17 +322,12 @@ public final class S3Client: Sendable {
     static func logLine(
         operation: String, method: String, url: String, outcome: String, attempt: Int, maxAttempts: Int, seconds: Double
     ) -> String {
-        var rest = Substring(url)
+        var rest = Substring(Redact.url(url))  // no query, no user:password@
         if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
         let pathStart = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
         let host = rest[..<pathStart]
-        var path = rest[pathStart...]
-        var redacted = ""
-        if let q = path.firstIndex(of: "?") {
-            path = path[..<q]
-            redacted = "?<redacted>"
-        }
-        return "s3: \(operation) \(method) \(host) \(path.isEmpty ? "/" : path)\(redacted) \(outcome) attempt \(attempt)/\(maxAttempts) "
+        let path = rest[pathStart...]
+        return "s3: \(operation) \(method) \(host) \(path.first == "/" ? path : "/" + path) \(outcome) attempt \(attempt)/\(maxAttempts) "
             + String(format: "%.3fs", seconds)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import S3
+import SigV4
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -37,7 +38,7 @@ enum BatchLocation: Equatable, CustomStringConvertible {
         } else if argument == "-" || argument.hasPrefix("http://") || argument.hasPrefix("https://") {
             let what = role == .source ? "batch reads a local folder or an s3://BUCKET/PREFIX/"
                                        : "batch writes to an s3://BUCKET/PREFIX or a local folder"
-            throw CommandFailure(.usage, "\(Location.redacted(argument)): \(what)")
+            throw CommandFailure(.usage, "\(Redact.url(argument)): \(what)")
         } else {
             self = .folder(argument)
         }

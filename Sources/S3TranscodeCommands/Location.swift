@@ -1,3 +1,5 @@
+import SigV4
+
 /// Where a command reads from or writes to, as written on the command line.
 enum Location: Equatable, CustomStringConvertible {
     /// `-`: standard input or standard output.
@@ -19,7 +21,7 @@ enum Location: Equatable, CustomStringConvertible {
             self = .s3(bucket: String(rest[..<slash]), key: String(rest[rest.index(after: slash)...]))
         } else if argument.hasPrefix("https://") || argument.hasPrefix("http://") {
             guard argument.contains("X-Amz-Signature=") || argument.contains("Signature=") else {
-                throw CommandFailure(.usage, "\(Location.redacted(argument)): an http(s) destination must be a presigned "
+                throw CommandFailure(.usage, "\(Redact.url(argument)): an http(s) destination must be a presigned "
                     + "PUT URL (make one with `s3transcode presign s3://BUCKET/KEY --method PUT`)")
             }
             self = .presignedURL(argument)
@@ -34,12 +36,7 @@ enum Location: Equatable, CustomStringConvertible {
         case .standardStream: "-"
         case .file(let path): path
         case .s3(let bucket, let key): "s3://\(bucket)/\(key)"
-        case .presignedURL(let url): Location.redacted(url)
+        case .presignedURL(let url): Redact.url(url)
         }
-    }
-
-    static func redacted(_ url: String) -> String {
-        guard let query = url.firstIndex(of: "?") else { return url }
-        return url[..<query] + "?<redacted>"
     }
 }

@@ -48,8 +48,9 @@ public struct PayloadHasher {
 
 private let lowerHex: [UInt8] = Array("0123456789abcdef".utf8)
 
-/// Lower-case hex of a digest or MAC.
-func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+/// Lower-case hex of a digest or MAC: the one hex encoder of the package (S3's ETag and checksum
+/// code should call it rather than keep copies).
+public func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
     var out: [UInt8] = []
     out.reserveCapacity(64)
     for byte in bytes {

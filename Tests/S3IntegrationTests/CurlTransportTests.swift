@@ -97,6 +97,17 @@ struct CurlTransportTests {
         #expect(server.requests.isEmpty)
     }
 
+    @Test("a failed request's message shows the URL without its query or user:password@")
+    func errorRedaction() throws {
+        let closed = try LocalResponder.ClosedPort()
+        defer { closed.close() }
+        let url = "http://alice:hunter2@127.0.0.1:\(closed.port)/b/k?X-Amz-Signature=SIGSIG"
+        let error = try #require(throws: TransportError.self) { try CurlTransport().send(HTTPRequest(method: "GET", url: url)) }
+        #expect(error.kind == .connect)
+        #expect(error.message.hasPrefix("GET http://127.0.0.1:\(closed.port)/b/k?<redacted> failed: "), "\(error.message)")
+        for secret in ["hunter2", "alice", "SIGSIG"] { #expect(!error.message.contains(secret), "\(error.message)") }
+    }
+
     @Test("the body of a non-2xx answer is kept up to 64 KiB, the rest read and dropped; a 2xx body is whole",
           arguments: [404, 500])
     func errorBodyLimit(status: Int) throws {

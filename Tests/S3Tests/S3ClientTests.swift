@@ -268,6 +268,16 @@ struct S3ClientTests {
         #expect(!line.contains("abc") && !line.contains("AKID"))
     }
 
+    @Test("the log line of an endpoint with user:password@ shows neither", arguments: [
+        ("https://alice:hunter2@minio.local:9000/b/k?x-id=1", "minio.local:9000 /b/k?<redacted>"),
+        ("https://alice:hunter2@minio.local", "minio.local /"),
+    ])
+    func logLineUserInfo(_ url: String, _ shown: String) {
+        let line = S3Client.logLine(operation: "GetObject", method: "GET", url: url, outcome: "200", attempt: 1, maxAttempts: 3, seconds: 0)
+        #expect(line == "s3: GetObject GET \(shown) 200 attempt 1/3 0.000s")
+        #expect(!line.contains("hunter2") && !line.contains("alice"))
+    }
+
     // MARK: Listing and multipart XML
 
     @Test("ListObjectsV2 follows continuation tokens")
