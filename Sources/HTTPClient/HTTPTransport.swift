@@ -35,8 +35,14 @@ public struct HTTPResponse: Sendable {
 
     /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
+        HTTPResponse.header(name, in: headers)
+    }
+
+    /// The first value of the header `name` in `headers`, names compared without regard to case:
+    /// the one header lookup, for this response and for the outputs that keep its headers.
+    public static func header(_ name: String, in headers: [(name: String, value: String)]) -> String? {
         let lower = name.lowercased()
-        return headers.first { $0.name == lower }?.value
+        return headers.first { $0.name.lowercased() == lower }?.value
     }
 }
 

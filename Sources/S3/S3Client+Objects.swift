@@ -37,8 +37,7 @@ public struct ObjectAttributes: Sendable {
 
     /// A header of the response by case-insensitive name.
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        return headers.first { $0.name == lower }?.value
+        HTTPResponse.header(name, in: headers)
     }
 }
 

@@ -46,3 +46,16 @@ struct CurlTransportRequestChecks {
         #expect(!error.message.contains("public-read"))
     }
 }
+
+@Suite("HTTP headers")
+struct HeaderLookupTests {
+    @Test("a header is found whatever the case of its name on either side, first value first")
+    func caseInsensitive() {
+        let response = HTTPResponse(status: 200, headers: [("ETag", "\"a\""), ("x-amz-checksum-crc32", "b"), ("etag", "\"c\"")], body: [])
+        #expect(response.header("etag") == "\"a\"")
+        #expect(response.header("ETAG") == "\"a\"")
+        #expect(response.header("X-Amz-Checksum-CRC32") == "b")
+        #expect(response.header("content-length") == nil)
+        #expect(HTTPResponse.header("x-AMZ-checksum-crc32", in: response.headers) == "b")
+    }
+}
