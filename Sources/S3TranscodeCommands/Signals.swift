@@ -29,11 +29,11 @@ final class SignalTrap: @unchecked Sendable {  // `sources` is set once, in init
     init() {
         // A reader of standard output that goes away (`s3transcode in.wav - | head -c 100`) must
         // make the write fail with EPIPE (exit 74, one line), not kill the process silently.
-        _ = Glibc.signal(SIGPIPE, SIG_IGN)
+        ignore(SIGPIPE)
         let queue = DispatchQueue(label: "s3transcode.signals")
         var installed: [DispatchSourceSignal] = []
         for number in SignalTrap.handled {
-            _ = Glibc.signal(number, SIG_IGN)
+            ignore(number)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler { [first, cancellation] in
                 // The first signal decides the exit code; a second one changes nothing.
@@ -53,4 +53,10 @@ final class SignalTrap: @unchecked Sendable {  // `sources` is set once, in init
 
     /// The conventional exit code for the signal received: 128 + its number.
     var exitCode: Int32? { signal.map { 128 + $0 } }
+}
+
+/// `signal(number, SIG_IGN)` from the C library, Glibc's or Darwin's (inside `SignalTrap` the name
+/// `signal` is its property).
+private func ignore(_ number: Int32) {
+    _ = signal(number, SIG_IGN)
 }
