@@ -8,14 +8,14 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Equa
         private let base: Base
         private init(base: Base) { self.base = base }
 
-        /// No credential source had anything: exit 78.
+        /// No credential source had anything.
         public static let noCredentials = Kind(base: .noCredentials)
         /// A setting, file or profile is wrong or missing (bad `AWS_MAX_ATTEMPTS`, unknown profile,
-        /// malformed `credential_process` output …): exit 78.
+        /// malformed `credential_process` output …).
         public static let invalidConfiguration = Kind(base: .invalidConfiguration)
-        /// A credential service refused (STS AccessDenied, a rejected web identity token): exit 77.
+        /// A credential service refused (STS AccessDenied, a rejected web identity token).
         public static let credentialsRejected = Kind(base: .credentialsRejected)
-        /// A credential service could not be reached or failed (STS 5xx, container endpoint down): exit 69.
+        /// A credential service could not be reached or failed (STS 5xx, container endpoint down).
         public static let unavailable = Kind(base: .unavailable)
 
         public var description: String {

@@ -28,8 +28,7 @@ public struct PresignedUploadResult: Sendable, Equatable {
 /// connection errors, timeouts, 5xx and throttling (a PUT is idempotent), then checks the ETag
 /// against the body's MD5 (unless the answer says SSE-KMS, whose ETags are not MD5s). A 403
 /// "Request has expired" (or a URL already expired by our clock, checked at `init` before any
-/// encoding) says to presign again; S3 errors come as `UploadError(.remote)` over an `S3Error`
-/// (exit 77 for refused credentials or an expired URL, 69 otherwise).
+/// encoding) says to presign again; S3 errors come as `UploadError(.remote)` over an `S3Error`.
 ///
 /// Used from one thread at a time (the transcoder's).
 public final class PresignedUpload: @unchecked Sendable {

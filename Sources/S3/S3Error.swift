@@ -17,26 +17,26 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         private init(_ raw: Raw) { self.raw = raw }
 
         /// The credentials were refused: InvalidAccessKeyId, SignatureDoesNotMatch, ExpiredToken,
-        /// InvalidToken. Exit 77.
+        /// InvalidToken.
         public static let credentialsRejected = Kind(.credentialsRejected)
-        /// The credentials are valid but not allowed to do this: AccessDenied. Exit 77.
+        /// The credentials are valid but not allowed to do this: AccessDenied.
         public static let accessDenied = Kind(.accessDenied)
-        /// NoSuchBucket. Exit 69.
+        /// NoSuchBucket.
         public static let noSuchBucket = Kind(.noSuchBucket)
-        /// NoSuchKey, or a 404 to HEAD. Exit 66 (the input is missing).
+        /// NoSuchKey, or a 404 to HEAD.
         public static let noSuchKey = Kind(.noSuchKey)
         /// InvalidObjectState: the object is in an archive storage class (Glacier Flexible
         /// Retrieval, Deep Archive, an Intelligent-Tiering archive tier) and must be restored before
-        /// it can be read. Exit 66 (the input cannot be read).
+        /// it can be read.
         public static let archived = Kind(.archived)
-        /// NoSuchUpload: the multipart upload was aborted or completed. Exit 69.
+        /// NoSuchUpload: the multipart upload was aborted or completed.
         public static let noSuchUpload = Kind(.noSuchUpload)
         /// Any other answer S3 gave: throttling or server errors out of retries, invalid
-        /// arguments, a response that could not be parsed. Exit 69.
+        /// arguments, a response that could not be parsed.
         public static let remote = Kind(.remote)
-        /// No answer at all: connection refused, timeout, TLS failure, out of retries. Exit 69.
+        /// No answer at all: connection refused, timeout, TLS failure, out of retries.
         public static let unavailable = Kind(.unavailable)
-        /// The transfer was stopped through the transport's `CancellationFlag`. Exit 130.
+        /// The transfer was stopped through the transport's `CancellationFlag`.
         public static let cancelled = Kind(.cancelled)
 
         public var description: String { raw.rawValue }

@@ -25,8 +25,8 @@ import HTTPClient
 ///   `maxAttempts - 1` resumes in a row that each got less than 1 MiB, then the read fails.
 /// - The answer must be a 206 for exactly the range asked (`Content-Range`), and must deliver all of it.
 ///
-/// Errors are `S3Error`s naming `s3://bucket/key`: a missing object is `noSuchKey` (exit 66), a
-/// refused one `accessDenied` or `credentialsRejected` (77), a changed one `remote` (69).
+/// Errors are `S3Error`s naming `s3://bucket/key`: a missing object is `noSuchKey`, a refused one
+/// `accessDenied` or `credentialsRejected`, a changed one `remote`.
 ///
 /// `read` and `seek` are called from one thread at a time (the demuxer's).
 public final class S3ObjectSource: @unchecked Sendable {  // the reader's state is touched by one thread at a time

@@ -11,19 +11,19 @@ public struct UploadError: Error, Sendable, CustomStringConvertible {
         private let raw: Raw
         private init(_ raw: Raw) { self.raw = raw }
 
-        /// Part size, concurrency or memory budget out of range (64, usage).
+        /// Part size, concurrency or memory budget out of range.
         public static let invalidOptions = Kind(.invalidOptions)
-        /// The output outgrew 10,000 parts of the planned size (73, cannot create output).
+        /// The output outgrew 10,000 parts of the planned size.
         public static let outputTooLarge = Kind(.outputTooLarge)
-        /// A write outside the rewritable window, or past the end of what was written (74, I/O).
+        /// A write outside the rewritable window, or past the end of what was written.
         public static let invalidWrite = Kind(.invalidWrite)
-        /// An S3 request failed after its retries; see `underlying` (69 or 77).
+        /// An S3 request failed after its retries; see `underlying`.
         public static let remote = Kind(.remote)
-        /// S3 stored something other than what we sent: an ETag or CRC32 mismatch (69, unavailable).
+        /// S3 stored something other than what we sent: an ETag or CRC32 mismatch.
         public static let integrity = Kind(.integrity)
         /// `abort()` was called (a signal, or the transcoder failed); the upload was aborted.
         public static let cancelled = Kind(.cancelled)
-        /// `write` or `finish` after the upload was finished or aborted (70, internal).
+        /// `write` or `finish` after the upload was finished or aborted.
         public static let finished = Kind(.finished)
 
         public var description: String { raw.rawValue }
