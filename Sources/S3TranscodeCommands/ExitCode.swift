@@ -45,8 +45,10 @@ enum ExitStatus: Int32, CaseIterable {
 
     /// Every code with its meaning, one per line, as the root `--help` shows them.
     static var documented: String {
-        allCases.map { "  " + String($0.rawValue).padding(toLength: 5, withPad: " ", startingAt: 0) + $0.meaning }
-            .joined(separator: "\n")
+        allCases.map { status in
+            let code = String(status.rawValue)
+            return "  " + code + String(repeating: " ", count: 5 - code.count) + status.meaning
+        }.joined(separator: "\n")
     }
 
     /// The exit status for a trap's `exitCode` (128 + the signal's number).
