@@ -62,7 +62,7 @@ public struct ResolvedConfiguration: Sendable {
     /// One line for `-v`, without secrets.
     public var summary: String {
         "profile \(profile), region \(region) (from \(regionSource)), endpoint "
-            + (endpointURL.map { "\($0) (from \(endpointSource ?? "?"))" } ?? "Amazon S3")
+            + (endpointURL.map { "\(Redact.url($0)) (from \(endpointSource ?? "?"))" } ?? "Amazon S3")
             + ", addressing \(addressing.rawValue), retry mode \(retryMode.rawValue)"
             + (maxAttempts.map { ", max attempts \($0)" } ?? "")
     }

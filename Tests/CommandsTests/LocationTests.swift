@@ -1,4 +1,5 @@
 @testable import S3TranscodeCommands
+import TestSupport
 import Testing
 
 @Suite("locations as messages show them")
@@ -14,5 +15,27 @@ struct LocationTests {
             #expect(!presigned.description.contains(secret))
             #expect(refused?.message.contains(secret) == false)
         }
+    }
+}
+
+@Suite("an endpoint with user:password@ through the binary")
+struct EndpointUserInfoTests {
+    @Test("-v and the failure line show the endpoint without its user:password@")
+    func verboseAndFailure() throws {
+        let closed = try LocalResponder.ClosedPort()
+        defer { closed.close() }
+        var environment = CommandLineTool.bareEnvironment()
+        environment["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE"
+        environment["AWS_SECRET_ACCESS_KEY"] = "not-a-real-secret"
+        environment["AWS_REGION"] = "us-east-1"
+        environment["AWS_ENDPOINT_URL_S3"] = "http://alice:hunter2@127.0.0.1:\(closed.port)"
+        environment["AWS_CONFIG_FILE"] = "/nonexistent/s3transcode-test-config"
+        environment["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/s3transcode-test-credentials"
+        environment["AWS_EC2_METADATA_DISABLED"] = "true"
+        environment["AWS_MAX_ATTEMPTS"] = "1"
+        let outcome = try CommandLineTool.run(["probe", "s3://bucket/in.wav", "-v"], environment: environment)
+        #expect(outcome.status == 69, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("endpoint http://127.0.0.1:\(closed.port) (from"), "\(outcome.stderr)")
+        #expect(!outcome.stderr.contains("hunter2") && !outcome.stderr.contains("alice"), "\(outcome.stderr)")
     }
 }
