@@ -8,7 +8,9 @@ import SigV4
 /// IMDSv1 when the token call is refused with 403/404/405, unless `AWS_EC2_METADATA_V1_DISABLED=true`
 /// (as botocore does).
 ///
-/// An unreachable IMDS means "not on EC2": the chain moves on. Give this provider a transport with
+/// An unreachable IMDS means "not on EC2", and any refusal or failure after the token (a 403 for
+/// the role, no instance profile, a document without keys) means "no credentials here": the chain
+/// moves on and ends in "no credentials" (exit 78), as botocore's InstanceMetadataFetcher does. Give this provider a transport with
 /// a short connect timeout (the SDKs use 1 s), or the last step of a failing chain waits for it.
 /// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html
 public struct InstanceMetadataCredentialProvider: CredentialProvider {
@@ -56,33 +58,20 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
         if let token { headers.append(("x-aws-ec2-metadata-token", token)) }
         let base = endpoint + "/latest/meta-data/iam/security-credentials/"
         let what = "EC2 instance metadata (\(endpoint))"
-        let roleResponse: HTTPResponse
-        do {
-            roleResponse = try transport.send(HTTPRequest(method: "GET", url: base, headers: headers))
-        } catch let error as TransportError {
-            throw ConfigurationError(.unavailable, "\(what) stopped answering (\(error.message)); try again")
-        }
-        if roleResponse.status == 404 { return nil } // no instance profile attached
-        guard roleResponse.status == 200 else {
-            throw ConfigurationError(.unavailable, "\(what) refused the role name (HTTP \(roleResponse.status)); check the instance's metadata options")
+        guard let roleResponse = try? transport.send(HTTPRequest(method: "GET", url: base, headers: headers)),
+              roleResponse.status == 200 else {
+            return nil // no instance profile attached (404), or the role refused (403)
         }
         let role = String(decoding: roleResponse.body, as: UTF8.self)
             .split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map { String($0.trimmingSpaces()) } ?? ""
         if role.isEmpty { return nil }
-        let credentialsResponse: HTTPResponse
-        do {
-            credentialsResponse = try transport.send(
-                HTTPRequest(method: "GET", url: base + S3Path.encodeQueryComponent(role), headers: headers))
-        } catch let error as TransportError {
-            throw ConfigurationError(.unavailable, "\(what) stopped answering (\(error.message)); try again")
+        guard let credentialsResponse = try? transport.send(
+                HTTPRequest(method: "GET", url: base + S3Path.encodeQueryComponent(role), headers: headers)),
+              credentialsResponse.status == 200,
+              let document = try? CredentialsDocument.decode(credentialsResponse.body, what: what),
+              document.code == nil || document.code == "Success" else {
+            return nil
         }
-        guard credentialsResponse.status == 200 else {
-            throw ConfigurationError(.unavailable, "\(what) refused the credentials of role \(role) (HTTP \(credentialsResponse.status)); try again")
-        }
-        let document = try CredentialsDocument.decode(credentialsResponse.body, what: what)
-        if let code = document.code, code != "Success" {
-            throw ConfigurationError(.unavailable, "\(what) answered \(code) for role \(role); check the instance profile")
-        }
-        return try document.credentials(what: what)
+        return try? document.credentials(what: what)
     }
 }
