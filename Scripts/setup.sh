@@ -30,4 +30,7 @@ pip_install() {
 }
 python3 -c 'import moto.server, werkzeug, flask_cors' 2>/dev/null || { echo "setup: installing moto[server] from PyPI"; pip_install "moto[server]"; }
 command -v aws >/dev/null 2>&1 || { echo "setup: installing awscli from PyPI"; pip_install awscli; }
+# botocore (awscli v1 brings it; a standalone AWS CLI v2 does not): the AWSConfig tests compute
+# their expected values with it.
+python3 -c 'import botocore' 2>/dev/null || { echo "setup: installing botocore from PyPI"; pip_install botocore; }
 echo "setup: ready ($(swift --version 2>/dev/null | head -n1); FFmpeg libavformat $(pkg-config --modversion libavformat); curl $(pkg-config --modversion libcurl))"
