@@ -8,7 +8,7 @@ import Testing
 /// One configuration: the files, the environment and the flags. `@DIR@` in any text or variable
 /// is the case's temporary directory; `config` and `credentials` are written there as the files
 /// `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` name (unless the case sets them).
-struct ParityCase: Sendable, CustomTestStringConvertible {
+struct ParityCase: Sendable {
     var name: String
     var config: String?
     var credentials: String?
@@ -19,8 +19,6 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
     var buckets: [String] = ["my-bucket"]
     /// More files in the directory: token files, `credential_process` scripts (`*.sh`, executable).
     var files: [String: String] = [:]
-
-    var testDescription: String { name }
 }
 
 /// What a configuration resolves to, as text that botocore's answer and ours both produce.
@@ -219,25 +217,33 @@ let parityCases: [ParityCase] = [
 
 @Suite("Configuration resolves as botocore (the AWS CLI) resolves it")
 struct BotocoreParityTests {
-    @Test("each row resolves to botocore's answer", arguments: parityCases)
-    func parity(_ row: ParityCase) throws {
-        let directory = try TempDirectory()
-        func place(_ text: String) -> String { text.replacingOccurrences(of: "@DIR@", with: directory.path) }
-        if let config = row.config { try directory.write("config", place(config)) }
-        if let credentials = row.credentials { try directory.write("credentials", place(credentials)) }
-        for (name, text) in row.files { try directory.write(name, place(text), executable: name.hasSuffix(".sh")) }
-        var env = [
-            "HOME": directory.path + "/home",
-            "AWS_CONFIG_FILE": directory.path + "/config",
-            "AWS_SHARED_CREDENTIALS_FILE": directory.path + "/credentials",
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "BOTO_CONFIG": "/nonexistent",
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-        ]
-        env.merge(row.env.mapValues(place)) { _, new in new }
-        let expected = try Botocore.resolve(env: env, row: row)
-        let ours = Self.ours(env: env, row: row)
-        #expect(ours == expected, "\(row.name)")
+    @Test("every row of the table resolves to botocore's answer")
+    func parity() throws {
+        let root = try TempDirectory()
+        var prepared: [(row: ParityCase, env: [String: String])] = []
+        for (index, row) in parityCases.enumerated() {
+            let directory = root.path + "/\(index)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            func place(_ text: String) -> String { text.replacingOccurrences(of: "@DIR@", with: directory) }
+            if let config = row.config { try root.write("\(index)/config", place(config)) }
+            if let credentials = row.credentials { try root.write("\(index)/credentials", place(credentials)) }
+            for (name, text) in row.files { try root.write("\(index)/\(name)", place(text), executable: name.hasSuffix(".sh")) }
+            var env = [
+                "HOME": directory + "/home",
+                "AWS_CONFIG_FILE": directory + "/config",
+                "AWS_SHARED_CREDENTIALS_FILE": directory + "/credentials",
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "BOTO_CONFIG": "/nonexistent",
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            ]
+            env.merge(row.env.mapValues(place)) { _, new in new }
+            prepared.append((row, env))
+        }
+        let expected = try Botocore.resolve(prepared)
+        try #require(expected.count == prepared.count)
+        for ((row, env), expected) in zip(prepared, expected) {
+            #expect(Self.ours(env: env, row: row) == expected, "\(row.name)")
+        }
     }
 
     /// Our resolver's answer, with an STS that records who signed each call.
@@ -311,7 +317,7 @@ final class RecordingSTS: Sendable {
     }
 }
 
-/// Runs `botocore-oracle.py` with the case's environment.
+/// Runs `botocore-oracle.py` over the table.
 enum Botocore {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("botocore-oracle.py").path
 
@@ -332,37 +338,42 @@ enum Botocore {
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    static func resolve(env: [String: String], row: ParityCase) throws -> ParityOutcome {
+    /// botocore's answers for every case, from one process.
+    static func resolve(_ cases: [(row: ParityCase, env: [String: String])]) throws -> [ParityOutcome] {
         guard let python else {
             throw Failure(description: "python3 with botocore is not installed: run Scripts/setup.sh")
+        }
+        let input: [[String: Any]] = cases.map { row, env in
+            var flags: [String: Any] = ["buckets": row.buckets]
+            if let profile = row.profile { flags["profile"] = profile }
+            if let region = row.region { flags["region"] = region }
+            if let endpoint = row.endpointURL { flags["endpoint_url"] = endpoint }
+            return ["env": env, "flags": flags]
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script]
-        process.environment = env
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
+        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
         try process.run()
-        var flags: [String: Any] = ["buckets": row.buckets]
-        if let profile = row.profile { flags["profile"] = profile }
-        if let region = row.region { flags["region"] = region }
-        if let endpoint = row.endpointURL { flags["endpoint_url"] = endpoint }
-        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: flags))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        stdin.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: input))
+        try stdin.fileHandleForWriting.close()
+        let data = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let answer = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard process.terminationStatus == 0, let answers = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
             throw Failure(description: "botocore-oracle.py failed (status \(process.terminationStatus)): \(String(decoding: data, as: UTF8.self))")
         }
-        if answer["error"] is String { return .refused }
-        // botocore addresses us-east-1 at the legacy global host; the regional one is the same service.
-        let urls = (answer["urls"] as? [String: String] ?? [:]).mapValues {
-            $0.replacingOccurrences(of: "s3.amazonaws.com/", with: "s3.us-east-1.amazonaws.com/")
+        return answers.map { answer in
+            if answer["error"] is String { return .refused }
+            // botocore addresses us-east-1 at the legacy global host; the regional one is the same service.
+            let urls = (answer["urls"] as? [String: String] ?? [:]).mapValues {
+                $0.replacingOccurrences(of: "s3.amazonaws.com/", with: "s3.us-east-1.amazonaws.com/")
+            }
+            return ParityOutcome(credentials: answer["credentials"] as? String ?? "?", region: answer["region"] as? String ?? "?",
+                                 urls: urls, error: false)
         }
-        return ParityOutcome(credentials: answer["credentials"] as? String ?? "?", region: answer["region"] as? String ?? "?",
-                             urls: urls, error: false)
     }
 }

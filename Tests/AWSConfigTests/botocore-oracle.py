@@ -1,15 +1,17 @@
 """What botocore (the AWS CLI's library) resolves for one configuration: the expected values of
 Tests/AWSConfigTests/BotocoreParityTests.swift.
 
-Run with the case's environment (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_* variables)
-and, on standard input, the command-line flags as JSON:
-    {"profile": "dev" | null, "region": "eu-west-1" | null, "endpoint_url": "http://…" | null,
-     "buckets": ["my-bucket", …]}
-Prints one JSON object:
+Reads, on standard input, a JSON list of cases, each the whole environment (AWS_CONFIG_FILE,
+AWS_SHARED_CREDENTIALS_FILE, AWS_* variables, HOME, PATH) and the command-line flags:
+    [{"env": {...}, "flags": {"profile": "dev" | null, "region": "eu-west-1" | null,
+                              "endpoint_url": "http://…" | null, "buckets": ["my-bucket", …]}}, …]
+Prints a JSON list with one answer per case, in order:
     {"credentials": "keys(AKID, token)" | "assume-role(ROLE, <source>)" | "web-identity(ROLE, TOKEN)"
                     | "none" | null,
      "region": "us-east-1", "urls": {"my-bucket": "https://my-bucket.s3.amazonaws.com/k"},
      "error": null | "ProfileNotFound" | …}
+One process answers every case (botocore reads os.environ when it resolves, so each case
+replaces it): importing botocore once instead of once per case.
 
 Nothing is sent: each HeadObject stops before sending, its URL kept; botocore resolves the source credentials of a role eagerly but calls STS only
 when the credentials are used, so a role is described by its ARN and the credentials that would
@@ -47,8 +49,9 @@ def describe(credentials):
     return f"keys({frozen.access_key}, {'token' if frozen.token else 'no token'})"
 
 
-def main():
-    flags = json.load(sys.stdin)
+def resolve(env, flags):
+    os.environ.clear()
+    os.environ.update(env)
     result = {"credentials": None, "region": None, "urls": {}, "error": None}
     try:
         session = botocore.session.Session()
@@ -75,7 +78,7 @@ def main():
                 result["urls"][bucket] = sent.url
     except Exception as error:  # noqa: BLE001 — the class name is the answer
         result["error"] = type(error).__name__
-    json.dump(result, sys.stdout)
+    return result
 
 
-main()
+json.dump([resolve(case["env"], case["flags"]) for case in json.load(sys.stdin)], sys.stdout)
