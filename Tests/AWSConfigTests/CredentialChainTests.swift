@@ -340,7 +340,8 @@ struct CredentialChainTests {
         }
         #expect(error.kind == .noCredentials)
         #expect(error.exitCode == 78)
-        #expect(error.description.contains("EC2 instance metadata (http://169.254.169.254)"))
+        #expect(error.description.contains("EC2 instance metadata (http://169.254.169.254), which "))
+        if roleStatus != 200 { #expect(error.description.contains("answered HTTP \(roleStatus)")) }
     }
 
     @Test("credential_source = Environment assumes the role with the environment's keys")
