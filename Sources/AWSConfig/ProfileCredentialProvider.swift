@@ -122,7 +122,8 @@ struct ProfileCredentials: Sendable {
             }
             if profile["mfa_serial"] != nil { throw mfaRefused(name) }
             guard let found = try provider.credentials() else {
-                throw ConfigurationError(.noCredentials,
+                // An error, not "no credentials": the profile says where they must come from (botocore's CredentialRetrievalError).
+                throw ConfigurationError(.invalidConfiguration,
                     "profile \(name) takes its source credentials from \(kind), which has none (\(provider.source))")
             }
             source = found

@@ -23,7 +23,8 @@ struct ParityCase: Sendable {
 
 /// What a configuration resolves to, as text that botocore's answer and ours both produce.
 struct ParityOutcome: Equatable, CustomStringConvertible {
-    /// `keys(AKID, token)`, `assume-role(ROLE, <source>)`, `web-identity(ROLE, TOKEN)`, `none`.
+    /// `keys(AKID, token)`, `assume-role(ROLE, <source>[, ExternalId=…][, DurationSeconds=…])`,
+    /// `web-identity(ROLE, TOKEN)`, `none`.
     var credentials: String
     var region: String
     /// The URL of key `k` in each bucket (endpoint and addressing style).
@@ -90,6 +91,34 @@ let keysAndProcess = """
     source_profile = proc
     [profile proc]
     credential_process = @DIR@/process.sh
+    [profile extras]
+    role_arn = arn:aws:iam::123456789012:role/Extras
+    source_profile = other
+    external_id = ext-42
+    duration_seconds = 1800
+    [profile badduration]
+    role_arn = arn:aws:iam::123456789012:role/BadDuration
+    source_profile = other
+    duration_seconds = an hour
+    [profile fromimds]
+    role_arn = arn:aws:iam::123456789012:role/FromIMDS
+    credential_source = Ec2InstanceMetadata
+    [profile badsource]
+    role_arn = arn:aws:iam::123456789012:role/Bad
+    credential_source = Elsewhere
+    [profile both]
+    role_arn = arn:aws:iam::123456789012:role/Both
+    credential_source = Environment
+    source_profile = other
+    [profile webandsource]
+    role_arn = arn:aws:iam::123456789012:role/WebAndSource
+    source_profile = other
+    web_identity_token_file = @DIR@/profile-token
+    [profile emptysource]
+    role_arn = arn:aws:iam::123456789012:role/EmptySource
+    source_profile = regiononly
+    [profile regiononly]
+    region = eu-west-1
     """
 let environmentKeys = ["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "e"]
 let webIdentityEnv = ["AWS_WEB_IDENTITY_TOKEN_FILE": "@DIR@/env-token", "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/EnvWeb"]
@@ -205,6 +234,14 @@ let parityCases: [ParityCase] = [
     ParityCase(name: "a source profile with credential_process", config: keysAndProcess, profile: "procsource", files: tokens),
     ParityCase(name: "a source profile whose keys are in the credentials file", config: keysAndProcess,
                credentials: "[base]\naws_access_key_id = AKIDBASECREDS\naws_secret_access_key = k\n", profile: "role", files: tokens),
+    ParityCase(name: "external_id and duration_seconds", config: keysAndProcess, profile: "extras", files: tokens),
+    ParityCase(name: "a duration_seconds that is not a number is left out", config: keysAndProcess, profile: "badduration", files: tokens),
+    ParityCase(name: "credential_source Ec2InstanceMetadata with IMDS off", config: keysAndProcess, profile: "fromimds", files: tokens),
+    ParityCase(name: "an unknown credential_source", config: keysAndProcess, profile: "badsource", files: tokens),
+    ParityCase(name: "both source_profile and credential_source", config: keysAndProcess, env: environmentKeys, profile: "both", files: tokens),
+    ParityCase(name: "role_arn, source_profile and web_identity_token_file: web identity", config: keysAndProcess,
+               profile: "webandsource", files: tokens),
+    ParityCase(name: "a source profile without credentials", config: keysAndProcess, profile: "emptysource", files: tokens),
     ParityCase(name: "role_arn without a source", config: "[default]\nrole_arn = arn:aws:iam::123456789012:role/R\n"),
     ParityCase(name: "a source_profile that does not exist", config: "[default]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = ghost\n"),
     // Region.
@@ -311,7 +348,8 @@ final class RecordingSTS: Sendable {
             }
             let authorization = sent.header("Authorization") ?? ""
             let signer = authorization.components(separatedBy: "Credential=").last?.components(separatedBy: "/").first ?? "?"
-            return "assume-role(\(role), \(describe(id: signer, token: sent.header("x-amz-security-token") != nil)))"
+            let extras = ["ExternalId", "DurationSeconds"].compactMap { name in form[name].map { ", \(name)=\($0)" } }.joined()
+            return "assume-role(\(role), \(describe(id: signer, token: sent.header("x-amz-security-token") != nil))\(extras))"
         }
         return "keys(\(id), \(token ? "token" : "no token"))"
     }

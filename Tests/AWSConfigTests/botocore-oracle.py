@@ -6,7 +6,8 @@ AWS_SHARED_CREDENTIALS_FILE, AWS_* variables, HOME, PATH) and the command-line f
     [{"env": {...}, "flags": {"profile": "dev" | null, "region": "eu-west-1" | null,
                               "endpoint_url": "http://…" | null, "buckets": ["my-bucket", …]}}, …]
 Prints a JSON list with one answer per case, in order:
-    {"credentials": "keys(AKID, token)" | "assume-role(ROLE, <source>)" | "web-identity(ROLE, TOKEN)"
+    {"credentials": "keys(AKID, token)" | "assume-role(ROLE, <source>[, ExternalId=…][, DurationSeconds=…])"
+                    | "web-identity(ROLE, TOKEN)"
                     | "none" | null,
      "region": "us-east-1", "urls": {"my-bucket": "https://my-bucket.s3.amazonaws.com/k"},
      "error": null | "ProfileNotFound" | …}
@@ -39,7 +40,12 @@ def describe(credentials):
         return "none"
     if credentials.method == "assume-role":
         fetcher = credentials._refresh_using.__self__
-        return f"assume-role({fetcher._role_arn}, {describe(fetcher._source_credentials)})"
+        extras = "".join(
+            f", {name}={fetcher._assume_kwargs[name]}"
+            for name in ("ExternalId", "DurationSeconds")
+            if name in fetcher._assume_kwargs
+        )
+        return f"assume-role({fetcher._role_arn}, {describe(fetcher._source_credentials)}{extras})"
     if credentials.method == "assume-role-with-web-identity":
         fetcher = credentials._refresh_using.__self__
         path = fetcher._web_identity_token_loader._web_identity_token_path
