@@ -216,7 +216,7 @@ enum INIParser {
                 }
                 var nested: [String: String] = [:]
                 for (text, line) in kept.dropFirst() where !text.isEmpty {
-                    guard let equals = text.firstIndex(of: "=") else {
+                    guard text.contains("=") else {
                         throw refuse(line, "the sub-setting \"\(text.prefix(40))\" of \(key) has no = (write name = value)")
                     }
                     let scalars = Array(text.unicodeScalars)
