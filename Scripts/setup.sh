@@ -30,6 +30,9 @@ pip_install() {
 }
 python3 -c 'import moto.server, werkzeug, flask_cors' 2>/dev/null || { echo "setup: installing moto[server] from PyPI"; pip_install "moto[server]"; }
 command -v aws >/dev/null 2>&1 || { echo "setup: installing awscli from PyPI"; pip_install awscli; }
+# botocore (awscli v1 brings it; a standalone AWS CLI v2 does not): the AWSConfig tests compute
+# their expected values with it.
+python3 -c 'import botocore' 2>/dev/null || { echo "setup: installing botocore from PyPI"; pip_install botocore; }
 
 # LocalStack's S3, the tests' second, independent S3 implementation (Scripts/s3-server.sh), in a
 # virtualenv of its own outside the repository: it needs Python 3.13 (its code imports

@@ -1,5 +1,6 @@
 import HTTPClient
 import SigV4
+import Synchronization
 
 /// EC2 instance metadata (IMDSv2): PUT a session token, GET the role name, GET the role's
 /// credentials. Off with `AWS_EC2_METADATA_DISABLED=true`. The endpoint is
@@ -8,14 +9,23 @@ import SigV4
 /// IMDSv1 when the token call is refused with 403/404/405, unless `AWS_EC2_METADATA_V1_DISABLED=true`
 /// (as botocore does).
 ///
-/// An unreachable IMDS means "not on EC2": the chain moves on. Give this provider a transport with
-/// a short connect timeout (the SDKs use 1 s), or the last step of a failing chain waits for it.
+/// An unreachable IMDS means "not on EC2", and any refusal or failure after the token (a 403 for
+/// the role, no instance profile, a document without keys) means "no credentials here": the chain
+/// moves on and ends in "no credentials" (exit 78), as botocore's InstanceMetadataFetcher does;
+/// `source` then says what IMDS answered. Give this provider a transport with a short connect
+/// timeout (the SDKs use 1 s), or the last step of a failing chain waits for it.
 /// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html
 public struct InstanceMetadataCredentialProvider: CredentialProvider {
     public var endpoint: String
     public var disabled: Bool
     public var v1Disabled: Bool
     let transport: any HTTPTransport
+    /// Why the last call found nothing, for the "no credentials" message.
+    private let outcome = Outcome()
+
+    private final class Outcome: Sendable {
+        let text = Mutex<String?>(nil)
+    }
 
     public init(environment: [String: String], profile: SharedConfigFiles.Section?, transport: any HTTPTransport) {
         let env = Environment(values: environment)
@@ -30,11 +40,17 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
     }
 
     public var source: String {
-        disabled ? "EC2 instance metadata (disabled by AWS_EC2_METADATA_DISABLED)" : "EC2 instance metadata (\(endpoint))"
+        if disabled { return "EC2 instance metadata (disabled by AWS_EC2_METADATA_DISABLED)" }
+        return "EC2 instance metadata (\(endpoint))" + (outcome.text.withLock { $0 }.map { ", which \($0)" } ?? "")
     }
 
     public func credentials() throws -> Credentials? {
         if disabled { return nil }
+        outcome.text.withLock { $0 = nil }
+        func nothing(_ why: String) -> Credentials? {
+            outcome.text.withLock { $0 = why }
+            return nil
+        }
         let token: String?
         do {
             let response = try transport.send(
@@ -56,33 +72,26 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
         if let token { headers.append(("x-aws-ec2-metadata-token", token)) }
         let base = endpoint + "/latest/meta-data/iam/security-credentials/"
         let what = "EC2 instance metadata (\(endpoint))"
-        let roleResponse: HTTPResponse
-        do {
-            roleResponse = try transport.send(HTTPRequest(method: "GET", url: base, headers: headers))
-        } catch let error as TransportError {
-            throw ConfigurationError(.unavailable, "\(what) stopped answering (\(error.message)); try again")
+        guard let roleResponse = try? transport.send(HTTPRequest(method: "GET", url: base, headers: headers)) else {
+            return nothing("stopped answering")
         }
-        if roleResponse.status == 404 { return nil } // no instance profile attached
         guard roleResponse.status == 200 else {
-            throw ConfigurationError(.unavailable, "\(what) refused the role name (HTTP \(roleResponse.status)); check the instance's metadata options")
+            // 404: no instance profile attached; 403: metadata access refused.
+            return nothing("answered HTTP \(roleResponse.status) for the instance profile's role")
         }
         let role = String(decoding: roleResponse.body, as: UTF8.self)
             .split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map { String($0.trimmingSpaces()) } ?? ""
-        if role.isEmpty { return nil }
-        let credentialsResponse: HTTPResponse
-        do {
-            credentialsResponse = try transport.send(
-                HTTPRequest(method: "GET", url: base + S3Path.encodeQueryComponent(role), headers: headers))
-        } catch let error as TransportError {
-            throw ConfigurationError(.unavailable, "\(what) stopped answering (\(error.message)); try again")
+        if role.isEmpty { return nothing("named no instance profile role") }
+        guard let credentialsResponse = try? transport.send(
+                HTTPRequest(method: "GET", url: base + S3Path.encodeQueryComponent(role), headers: headers)),
+              credentialsResponse.status == 200 else {
+            return nothing("did not give the credentials of role \(role)")
         }
-        guard credentialsResponse.status == 200 else {
-            throw ConfigurationError(.unavailable, "\(what) refused the credentials of role \(role) (HTTP \(credentialsResponse.status)); try again")
+        guard let document = try? CredentialsDocument.decode(credentialsResponse.body, what: what),
+              document.code == nil || document.code == "Success",
+              let credentials = try? document.credentials(what: what) else {
+            return nothing("answered no usable credentials for role \(role)")
         }
-        let document = try CredentialsDocument.decode(credentialsResponse.body, what: what)
-        if let code = document.code, code != "Success" {
-            throw ConfigurationError(.unavailable, "\(what) answered \(code) for role \(role); check the instance profile")
-        }
-        return try document.credentials(what: what)
+        return credentials
     }
 }

@@ -31,16 +31,22 @@ public enum RetryMode: String, Sendable, Equatable {
 /// the AWS SDKs' and CLI's order. Nothing is read from the process here: the environment, the
 /// file reader, the transports, the clock and the process runner are all passed in.
 ///
-/// - Profile: `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else `default`. A profile named
-///   with `--profile` or `AWS_PROFILE` must exist.
-/// - Region: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`, else `us-east-1`.
-/// - Endpoint: `--endpoint-url`; then, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` (or the
-///   profile's `ignore_configured_endpoint_urls = true`): `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`,
+/// - Files: `AWS_CONFIG_FILE` (else `~/.aws/config`) and `AWS_SHARED_CREDENTIALS_FILE` (else
+///   `~/.aws/credentials`), with `$VAR` and `~` expanded as botocore does.
+/// - Profile: `--profile`, `AWS_DEFAULT_PROFILE`, `AWS_PROFILE` (botocore reads them in that order),
+///   else `default`. A profile named in any of them must exist.
+/// - Region: `--region`, `AWS_REGION` (AWS CLI v2 and the SDKs), `AWS_DEFAULT_REGION`, the
+///   profile's `region`, else `us-east-1`.
+/// - Endpoint: `--endpoint-url`; then, unless ignoring configured endpoints
+///   (`AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` when set, else the profile's
+///   `ignore_configured_endpoint_urls`; `true` in any case): `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`,
 ///   the `[services NAME]` section's `s3 = endpoint_url = …`, the profile's `endpoint_url`; else AWS.
 /// - Addressing: `--path-style`, else the profile's `s3 = addressing_style = …`, else `auto`.
 /// - `AWS_CA_BUNDLE` / `ca_bundle`, `AWS_MAX_ATTEMPTS` / `max_attempts`, `AWS_RETRY_MODE` / `retry_mode`.
-/// - Credentials: environment, web identity, the profile, container, EC2 IMDS (an explicit
-///   `--profile` skips the environment keys, as the AWS CLI does), behind a refreshing cache.
+/// - Credentials, botocore's chain: environment keys, the profile's `role_arn` (AssumeRole), web
+///   identity, the credentials file's keys, `credential_process`, the config file's keys,
+///   container, EC2 IMDS, behind a refreshing cache. With `--profile`, the environment's keys and
+///   web identity variables are skipped (`AWS_PROFILE` does not skip them), as in the AWS CLI.
 ///
 /// https://docs.aws.amazon.com/sdkref/latest/guide/settings-reference.html
 public struct ResolvedConfiguration: Sendable {
@@ -82,9 +88,10 @@ public struct ResolvedConfiguration: Sendable {
         runner: any CommandRunner = ShellCommandRunner()
     ) throws -> ResolvedConfiguration {
         let env = Environment(values: environment)
-        let (files, profileName, explicitProfile, profile) = try loadProfile(flags: flags, env: env, reader: reader)
-        let expand = { (path: String) in expandHome(path, env) }
-        let services = profile?["services"].flatMap { files.services($0) }
+        let (files, profileName, profile) = try loadProfile(flags: flags, env: env, reader: reader)
+        let expand = { (path: String) in expandPath(path, env) }
+        let servicesName = profile?["services"]
+        let services = servicesName.flatMap { files.services($0) }
 
         // Region.
         let region: String
@@ -106,14 +113,21 @@ public struct ResolvedConfiguration: Sendable {
         }
 
         // Endpoint.
-        let ignoreConfigured = env.isTrue("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-            || profile?["ignore_configured_endpoint_urls"]?.lowercased() == "true"
-        func configuredEndpoint(service: String, envName: String) -> (String, String)? {
+        // The variable, when set (even empty), decides; the profile's setting only without it.
+        let ignoreConfigured = (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]
+            ?? profile?.properties["ignore_configured_endpoint_urls"])?.lowercased() == "true"
+        func configuredEndpoint(service: String, envName: String) throws -> (String, String)? {
             if ignoreConfigured { return nil }
             if let value = env[envName] { return (value, envName) }
             if let value = env["AWS_ENDPOINT_URL"] { return (value, "AWS_ENDPOINT_URL") }
-            if let value = services?.subProperties[service]?["endpoint_url"], !value.isEmpty {
-                return (value, "services \(profile?["services"] ?? "") in \(files.configPath)")
+            if let servicesName {
+                guard let services, !services.properties.isEmpty else {
+                    throw ConfigurationError(.invalidConfiguration,
+                        "profile \(profileName) has services = \(servicesName), but \(files.configPath) has no [services \(servicesName)] section with settings; add it or remove the line")
+                }
+                if let value = services.subProperties[service]?["endpoint_url"], !value.isEmpty {
+                    return (value, "services \(servicesName) in \(files.configPath)")
+                }
             }
             if let value = profile?["endpoint_url"] { return (value, "profile \(profileName)") }
             return nil
@@ -121,7 +135,7 @@ public struct ResolvedConfiguration: Sendable {
         var endpoint: (url: String, source: String)?
         if let value = flags.endpointURL.flatMap({ $0.isEmpty ? nil : $0 }) {
             endpoint = (value, "--endpoint-url")
-        } else if let found = configuredEndpoint(service: "s3", envName: "AWS_ENDPOINT_URL_S3") {
+        } else if let found = try configuredEndpoint(service: "s3", envName: "AWS_ENDPOINT_URL_S3") {
             endpoint = found
         }
         if let found = endpoint {
@@ -182,17 +196,20 @@ public struct ResolvedConfiguration: Sendable {
                 }
                 return url ?? STSClient.defaultEndpoint(region: region)
             })
+        // botocore's create_credential_resolver: an explicit --profile drops the environment's keys
+        // and makes web identity read the profile only.
+        let explicitProfile = !(flags.profile?.isEmpty ?? true)
+        let webIdentityEnv = explicitProfile ? Environment(values: [:]) : env
+        let profiles = ProfileCredentials(files: files, context: context)
         var providers: [any CredentialProvider] = []
-        if flags.profile?.isEmpty ?? true { providers.append(EnvironmentCredentialProvider(environment: environment)) }
-        let profileHasRoleSource = profile?["source_profile"] != nil || profile?["credential_source"] != nil
-        let profileWebIdentity = profileHasRoleSource ? nil : profile
+        if !explicitProfile { providers.append(EnvironmentCredentialProvider(environment: environment)) }
+        providers.append(AssumeRoleProfileProvider(profileName: profileName, profiles: profiles))
         providers.append(WebIdentityCredentialProvider(
-            tokenFile: env["AWS_WEB_IDENTITY_TOKEN_FILE"] ?? profileWebIdentity?["web_identity_token_file"],
-            roleArn: env["AWS_ROLE_ARN"] ?? profileWebIdentity?["role_arn"],
-            sessionName: env["AWS_ROLE_SESSION_NAME"] ?? profileWebIdentity?["role_session_name"],
+            tokenFile: webIdentityEnv["AWS_WEB_IDENTITY_TOKEN_FILE"] ?? profile?["web_identity_token_file"],
+            roleArn: webIdentityEnv["AWS_ROLE_ARN"] ?? profile?["role_arn"],
+            sessionName: webIdentityEnv["AWS_ROLE_SESSION_NAME"] ?? profile?["role_session_name"],
             sts: context.sts(profile), files: reader))
-        providers.append(ProfileCredentialProvider(
-            profileName: profileName, explicitlySelected: explicitProfile != nil, files: files, context: context))
+        providers.append(ProfileCredentialProvider(profileName: profileName, profiles: profiles))
         providers.append(ContainerCredentialProvider(environment: environment, transport: transport, files: reader))
         providers.append(InstanceMetadataCredentialProvider(
             environment: environment, profile: profile, transport: metadataTransport ?? transport))
@@ -210,30 +227,27 @@ public struct ResolvedConfiguration: Sendable {
         flags: ConfigurationFlags, environment: [String: String], files reader: any FileReader = LocalFiles()
     ) throws -> String? {
         let env = Environment(values: environment)
-        let (_, _, _, profile) = try loadProfile(flags: flags, env: env, reader: reader)
-        return (env["AWS_CA_BUNDLE"] ?? profile?["ca_bundle"]).map { expandHome($0, env) }
+        let (_, _, profile) = try loadProfile(flags: flags, env: env, reader: reader)
+        return (env["AWS_CA_BUNDLE"] ?? profile?["ca_bundle"]).map { expandPath($0, env) }
     }
 
-    private static func expandHome(_ path: String, _ env: Environment) -> String {
-        let home = env["HOME"] ?? "~"
-        return path == "~" ? home : path.hasPrefix("~/") ? home + path.dropFirst() : path
-    }
-
-    /// The shared files, the selected profile's name, whether it was chosen explicitly, and its settings.
+    /// The shared files, the selected profile's name and its settings. A profile named by
+    /// `--profile`, `AWS_DEFAULT_PROFILE` or `AWS_PROFILE` must exist (botocore's ProfileNotFound).
     private static func loadProfile(
         flags: ConfigurationFlags, env: Environment, reader: any FileReader
-    ) throws -> (SharedConfigFiles, String, String?, SharedConfigFiles.Section?) {
+    ) throws -> (SharedConfigFiles, String, SharedConfigFiles.Section?) {
         let files = try SharedConfigFiles(
-            configPath: expandHome(env["AWS_CONFIG_FILE"] ?? "~/.aws/config", env),
-            credentialsPath: expandHome(env["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials", env),
+            configPath: expandPath(env["AWS_CONFIG_FILE"] ?? "~/.aws/config", env),
+            credentialsPath: expandPath(env["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials", env),
             files: reader)
-        let explicitProfile = flags.profile.flatMap { $0.isEmpty ? nil : $0 } ?? env["AWS_PROFILE"]
-        let profileName = explicitProfile ?? env["AWS_DEFAULT_PROFILE"] ?? "default"
-        let profile = files.profile(profileName)
-        if explicitProfile != nil && profile == nil {
+        let named: (name: String, by: String)? = flags.profile.flatMap { $0.isEmpty ? nil : ($0, "--profile") }
+            ?? env["AWS_DEFAULT_PROFILE"].map { ($0, "AWS_DEFAULT_PROFILE") }
+            ?? env["AWS_PROFILE"].map { ($0, "AWS_PROFILE") }
+        let profileName = named?.name ?? "default"
+        if let named, !files.hasProfile(named.name) {
             throw ConfigurationError(.invalidConfiguration,
-                "the profile \(profileName) is in neither \(files.pathsForMessages); check --profile / AWS_PROFILE or the files")
+                "the profile \(named.name) (from \(named.by)) is in neither \(files.pathsForMessages); check \(named.by) or the files")
         }
-        return (files, profileName, explicitProfile, profile)
+        return (files, profileName, files.profile(profileName))
     }
 }

@@ -16,7 +16,9 @@ extension S3Client: MultipartUploadStore {
     ) throws -> UploadedPart {
         let output = try uploadPart(
             bucket: destination.bucket, key: destination.key, uploadId: uploadID, partNumber: partNumber, body: body,
-            headers: Self.checksumHeaders(checksums), payloadSHA256: checksums.sha256, maxAttempts: maxAttempts)
+            headers: Self.checksumHeaders(checksums), payloadSHA256: checksums.sha256,
+            // AWS_MAX_ATTEMPTS / max_attempts above the uploader's count raises it (RetryPolicy.partMaxAttempts).
+            maxAttempts: max(maxAttempts, configuration.retry.partMaxAttempts))
         return UploadedPart(etag: output.etag, checksumCRC32: output.header("x-amz-checksum-crc32"))
     }
 

@@ -5,8 +5,10 @@ import SigV4
 ///
 /// - Amazon S3 (`custom == nil`): `https://s3.REGION.amazonaws.com`, virtual-hosted unless the
 ///   bucket name is not a DNS label (dots break the TLS wildcard certificate) or `forcePathStyle`.
-/// - A custom endpoint (`--endpoint-url`, `AWS_ENDPOINT_URL_S3`, …): path-style unless
-///   `forcePathStyle == false` was chosen explicitly (`virtualHostedForCustom`).
+/// - A custom endpoint (`--endpoint-url`, `AWS_ENDPOINT_URL_S3`, …): path-style unless virtual
+///   hosting was chosen (`virtualHostedForCustom`, `addressing_style = virtual`); then, as the S3
+///   endpoint rules botocore and the SDKs evaluate: a DNS-compatible bucket is virtual-hosted unless
+///   the endpoint's host is an IP address; a bucket with dots is virtual-hosted over `http` only.
 ///
 /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html>
 public struct S3Endpoint: Sendable, Equatable {
@@ -47,8 +49,41 @@ public struct S3Endpoint: Sendable, Equatable {
     /// Whether `bucket` is addressed as a host name.
     public func usesVirtualHost(bucket: String) -> Bool {
         if forcePathStyle { return false }
-        if custom != nil && !virtualHostedForCustom { return false }
-        return Self.isDNSCompatible(bucket)
+        guard custom != nil else { return Self.isDNSCompatible(bucket) }
+        guard virtualHostedForCustom else { return false }
+        let (scheme, authority, _) = base(region: "")
+        if Self.isDNSCompatible(bucket) { return !Self.isIPAddress(authority: authority) }
+        return scheme == "http" && Self.isDNSCompatible(dottedBucket: bucket)
+    }
+
+    /// A bucket name whose dot-separated labels are each a DNS label, as the S3 endpoint rules'
+    /// `isVirtualHostableS3Bucket(Bucket, true)`: at least 3 characters, no upper case, not shaped
+    /// like an IPv4 address.
+    static func isDNSCompatible(dottedBucket bucket: String) -> Bool {
+        guard bucket.utf8.count >= 3, bucket.lowercased() == bucket, !isIPv4(Substring(bucket)) else { return false }
+        return bucket.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            let bytes = Array(label.utf8)
+            guard (1...63).contains(bytes.count), bytes.first != 0x2D, bytes.last != 0x2D else { return false }
+            return bytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+        }
+    }
+
+    /// Whether the host of `host[:port]` (user info dropped) is an IPv4 or bracketed IPv6 address,
+    /// as botocore's `is_valid_ipv4_endpoint_url` / `is_valid_ipv6_endpoint_url`.
+    static func isIPAddress(authority: String) -> Bool {
+        let hostPort = authority.split(separator: "@").last ?? Substring(authority)
+        if hostPort.hasPrefix("[") {
+            guard let close = hostPort.firstIndex(of: "]") else { return false }
+            let inside = hostPort[hostPort.index(after: hostPort.startIndex)..<close].split(separator: "%").first ?? ""
+            return inside.contains(":") && inside.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+        }
+        return isIPv4(hostPort.split(separator: ":").first ?? "")
+    }
+
+    /// `(?:[0-9]{1,3}\.){3}[0-9]{1,3}`, the shape botocore checks (no range check).
+    private static func isIPv4(_ text: Substring) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { (1...3).contains($0.count) && $0.allSatisfy { $0.isASCII && $0.isNumber } }
     }
 
     /// A bucket name usable as one DNS label under TLS: 3 to 63 lowercase letters, digits and

@@ -21,7 +21,7 @@ struct OutputOptionGroup: ParsableArguments {
 /// Where S3 is and who we are there. Unset options fall back to the environment and the AWS config
 /// files, exactly as the AWS CLI resolves them.
 struct S3OptionGroup: ParsableArguments {
-    @Option(help: "The profile in ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE, else default).")
+    @Option(help: "The profile in ~/.aws/config and ~/.aws/credentials (default: AWS_DEFAULT_PROFILE, AWS_PROFILE, else default, as the AWS CLI).")
     var profile: String?
 
     @Option(help: "The region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, else us-east-1).")

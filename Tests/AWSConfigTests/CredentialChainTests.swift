@@ -43,7 +43,6 @@ struct CredentialChainTests {
 
     @Test("half-set keys are errors that name the missing setting", arguments: [
         (["AWS_ACCESS_KEY_ID": "AKID"], "AWS_SECRET_ACCESS_KEY"),
-        (["AWS_SECRET_ACCESS_KEY": "s3cr3t-value"], "AWS_ACCESS_KEY_ID"),
         (["AWS_PROFILE": "half"], "aws_secret_access_key"),
     ] as [([String: String], String)])
     func partial(_ env: [String: String], _ mentioned: String) throws {
@@ -52,6 +51,15 @@ struct CredentialChainTests {
         #expect(error.kind == .invalidConfiguration)
         #expect(error.description.contains(mentioned))
         #expect(!error.description.contains("s3cr3t-value"))
+    }
+
+    @Test("a secret without a key id is not credentials: the chain goes on (as botocore), in the environment and in a file")
+    func straySecret() throws {
+        let env = ["AWS_SECRET_ACCESS_KEY": "s3cr3t-value"]
+        #expect(try resolve(env, files: Self.files).credentials.credentials(forceRefresh: false).accessKeyId == "AKIDPROFILE")
+        let files = ["/home/u/.aws/credentials": "[default]\naws_secret_access_key = s3cr3t-value\n",
+                     "/home/u/.aws/config": "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = c\n"]
+        #expect(try resolve(env, files: files).credentials.credentials(forceRefresh: false).accessKeyId == "AKIDCONFIG")
     }
 
     @Test("no credentials anywhere: exit 78, one line saying where it looked, IMDS asked and unreachable")
@@ -314,6 +322,22 @@ struct CredentialChainTests {
             try resolve([:], transport: noRole).credentials.credentials(forceRefresh: false)
         }
         #expect(noRoleError.kind == .noCredentials)
+    }
+
+    @Test("IMDS refusing (403) or failing after the token is 'no credentials' (exit 78, naming where it looked), as botocore", arguments: [
+        (403, 200), (401, 200), (500, 200), (200, 403), (200, 500),
+    ] as [(Int, Int)])
+    func imdsRefusal(_ roleStatus: Int, _ credentialsStatus: Int) throws {
+        let transport = FakeTransport { request, _ in
+            if request.method == "PUT" { return response(200, "token") }
+            return request.url.hasSuffix("/") ? response(roleStatus, "role") : response(credentialsStatus, "{}")
+        }
+        let error = try #require(throws: ConfigurationError.self) {
+            try resolve(["AWS_SHARED_CREDENTIALS_FILE": "/none"], transport: transport).credentials.credentials(forceRefresh: false)
+        }
+        #expect(error.kind == .noCredentials)
+        #expect(error.description.contains("EC2 instance metadata (http://169.254.169.254), which "))
+        if roleStatus != 200 { #expect(error.description.contains("answered HTTP \(roleStatus)")) }
     }
 
     @Test("credential_source = Environment assumes the role with the environment's keys")

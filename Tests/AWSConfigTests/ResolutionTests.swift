@@ -1,4 +1,5 @@
 import AWSConfig
+import S3
 import Testing
 
 @Suite("Region, endpoint, addressing and retry settings")
@@ -101,10 +102,18 @@ struct ResolutionTests {
         #expect(!error.description.contains("\n"))
     }
 
-    @Test("--profile naming a missing profile fails; AWS_DEFAULT_PROFILE missing is only skipped")
-    func missingProfiles() throws {
-        #expect(throws: ConfigurationError.self) { try resolve([:], flags: ConfigurationFlags(profile: "nope"), files: Self.files) }
-        #expect(try resolve(["AWS_DEFAULT_PROFILE": "nope"], files: Self.files).profile == "nope")
+    @Test("a profile named by --profile, AWS_DEFAULT_PROFILE or AWS_PROFILE must exist (botocore's ProfileNotFound): exit 78 naming it and where it came from", arguments: [
+        ([:], "nope", "--profile"),
+        (["AWS_DEFAULT_PROFILE": "nope"], nil, "AWS_DEFAULT_PROFILE"),
+        (["AWS_PROFILE": "nope"], nil, "AWS_PROFILE"),
+        (["AWS_PROFILE": "custom", "AWS_DEFAULT_PROFILE": "nope"], nil, "AWS_DEFAULT_PROFILE"),
+    ] as [([String: String], String?, String)])
+    func missingProfiles(_ env: [String: String], _ flag: String?, _ source: String) throws {
+        let error = try #require(throws: ConfigurationError.self) {
+            try resolve(env, flags: ConfigurationFlags(profile: flag), files: Self.files)
+        }
+        #expect([.noCredentials, .invalidConfiguration].contains(error.kind))  // exit 78
+        #expect(error.description.contains("nope") && error.description.contains(source))
     }
 
     @Test("file locations: AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, ~ expanded from HOME")
@@ -114,5 +123,23 @@ struct ResolutionTests {
         #expect(config.files.configPath == "/home/u/cfg")
         #expect(config.files.credentialsPath == "/etc/creds")
         #expect(config.region == "sa-east-1")
+    }
+
+    @Test("file variables are expanded as Python's expandvars and expanduser: set variables only, ~ from HOME", arguments: [
+        ("$HOME/a", "/home/u/a"), ("${HOME}/a", "/home/u/a"), ("$NOPE/a", "$NOPE/a"), ("${NOPE", "${NOPE"),
+        ("~", "/home/u"), ("~/x/", "/home/u/x/"), ("a/~/b", "a/~/b"), ("$EMPTY/x", "/x"), ("~nosuchuser-zz/x", "~nosuchuser-zz/x"),
+    ] as [(String, String)])
+    func pathExpansion(_ written: String, _ expected: String) throws {
+        let config = try resolve(["AWS_CONFIG_FILE": written, "EMPTY": ""])
+        #expect(config.files.configPath == expected)
+    }
+
+    @Test("AWS_MAX_ATTEMPTS / max_attempts reaches the S3 client: single calls, and parts when higher than their default 5", arguments: [
+        ([:], 3, 5), (["AWS_MAX_ATTEMPTS": "2"], 2, 5), (["AWS_MAX_ATTEMPTS": "9"], 9, 9), (["AWS_PROFILE": "custom"], 7, 7),
+    ] as [([String: String], Int, Int)])
+    func maxAttemptsReachTheClient(_ env: [String: String], _ calls: Int, _ parts: Int) throws {
+        let retry = S3Client.Configuration(try resolve(env, files: Self.files)).retry
+        #expect(retry.maxAttempts == calls)
+        #expect(retry.partMaxAttempts == parts)
     }
 }

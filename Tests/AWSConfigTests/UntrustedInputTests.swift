@@ -26,15 +26,24 @@ func mutations(of seed: String, count: Int, seedValue: UInt64) -> [String] {
 
 @Suite("Untrusted input never crashes the parsers; secrets never leak through reflection")
 struct UntrustedInputTests {
-    @Test("mutated config files parse without crashing")
+    @Test("mutated config files parse or are refused in one line naming the file and line, never crash")
     func configFiles() throws {
         let seed = "[default]\nregion = x\n[profile p]\ns3 =\n  addressing_style = path\nrole_arn = a\n  more\n[services s]\ns3 =\n endpoint_url = http://h\n"
+        var refused = 0
         for text in mutations(of: seed, count: 2000, seedValue: 1) {
-            let files = try SharedConfigFiles(configPath: "/c", credentialsPath: "/k", files: InMemoryFiles(["/c": text, "/k": text]))
-            _ = files.profile("default")
-            _ = files.profile("p")
-            _ = files.services("s")
+            do {
+                let files = try SharedConfigFiles(configPath: "/c", credentialsPath: "/k", files: InMemoryFiles(["/c": text, "/k": text]))
+                _ = files.profile("default")
+                _ = files.profile("p")
+                _ = files.services("s")
+            } catch let error as ConfigurationError {
+                refused += 1
+                #expect([.noCredentials, .invalidConfiguration].contains(error.kind))  // exit 78
+                #expect(!error.description.contains("\n"))
+                #expect(error.description.hasPrefix("/c line ") || error.description.hasPrefix("/k line "), "\(error)")
+            }
         }
+        #expect(refused > 0 && refused < 2000)
     }
 
     @Test("mutated STS answers and error documents never crash, and never produce credentials without both keys")

@@ -48,6 +48,24 @@ struct RetryTests {
         #expect(transport.sent.count == 2 + 4 + 7)
     }
 
+    @Test("the streaming upload's parts get the client's part attempts when AWS_MAX_ATTEMPTS raised them above the uploader's count")
+    func uploaderPartAttempts() throws {
+        let body: [UInt8] = Array(repeating: 7, count: 100)
+        let checksums = BodyChecksums(contentMD5: "", sha256: String(repeating: "0", count: 64), crc32: nil)
+        for (clientParts, uploaderParts, expected) in [(8, 5, 8), (5, 5, 5), (5, 7, 7)] {
+            let transport = ScriptedTransport([.success(response(500))])
+            let client = makeClient(transport, retry: RetryPolicy(maxAttempts: clientParts, partMaxAttempts: clientParts))
+            let store: any MultipartUploadStore = client
+            #expect(throws: S3Error.self) {
+                try body.withUnsafeBytes {
+                    _ = try store.uploadPart(UploadDestination(bucket: "bucket", key: "key"), uploadID: "u", partNumber: 2,
+                                             body: $0, checksums: checksums, maxAttempts: uploaderParts)
+                }
+            }
+            #expect(transport.sent.count == expected)
+        }
+    }
+
     static let retried: [(String, Result<HTTPResponse, TransportError>)] = [
         ("connection refused", .failure(TransportError(.connect, "refused"))),
         ("timeout", .failure(TransportError(.timeout, "timed out"))),
