@@ -106,11 +106,11 @@ public struct AnsweredEncryption: Sendable, Equatable {
         self.customerKeyAlgorithm = customerKeyAlgorithm
     }
 
-    /// From response headers (lowercase names).
+    /// From response headers (names in any case).
     public init(headers: [(name: String, value: String)]) {
-        self.init(
-            serverSideEncryption: headers.first { $0.name == "x-amz-server-side-encryption" }?.value,
-            customerKeyAlgorithm: headers.first { $0.name == "x-amz-server-side-encryption-customer-algorithm" }?.value)
+        func value(_ name: String) -> String? { headers.first { $0.name.lowercased() == name }?.value }
+        self.init(serverSideEncryption: value("x-amz-server-side-encryption"),
+                  customerKeyAlgorithm: value("x-amz-server-side-encryption-customer-algorithm"))
     }
 }
 

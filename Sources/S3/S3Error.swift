@@ -167,10 +167,13 @@ extension S3Error {
     /// Whether an error answer is a store refusing `x-amz-checksum-*` headers: Backblaze B2's 400
     /// InvalidArgument "Unsupported header 'x-amz-checksum-crc32' received for this API call.", any
     /// 400 naming a checksum, or a 501 NotImplemented (Cloudflare R2 for a checksum type it lacks).
+    /// A BadDigest ("The CRC32 you specified did not match …") is not one: that is the body
+    /// damaged in transit, which turning checksums off would hide.
     static func refusesChecksums(status: Int, code: String?, message: String?) -> Bool {
         if status == 501 || code == "NotImplemented" { return true }
-        guard status == 400 else { return false }
+        guard status == 400, code == nil || code == "InvalidArgument" || code == "InvalidRequest" else { return false }
         let text = (message ?? "").lowercased()
+        if text.contains("did not match") { return false }
         return text.contains("checksum") || text.contains("unsupported header")
     }
 

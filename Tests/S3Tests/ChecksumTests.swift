@@ -227,5 +227,11 @@ enum ReferenceCRC {
         #expect(!other.message.contains("--checksum none"))
         #expect(!other.message.contains("unavailable or throttling"))
         #expect(RetryClassifier.classify(status: 501, code: "NotImplemented") == nil)
+        // A checksum that did not match is damage in transit, not a refusal: never "turn it off".
+        let damaged = S3Error.response(
+            operation: "UploadPart", bucket: "b", key: "k", status: 400,
+            error: S3ErrorDocument(code: "BadDigest", message: "The CRC32 you specified did not match the calculated checksum."),
+            requestId: nil, attempts: 1, region: "us-east-1", sentChecksumHeaders: true)
+        #expect(!damaged.message.contains("--checksum none"))
     }
 }
