@@ -50,7 +50,7 @@ public struct StoreProfile: Sendable, Equatable, CustomStringConvertible {
     /// Any other S3-compatible endpoint: nothing beyond Content-MD5 is sent unless asked for, since
     /// many stores refuse the checksum headers (B2, GCS, OVH) and a refusal fails the whole upload.
     public static let generic = StoreProfile(
-        name: "generic", title: "an S3-compatible store", hosts: [],
+        name: "generic", title: "unknown S3-compatible store", hosts: [],
         checksums: allCRCsFullObject, defaultChecksum: nil, maxParts: 10_000, equalPartSizes: false,
         pathStyle: true, multipartETagIsMD5OfMD5s: true,
         sources: ["https://docs.aws.amazon.com/sdkref/latest/guide/feature-dataintegrity.html"])
