@@ -71,6 +71,18 @@ struct StorePersonalityTests {
                 store: String? = nil) throws -> Run {
         let proxy = try StoreProxy(upstream: upstream.endpoint, personality: personality)
         defer { proxy.stop() }
+        var environment = Self.environment(upstream, proxy: proxy)
+        environment.merge(extraEnvironment) { $1 }
+        let key = "\(personality.rawValue)/\(long ? "long" : "small")-\(UUID().uuidString).mp3"
+        let outcome = try CommandLineTool.run(
+            [long ? fixture.longWAV : fixture.smallWAV, "s3://\(bucket)/\(key)", "--bitrate", "320", "--part-size", "5M",
+             "--store", store ?? Self.storeName(personality)] + (extra.contains("--quiet") ? [] : ["-v"]) + extra,
+            environment: environment)
+        return Run(outcome: outcome, entries: proxy.entries(), key: key)
+    }
+
+    /// A run against `proxy` with `upstream`'s keys and no AWS files of the machine's own.
+    static func environment(_ upstream: StoreUpstream, proxy: StoreProxy) -> [String: String] {
         var environment = CommandLineTool.bareEnvironment()
         environment["HOME"] = ProcessInfo.processInfo.environment["HOME"]
         environment["AWS_ACCESS_KEY_ID"] = upstream.accessKeyId
@@ -80,13 +92,7 @@ struct StorePersonalityTests {
         environment["AWS_CONFIG_FILE"] = "/nonexistent/s3transcode-test-config"
         environment["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/s3transcode-test-credentials"
         environment["AWS_EC2_METADATA_DISABLED"] = "true"
-        environment.merge(extraEnvironment) { $1 }
-        let key = "\(personality.rawValue)/\(long ? "long" : "small")-\(UUID().uuidString).mp3"
-        let outcome = try CommandLineTool.run(
-            [long ? fixture.longWAV : fixture.smallWAV, "s3://\(bucket)/\(key)", "--bitrate", "320", "--part-size", "5M",
-             "--store", store ?? Self.storeName(personality)] + (extra.contains("--quiet") ? [] : ["-v"]) + extra,
-            environment: environment)
-        return Run(outcome: outcome, entries: proxy.entries(), key: key)
+        return environment
     }
 
     /// The run succeeded, stored the local run's bytes, and left no upload open.
@@ -195,6 +201,40 @@ struct StorePersonalityTests {
                                        arguments: ["--checksum", "crc32"])
             try expectStored(composite, long: true, upstream: upstream, bucket: bucket)
             #expect(composite.outcome.stderr.contains("CRC32 COMPOSITE"), "\(composite.outcome.stderr)")
+        }
+    }
+
+    /// `batch` takes the same options: to B2 (named by S3TRANSCODE_STORE) every file goes with
+    /// Content-MD5 only; with `--checksum crc32` every file fails with the line that says how to
+    /// turn it off, and nothing is left.
+    @Test func batchFollowsTheStoreToo() throws {
+        for upstream in try StoreUpstream.all() {
+            let bucket = S3TestServer.uniqueBucketName("store-batch")
+            try upstream.client().createBucket(bucket)
+            let folder = try FixtureFolder()
+            try folder.writeShortWAVs(3)
+            let proxy = try StoreProxy(upstream: upstream.endpoint, personality: .backblazeB2)
+            defer { proxy.stop() }
+            var environment = Self.environment(upstream, proxy: proxy)
+            environment["S3TRANSCODE_STORE"] = "b2"
+            let good = try CommandLineTool.run(["batch", folder.path, "s3://\(bucket)/ok/", "--quiet"], environment: environment)
+            #expect(good.status == 0, "\(good.stderr)")
+            #expect(try upstream.client().listAllObjects(bucket: bucket).count == 3)
+            #expect(proxy.entries().allSatisfy { $0.checksumHeaders.isEmpty }, "\(proxy.entries())")
+
+            // Refused: --checksum crc32 given to batch, or the AWS profile (whose default is crc32) named.
+            var asAWS = environment
+            asAWS["S3TRANSCODE_STORE"] = "aws"
+            for (arguments, environment) in [(["--checksum", "crc32"], environment), ([], asAWS)] {
+                let refused = try CommandLineTool.run(["batch", folder.path, "s3://\(bucket)/refused/", "--json"] + arguments,
+                                                      environment: environment)
+                #expect(refused.status == 1, "\(refused.stderr)")
+                let failures = try jsonObjects(refused).filter { $0["status"] as? String == "failed" }
+                #expect(failures.count == 3, "\(refused.stdout)")
+                #expect(failures.allSatisfy { ($0["error"] as? String)?.contains("--checksum none") == true }, "\(failures)")
+                #expect(try upstream.client().listAllObjects(bucket: bucket).count == 3)
+                #expect(try upstream.client().listMultipartUploads(bucket: bucket).isEmpty)
+            }
         }
     }
 }
