@@ -36,12 +36,16 @@ extension S3Client: MultipartUploadStore {
                 bucket: destination.bucket, key: destination.key, uploadId: uploadID, parts: parts, headers: headers,
                 checksumAlgorithm: fullObjectChecksum?.algorithm ?? parts.first?.checksum?.algorithm)
         } catch let error as S3Error where error.kind == .noSuchUpload {
-            // Perhaps completed by an earlier attempt whose answer was lost: say what the key holds.
-            guard let head = try? headObject(bucket: destination.bucket, key: destination.key), let etag = head.etag else {
-                throw error
-            }
-            return StoredObject(etag: etag, versionID: head.versionId, foundByHeadObject: true,
-                                encryption: AnsweredEncryption(headers: head.headers))
+            // Perhaps completed by an earlier attempt whose answer was lost: say what the key holds,
+            // with its full-object checksum when the upload has one (what identifies it under SSE-KMS).
+            let algorithm = fullObjectChecksum?.algorithm
+            guard let head = try? headObject(bucket: destination.bucket, key: destination.key, checksumMode: algorithm != nil),
+                  let etag = head.etag
+            else { throw error }
+            return StoredObject(
+                etag: etag, versionID: head.versionId,
+                checksum: algorithm.flatMap { algorithm in head.headers.first { $0.name == algorithm.headerName }?.value },
+                foundByHeadObject: true, encryption: AnsweredEncryption(headers: head.headers))
         }
         return StoredObject(etag: output.etag, versionID: output.versionId, checksum: output.checksum,
                             encryption: AnsweredEncryption(headers: output.headers))

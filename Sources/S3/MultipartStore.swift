@@ -35,8 +35,10 @@ public protocol MultipartUploadStore: Sendable {
     ///
     /// When S3 answers NoSuchUpload, the upload may already be complete: a retried Complete whose
     /// first attempt succeeded but whose answer was lost gets NoSuchUpload. Implementations may then
-    /// return what HeadObject says of the key, with `foundByHeadObject` set; the uploader accepts it
-    /// only when its ETag is the one computed from the parts, and never deletes such an object.
+    /// return what HeadObject says of the key, with `foundByHeadObject` set (and its checksum, asked
+    /// for with `x-amz-checksum-mode: ENABLED`, when `fullObjectChecksum` is set); the uploader
+    /// accepts it only when its MD5 ETag or its full-object checksum is the one computed from the
+    /// parts, and never deletes such an object.
     func completeMultipartUpload(
         _ destination: UploadDestination, uploadID: String, parts: [CompletedPart], fullObjectChecksum: ChecksumValue?
     ) throws -> StoredObject

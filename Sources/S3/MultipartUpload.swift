@@ -469,10 +469,15 @@ public final class MultipartUpload: @unchecked Sendable {
             customerKeyAlgorithm: stored.encryption.customerKeyAlgorithm)
         let etagIsMD5 = etagShowsMD5 && (!multipart || options.multipartETagIsMD5OfMD5s)
         let etagMatches = MultipartChecksum.normalizedETag(stored.etag) == expectedETag
+        // A COMPOSITE answer (`value-N`) is a checksum of the part checksums: the store checked
+        // each part's against what we sent; there is no whole-object value to compare.
+        let answeredChecksum = options.validateAnsweredChecksums ? stored.checksum.flatMap { $0.contains("-") ? nil : $0 } : nil
         if stored.foundByHeadObject {
-            // The upload was gone at Complete. The object at the key is ours only if its ETag is the
-            // one our parts give; otherwise it is someone else's, and it is left alone.
-            guard etagIsMD5, etagMatches else {
+            // The upload was gone at Complete. The object at the key is ours only if its MD5 ETag or
+            // its full-object checksum is the one our parts give; otherwise it is someone else's
+            // (or cannot be shown to be ours), and it is left alone.
+            let checksumMatches = checksum.map { ours in answeredChecksum.map { MultipartChecksum.sameChecksum($0, ours.base64) } ?? false } ?? false
+            guard (etagIsMD5 && etagMatches) || checksumMatches else {
                 throw UploadError(.remote, "completing the multipart upload of \(destination) failed: S3 no "
                     + "longer knows the upload (NoSuchUpload; was it aborted by a cleanup?) and the object at the "
                     + "key cannot be shown to be this upload's; upload again")
@@ -482,10 +487,8 @@ public final class MultipartUpload: @unchecked Sendable {
         if etagIsMD5, !etagMatches {
             problems.append("S3 reports ETag \(stored.etag) for \(destination), but the bytes sent give \(expectedETag)")
         }
-        // A COMPOSITE answer (`value-N`) is a checksum of the part checksums: the store checked
-        // each part's against what we sent; there is no whole-object value to compare.
         var checksumConfirmed = false
-        if let checksum, options.validateAnsweredChecksums, let theirs = stored.checksum, !theirs.contains("-") {
+        if let checksum, let theirs = answeredChecksum {
             if MultipartChecksum.sameChecksum(theirs, checksum.base64) {
                 checksumConfirmed = true
             } else {

@@ -205,8 +205,10 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
             var answeredCRC: String? = faults.returnsChecksums ? fullObjectChecksum?.base64 : nil
             if faults.wrongCompleteCRC32 { answeredCRC = Self.crc32Base64(object + [0]) }
             if faults.completeAnswerLost {
-                return StoredObject(etag: "\"\(etag)\"", versionID: "v1", foundByHeadObject: true,
-                                    encryption: answeredEncryption)
+                // HeadObject of the key, with x-amz-checksum-mode when the upload has a full-object checksum.
+                return StoredObject(etag: "\"\(etag)\"", versionID: "v1",
+                                    checksum: faults.returnsChecksums ? fullObjectChecksum?.base64 : nil,
+                                    foundByHeadObject: true, encryption: answeredEncryption)
             }
             return StoredObject(etag: "\"\(etag)\"", versionID: "v1", checksum: answeredCRC, encryption: answeredEncryption)
         }

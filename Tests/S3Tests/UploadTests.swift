@@ -422,8 +422,30 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         let expected = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 10), chunk: 65_536)
         try upload.finish()
         #expect(store.object("out/song.mp3") == expected)
-        #expect(upload.result?.checksumConfirmedByServer == false)
+        #expect(upload.result?.checksumConfirmedByServer == true)
         #expect(!store.events.contains(.abort) && !store.events.contains(.delete))
+    }
+
+    /// Under SSE-KMS the ETag cannot say whether the object found after a lost Complete answer is
+    /// ours; its full-object checksum can. Without one, it is an error, and the object is left alone.
+    @Test(arguments: [true, false])
+    func aLostCompleteAnswerUnderKMSIsIdentifiedByTheChecksum(storeAnswersChecksums: Bool) throws {
+        var faults = FakeUploadStore.Faults()
+        faults.completeAnswerLost = true
+        faults.kmsETags = true
+        faults.returnsChecksums = storeAnswersChecksums
+        let store = FakeUploadStore(faults)
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options())
+        let expected = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 10), chunk: 65_536)
+        if storeAnswersChecksums {
+            try upload.finish()
+            #expect(upload.result?.checksumConfirmedByServer == true)
+        } else {
+            let error = try #require(throws: UploadError.self) { try upload.finish() }
+            #expect(error.message.contains("cannot be shown to be this upload's"))
+        }
+        #expect(store.object("out/song.mp3") == expected)
+        #expect(!store.events.contains(.delete))
     }
 
     @Test func aVanishedUploadIsAnErrorAndSomeoneElsesObjectIsLeftAlone() throws {
