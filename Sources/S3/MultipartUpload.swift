@@ -11,9 +11,10 @@ import Foundation
 /// - Part 1 holds the ID3v2 tag and the Xing/Info + LAME frame, which the muxer rewrites at the
 ///   trailer. It stays in memory (`rewritableWindow` = the part size) and is uploaded last.
 /// - Parts 2…N are filled by the writer, hashed as they are filled (MD5 for `Content-MD5`, SHA-256
-///   for the signature, CRC32, and the CRC of the checksum algorithm when it is another), and uploaded by `plan.concurrency` dedicated threads while encoding
-///   goes on. Buffers come from a fixed pool of `plan.bufferCount` (part 1's included), allocated on
-///   first use and reused once S3 has acknowledged their part; when all are busy, `write` waits.
+///   for the signature, CRC32, and the CRC of the checksum algorithm when it is another), and
+///   uploaded by `plan.concurrency` dedicated threads while encoding goes on. Buffers come from a
+///   fixed pool of `plan.bufferCount` (part 1's included), allocated on first use and reused once
+///   S3 has acknowledged their part; when all are busy, `write` waits.
 /// - CreateMultipartUpload is deferred until the output outgrows part 1. Output that fits in one
 ///   part goes as a single PutObject at `finish()`.
 /// - What is checked follows what the store answers. An ETag is compared with our MD5s (a part's
@@ -355,7 +356,8 @@ public final class MultipartUpload: @unchecked Sendable {
         if options.validateAnsweredChecksums, let theirs = answer.checksum, let ours = checksums.checksum,
            !MultipartChecksum.sameChecksum(theirs, ours.base64) {
             return .failure(UploadError(.integrity, "S3 answered part \(partNumber) of \(destination) with "
-                + "\(ours.algorithm) \(theirs), but the part's \(ours.algorithm) is \(ours.base64): it was altered in transit"))
+                + "\(ours.algorithm) \(theirs), but the part's \(ours.algorithm) is \(ours.base64): it was altered "
+                + "in transit"))
         }
         return .success(UploadedPartRecord(etag: answer.etag, digest: job.digest))
     }
@@ -368,7 +370,8 @@ public final class MultipartUpload: @unchecked Sendable {
         try enterCompleting()
         let stored: StoredObject
         do {
-            stored = try store.putObject(creationDestination(), body: body.bytes, checksums: digest.checksums(options.checksum))
+            stored = try store.putObject(creationDestination(), body: body.bytes,
+                                         checksums: digest.checksums(options.checksum))
         } catch {
             throw UploadError(.remote, "uploading \(destination) failed: \(error)", underlying: error)
         }
@@ -404,7 +407,7 @@ public final class MultipartUpload: @unchecked Sendable {
             let lengths = ordered.map(\.digest.length)
             guard lengths.dropLast().allSatisfy({ $0 == plan.partSize }), lengths.last ?? 0 <= plan.partSize else {
                 throw UploadError(.invalidWrite, "the parts of \(destination) are not all \(plan.partSize) bytes "
-                    + "(\(lengths)), which this store requires")
+                    + "(from \(lengths.min() ?? 0) to \(lengths.max() ?? 0)), which this store requires")
             }
         }
         var crc32 = ordered[0].digest.crc32
@@ -422,7 +425,9 @@ public final class MultipartUpload: @unchecked Sendable {
         }
         let parts = ordered.enumerated().map { index, record in
             CompletedPart(partNumber: index + 1, etag: record.etag,
-                          checksum: options.checksum.map { ChecksumValue($0.algorithm, crc: record.digest.crc($0.algorithm)) })
+                          checksum: options.checksum.map {
+                              ChecksumValue($0.algorithm, crc: record.digest.crc($0.algorithm))
+                          })
         }
 
         try enterCompleting()
@@ -437,7 +442,8 @@ public final class MultipartUpload: @unchecked Sendable {
         }
         markCompleted()
         let expectedETag = MultipartChecksum.multipartETag(partMD5s: ordered.map(\.digest.md5))
-        return try verify(stored, expectedETag: expectedETag, checksum: options.checksum?.fullObject == true ? fullObject : nil,
+        return try verify(stored, expectedETag: expectedETag,
+                          checksum: options.checksum?.fullObject == true ? fullObject : nil,
                           crc32: crc32, partCount: partCount, multipart: true)
     }
 
@@ -471,13 +477,16 @@ public final class MultipartUpload: @unchecked Sendable {
         let etagMatches = MultipartChecksum.normalizedETag(stored.etag) == expectedETag
         // A COMPOSITE answer (`value-N`) is a checksum of the part checksums: the store checked
         // each part's against what we sent; there is no whole-object value to compare.
-        let answeredChecksum = options.validateAnsweredChecksums ? stored.checksum.flatMap { $0.contains("-") ? nil : $0 } : nil
+        let answeredChecksum = options.validateAnsweredChecksums
+            ? stored.checksum.flatMap { $0.contains("-") ? nil : $0 } : nil
+        let checksumMatches = checksum.flatMap { ours in
+            answeredChecksum.map { MultipartChecksum.sameChecksum($0, ours.base64) }
+        }
         if stored.foundByHeadObject {
             // The upload was gone at Complete. The object at the key is ours only if its MD5 ETag or
             // its full-object checksum is the one our parts give; otherwise it is someone else's
             // (or cannot be shown to be ours), and it is left alone.
-            let checksumMatches = checksum.map { ours in answeredChecksum.map { MultipartChecksum.sameChecksum($0, ours.base64) } ?? false } ?? false
-            guard (etagIsMD5 && etagMatches) || checksumMatches else {
+            guard (etagIsMD5 && etagMatches) || checksumMatches == true else {
                 throw UploadError(.remote, "completing the multipart upload of \(destination) failed: S3 no "
                     + "longer knows the upload (NoSuchUpload; was it aborted by a cleanup?) and the object at the "
                     + "key cannot be shown to be this upload's; upload again")
@@ -487,15 +496,11 @@ public final class MultipartUpload: @unchecked Sendable {
         if etagIsMD5, !etagMatches {
             problems.append("S3 reports ETag \(stored.etag) for \(destination), but the bytes sent give \(expectedETag)")
         }
-        var checksumConfirmed = false
-        if let checksum, let theirs = answeredChecksum {
-            if MultipartChecksum.sameChecksum(theirs, checksum.base64) {
-                checksumConfirmed = true
-            } else {
-                problems.append("S3 reports \(checksum.algorithm) \(theirs) for \(destination), but the bytes sent give "
-                    + "\(checksum.base64)")
-            }
+        if let checksum, let theirs = answeredChecksum, checksumMatches == false {
+            problems.append("S3 reports \(checksum.algorithm) \(theirs) for \(destination), but the bytes sent give "
+                + "\(checksum.base64)")
         }
+        let checksumConfirmed = checksumMatches == true
         if !problems.isEmpty {
             var message = problems.joined(separator: "; ")
             do {
