@@ -49,8 +49,9 @@ let package = Package(
 
         // Tests. Unit tests, local-server (moto) integration tests and command tests are separate
         // targets so each runs on its own (`swift test --filter S3IntegrationTests`).
-        // fault-proxy.py: the fault-injecting HTTP proxy that Tests/CommandsTests/Fault*.swift start.
-        .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["fault-proxy.py"]),
+        // fault-proxy.py: the fault-injecting HTTP proxy that Tests/CommandsTests/Fault*.swift start;
+        // store-proxy.py: the S3-compatible store personalities of StorePersonalityTests.
+        .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["fault-proxy.py", "store-proxy.py"]),
         .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         // botocore-oracle.py: botocore's answers, the expected values of BotocoreParityTests.

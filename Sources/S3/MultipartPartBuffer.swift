@@ -2,19 +2,28 @@ import CZlib
 import Crypto
 import Foundation
 
-/// The MD5, SHA-256 and CRC32 of one part (or of a whole PutObject body).
+/// The MD5, SHA-256 and CRC32 of one part (or of a whole PutObject body), and the CRC of the
+/// upload's checksum algorithm when that is another one.
 struct PartDigest: Sendable, Equatable {
     var md5: [UInt8]
     var sha256: [UInt8]
+    /// Always computed: the result reports the object's CRC32 whatever is sent.
     var crc32: UInt32
     var length: Int
+    /// The CRC-32C or CRC-64/NVME of the bytes when the upload sends that algorithm.
+    var otherCRC: UInt64? = nil
 
-    /// The values sent with the request; `crc32` only when the upload sends CRC32 checksums.
-    func checksums(includingCRC32: Bool) -> BodyChecksums {
+    /// The CRC of `algorithm` (the CRC32 is always at hand; the others only if computed).
+    func crc(_ algorithm: ChecksumAlgorithm) -> UInt64 {
+        algorithm == .crc32 ? UInt64(crc32) : otherCRC ?? 0
+    }
+
+    /// The values sent with the request; an `x-amz-checksum-*` value only when the upload sends one.
+    func checksums(_ checksum: UploadChecksum?) -> BodyChecksums {
         BodyChecksums(
             contentMD5: Data(md5).base64EncodedString(),
             sha256: hexString(sha256),
-            crc32: includingCRC32 ? MultipartChecksum.crc32Base64(crc32) : nil)
+            checksum: checksum.map { ChecksumValue($0.algorithm, crc: crc($0.algorithm)) })
     }
 
     /// What S3 answers as the ETag of a part or of a single PutObject (without quotes).
@@ -44,9 +53,13 @@ final class PartBuffer: @unchecked Sendable {
     private var md5 = Insecure.MD5()
     private var sha256 = SHA256()
     private var crc: uLong = 0
+    /// The CRC-32C or CRC-64/NVME computed beside the CRC32, when the upload sends one of those.
+    private let otherAlgorithm: CRCParameters?
+    private var otherCRC: UInt64 = 0
 
     /// Maps `capacity` bytes (pages are only committed when written); throws when the system refuses.
-    init(capacity: Int) throws {
+    /// `checksum`: the upload's algorithm, computed as bytes are hashed when it is not CRC32.
+    init(capacity: Int, checksum: ChecksumAlgorithm? = nil) throws {
         let page = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
         let length = max(page, (capacity + page - 1) / page * page)
         let address = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
@@ -55,6 +68,7 @@ final class PartBuffer: @unchecked Sendable {
                 + "(\(String(cString: strerror(errno)))); lower the part size or the memory budget")
         }
         self.capacity = capacity
+        otherAlgorithm = checksum == nil || checksum == .crc32 ? nil : checksum?.crc
         storage = address
         mappedLength = length
     }
@@ -74,6 +88,7 @@ final class PartBuffer: @unchecked Sendable {
             md5.update(bufferPointer: source)
             sha256.update(bufferPointer: source)
             crc = MultipartChecksum.updateCRC32(crc, source)
+            if let otherAlgorithm { otherCRC = otherAlgorithm.update(otherCRC, source) }
         }
     }
 
@@ -86,7 +101,8 @@ final class PartBuffer: @unchecked Sendable {
 
     /// The digests of the bytes appended with `hashing: true`.
     func runningDigest() -> PartDigest {
-        PartDigest(md5: Array(md5.finalize()), sha256: Array(sha256.finalize()), crc32: UInt32(crc), length: count)
+        PartDigest(md5: Array(md5.finalize()), sha256: Array(sha256.finalize()), crc32: UInt32(crc), length: count,
+                   otherCRC: otherAlgorithm.map { _ in otherCRC })
     }
 
     /// The digests of the current bytes, in one pass (part 1 and the single PutObject body).
@@ -96,7 +112,8 @@ final class PartBuffer: @unchecked Sendable {
         md5.update(bufferPointer: bytes)
         sha256.update(bufferPointer: bytes)
         return PartDigest(md5: Array(md5.finalize()), sha256: Array(sha256.finalize()),
-                          crc32: UInt32(MultipartChecksum.updateCRC32(0, bytes)), length: count)
+                          crc32: UInt32(MultipartChecksum.updateCRC32(0, bytes)), length: count,
+                          otherCRC: otherAlgorithm?.update(0, bytes))
     }
 
     /// Empties the buffer for its next part: the mapping is kept, its pages go back to the system.
@@ -107,6 +124,7 @@ final class PartBuffer: @unchecked Sendable {
         md5 = Insecure.MD5()
         sha256 = SHA256()
         crc = 0
+        otherCRC = 0
     }
 }
 
@@ -132,15 +150,36 @@ enum MultipartChecksum {
         UInt32(crc32_combine(uLong(first), uLong(second), off_t(secondLength)))
     }
 
+    /// The CRC of A‖B for `algorithm`: zlib's `crc32_combine` for CRC32, the same GF(2) matrix
+    /// method (`CRCParameters.combine`) for the others.
+    static func combine(_ algorithm: ChecksumAlgorithm, _ first: UInt64, _ second: UInt64, secondLength: Int) -> UInt64 {
+        algorithm == .crc32
+            ? UInt64(combineCRC32(UInt32(first), UInt32(second), secondLength: secondLength))
+            : algorithm.crc.combine(first, second, secondLength: secondLength)
+    }
+
+    /// Whether an ETag can be compared with our MD5s, from the answer alone: not under SSE-KMS,
+    /// DSSE-KMS or SSE-C (whose ETags are not MD5s), and shaped as an MD5 (32 hex digits; for a
+    /// multipart object, 32 hex digits, `-` and the part count). Anything else is an opaque ETag.
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_Object.html> (ETag)
+    static func etagIsMD5(_ etag: String, multipart: Bool, encryption: String?, customerKeyAlgorithm: String?) -> Bool {
+        if let encryption, encryption.lowercased().hasPrefix("aws:kms") { return false }
+        if let customerKeyAlgorithm, !customerKeyAlgorithm.isEmpty { return false }
+        let value = normalizedETag(etag)
+        let isHex32 = { (text: Substring) in text.utf8.count == 32 && text.utf8.allSatisfy(isHexDigit) }
+        guard multipart else { return isHex32(value[...]) }
+        guard let dash = value.firstIndex(of: "-"), let count = Int(value[value.index(after: dash)...]), count >= 1
+        else { return false }
+        return isHex32(value[..<dash])
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66)
+    }
+
     /// Whether a checksum S3 answered (base64, perhaps with stray whitespace) is ours.
     static func sameChecksum(_ answered: String, _ ours: String) -> Bool {
         answered.trimmingCharacters(in: .whitespacesAndNewlines) == ours
-    }
-
-    /// `x-amz-checksum-crc32`: base64 of the 4 big-endian bytes.
-    static func crc32Base64(_ crc: UInt32) -> String {
-        Data([UInt8(crc >> 24), UInt8((crc >> 16) & 0xFF), UInt8((crc >> 8) & 0xFF), UInt8(crc & 0xFF)])
-            .base64EncodedString()
     }
 
     /// The ETag S3 gives a multipart object: the MD5 of the concatenated binary part MD5s, then `-N`.

@@ -1,11 +1,11 @@
 /// The S3 client as the store of a streaming upload: each operation maps the uploader's values onto
 /// the client's request headers, nothing more.
 extension S3Client: MultipartUploadStore {
-    public func createMultipartUpload(_ destination: UploadDestination, fullObjectCRC32: Bool) throws -> String {
+    public func createMultipartUpload(_ destination: UploadDestination, checksum: UploadChecksum?) throws -> String {
         var headers = destination.headers
-        if fullObjectCRC32 {
-            headers.append(("x-amz-checksum-algorithm", "CRC32"))
-            headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
+        if let checksum {
+            headers.append(("x-amz-checksum-algorithm", checksum.algorithm.s3Name))
+            headers.append(("x-amz-checksum-type", checksum.typeName))
         }
         return try createMultipartUpload(bucket: destination.bucket, key: destination.key, headers: headers)
     }
@@ -19,29 +19,38 @@ extension S3Client: MultipartUploadStore {
             headers: Self.checksumHeaders(checksums), payloadSHA256: checksums.sha256,
             // AWS_MAX_ATTEMPTS / max_attempts above the uploader's count raises it (RetryPolicy.partMaxAttempts).
             maxAttempts: max(maxAttempts, configuration.retry.partMaxAttempts))
-        return UploadedPart(etag: output.etag, checksumCRC32: output.header("x-amz-checksum-crc32"))
+        return UploadedPart(
+            etag: output.etag, checksum: checksums.checksum.flatMap { output.header($0.algorithm.headerName) },
+            encryption: AnsweredEncryption(headers: output.headers))
     }
 
     public func completeMultipartUpload(
-        _ destination: UploadDestination, uploadID: String, parts: [CompletedPart], fullObjectCRC32: String?
+        _ destination: UploadDestination, uploadID: String, parts: [CompletedPart], fullObjectChecksum: ChecksumValue?
     ) throws -> StoredObject {
         var headers: [(name: String, value: String)] = []
-        if let fullObjectCRC32 {
-            headers.append(("x-amz-checksum-crc32", fullObjectCRC32))
+        if let fullObjectChecksum {
+            headers.append((fullObjectChecksum.algorithm.headerName, fullObjectChecksum.base64))
             headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
         }
         let output: CompleteMultipartUploadOutput
         do {
             output = try completeMultipartUpload(
-                bucket: destination.bucket, key: destination.key, uploadId: uploadID, parts: parts, headers: headers)
+                bucket: destination.bucket, key: destination.key, uploadId: uploadID, parts: parts, headers: headers,
+                checksumAlgorithm: fullObjectChecksum?.algorithm ?? parts.first?.checksum?.algorithm)
         } catch let error as S3Error where error.kind == .noSuchUpload {
-            // Perhaps completed by an earlier attempt whose answer was lost: say what the key holds.
-            guard let head = try? headObject(bucket: destination.bucket, key: destination.key), let etag = head.etag else {
-                throw error
-            }
-            return StoredObject(etag: etag, versionID: head.versionId, foundByHeadObject: true)
+            // Perhaps completed by an earlier attempt whose answer was lost: say what the key holds,
+            // with its full-object checksum when the upload has one (what identifies it under SSE-KMS).
+            let algorithm = fullObjectChecksum?.algorithm
+            guard let head = try? headObject(bucket: destination.bucket, key: destination.key, checksumMode: algorithm != nil),
+                  let etag = head.etag
+            else { throw error }
+            return StoredObject(
+                etag: etag, versionID: head.versionId,
+                checksum: algorithm.flatMap { algorithm in head.headers.first { $0.name == algorithm.headerName }?.value },
+                foundByHeadObject: true, encryption: AnsweredEncryption(headers: head.headers))
         }
-        return StoredObject(etag: output.etag, versionID: output.versionId, checksumCRC32: output.checksumCRC32)
+        return StoredObject(etag: output.etag, versionID: output.versionId, checksum: output.checksum,
+                            encryption: AnsweredEncryption(headers: output.headers))
     }
 
     public func abortMultipartUpload(_ destination: UploadDestination, uploadID: String, maxAttempts: Int) throws {
@@ -63,8 +72,11 @@ extension S3Client: MultipartUploadStore {
                 operation: "PutObject", bucket: destination.bucket, key: destination.key, status: 200,
                 detail: "no ETag header")
         }
-        let crc = output.headers.first { $0.name == "x-amz-checksum-crc32" }?.value
-        return StoredObject(etag: etag, versionID: output.versionId, checksumCRC32: crc)
+        let checksum = checksums.checksum.flatMap { sent in
+            output.headers.first { $0.name == sent.algorithm.headerName }?.value
+        }
+        return StoredObject(etag: etag, versionID: output.versionId, checksum: checksum,
+                            encryption: AnsweredEncryption(headers: output.headers))
     }
 
     public func deleteObject(_ destination: UploadDestination, versionID: String?) throws {
@@ -73,7 +85,7 @@ extension S3Client: MultipartUploadStore {
 
     private static func checksumHeaders(_ checksums: BodyChecksums) -> [(name: String, value: String)] {
         var headers = [(name: "Content-MD5", value: checksums.contentMD5)]
-        if let crc = checksums.crc32 { headers.append((name: "x-amz-checksum-crc32", value: crc)) }
+        if let checksum = checksums.checksum { headers.append((name: checksum.algorithm.headerName, value: checksum.base64)) }
         return headers
     }
 }

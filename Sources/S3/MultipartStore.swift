@@ -13,13 +13,13 @@
 /// - <https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html>
 public protocol MultipartUploadStore: Sendable {
     /// [CreateMultipartUpload](https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html).
-    /// When `fullObjectCRC32` is true, sends `x-amz-checksum-algorithm: CRC32` and
-    /// `x-amz-checksum-type: FULL_OBJECT`. Returns the upload ID.
-    func createMultipartUpload(_ destination: UploadDestination, fullObjectCRC32: Bool) throws -> String
+    /// With a `checksum`, sends `x-amz-checksum-algorithm` and `x-amz-checksum-type` (FULL_OBJECT or
+    /// COMPOSITE); without one, no checksum header at all. Returns the upload ID.
+    func createMultipartUpload(_ destination: UploadDestination, checksum: UploadChecksum?) throws -> String
 
     /// [UploadPart](https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html), with
     /// `Content-MD5`, `x-amz-content-sha256` (`checksums.sha256`, already computed) and, when
-    /// `checksums.crc32` is set, `x-amz-checksum-crc32`. Retryable failures are retried up to
+    /// `checksums.checksum` is set, its `x-amz-checksum-*` header. Retryable failures are retried up to
     /// `maxAttempts` attempts in all (the client's retry policy with a higher attempt count than for
     /// single calls), each attempt sending `body` from its first byte.
     func uploadPart(
@@ -28,16 +28,19 @@ public protocol MultipartUploadStore: Sendable {
     ) throws -> UploadedPart
 
     /// [CompleteMultipartUpload](https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html).
-    /// `parts` are in ascending part number order. When `fullObjectCRC32` is set (base64, as in
-    /// `x-amz-checksum-crc32`), it is sent with `x-amz-checksum-type: FULL_OBJECT`. A 200 whose body
-    /// is an `<Error>` document is a failure and must throw.
+    /// `parts` are in ascending part number order (with their checksums when the upload has one).
+    /// When `fullObjectChecksum` is set, it is sent as its `x-amz-checksum-*` header with
+    /// `x-amz-checksum-type: FULL_OBJECT`. A 200 whose body is an `<Error>` document is a failure and
+    /// must throw.
     ///
     /// When S3 answers NoSuchUpload, the upload may already be complete: a retried Complete whose
     /// first attempt succeeded but whose answer was lost gets NoSuchUpload. Implementations may then
-    /// return what HeadObject says of the key, with `foundByHeadObject` set; the uploader accepts it
-    /// only when its ETag is the one computed from the parts, and never deletes such an object.
+    /// return what HeadObject says of the key, with `foundByHeadObject` set (and its checksum, asked
+    /// for with `x-amz-checksum-mode: ENABLED`, when `fullObjectChecksum` is set); the uploader
+    /// accepts it only when its MD5 ETag or its full-object checksum is the one computed from the
+    /// parts, and never deletes such an object.
     func completeMultipartUpload(
-        _ destination: UploadDestination, uploadID: String, parts: [CompletedPart], fullObjectCRC32: String?
+        _ destination: UploadDestination, uploadID: String, parts: [CompletedPart], fullObjectChecksum: ChecksumValue?
     ) throws -> StoredObject
 
     /// [AbortMultipartUpload](https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html),
@@ -45,8 +48,8 @@ public protocol MultipartUploadStore: Sendable {
     func abortMultipartUpload(_ destination: UploadDestination, uploadID: String, maxAttempts: Int) throws
 
     /// [PutObject](https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html) with
-    /// `Content-Length`, `Content-MD5`, `x-amz-content-sha256` and, when `checksums.crc32` is set,
-    /// `x-amz-checksum-crc32`. Used for output smaller than one part.
+    /// `Content-Length`, `Content-MD5`, `x-amz-content-sha256` and, when `checksums.checksum` is set,
+    /// its `x-amz-checksum-*` header. Used for output smaller than one part.
     func putObject(_ destination: UploadDestination, body: UnsafeRawBufferPointer, checksums: BodyChecksums) throws
         -> StoredObject
 
@@ -80,13 +83,36 @@ public struct BodyChecksums: Sendable, Equatable {
     public var contentMD5: String
     /// `x-amz-content-sha256`: lowercase hex of the body's SHA-256.
     public var sha256: String
-    /// `x-amz-checksum-crc32`: base64 of the body's big-endian CRC32, or nil to send none.
-    public var crc32: String?
+    /// The `x-amz-checksum-*` value to send, or nil to send none (Content-MD5 is always sent).
+    public var checksum: ChecksumValue?
 
-    public init(contentMD5: String, sha256: String, crc32: String?) {
+    public init(contentMD5: String, sha256: String, checksum: ChecksumValue? = nil) {
         self.contentMD5 = contentMD5
         self.sha256 = sha256
-        self.crc32 = crc32
+        self.checksum = checksum
+    }
+
+    /// The CRC32 value, when that is the checksum sent.
+    public var crc32: String? { checksum?.algorithm == .crc32 ? checksum?.base64 : nil }
+}
+
+/// What an answer says about server-side encryption: the two headers that make an ETag something
+/// other than an MD5 (`x-amz-server-side-encryption: aws:kms` or `aws:kms:dsse`, and SSE-C's
+/// `x-amz-server-side-encryption-customer-algorithm`).
+public struct AnsweredEncryption: Sendable, Equatable {
+    public var serverSideEncryption: String?
+    public var customerKeyAlgorithm: String?
+
+    public init(serverSideEncryption: String? = nil, customerKeyAlgorithm: String? = nil) {
+        self.serverSideEncryption = serverSideEncryption
+        self.customerKeyAlgorithm = customerKeyAlgorithm
+    }
+
+    /// From response headers (names in any case).
+    public init(headers: [(name: String, value: String)]) {
+        func value(_ name: String) -> String? { headers.first { $0.name.lowercased() == name }?.value }
+        self.init(serverSideEncryption: value("x-amz-server-side-encryption"),
+                  customerKeyAlgorithm: value("x-amz-server-side-encryption-customer-algorithm"))
     }
 }
 
@@ -94,12 +120,14 @@ public struct BodyChecksums: Sendable, Equatable {
 public struct UploadedPart: Sendable, Equatable {
     /// As S3 sent it (usually quoted).
     public var etag: String
-    /// `x-amz-checksum-crc32` of the response, when the endpoint sent one.
-    public var checksumCRC32: String?
+    /// The response's `x-amz-checksum-*` value for the algorithm sent, when the endpoint sent one.
+    public var checksum: String?
+    public var encryption: AnsweredEncryption
 
-    public init(etag: String, checksumCRC32: String? = nil) {
+    public init(etag: String, checksum: String? = nil, encryption: AnsweredEncryption = AnsweredEncryption()) {
         self.etag = etag
-        self.checksumCRC32 = checksumCRC32
+        self.checksum = checksum
+        self.encryption = encryption
     }
 }
 
@@ -108,13 +136,13 @@ public struct CompletedPart: Sendable, Equatable {
     /// 1-based.
     public var partNumber: Int
     public var etag: String
-    /// Base64 CRC32 of the part, when the upload was created with a CRC32 checksum.
-    public var checksumCRC32: String?
+    /// The part's checksum, when the upload was created with a checksum algorithm.
+    public var checksum: ChecksumValue?
 
-    public init(partNumber: Int, etag: String, checksumCRC32: String? = nil) {
+    public init(partNumber: Int, etag: String, checksum: ChecksumValue? = nil) {
         self.partNumber = partNumber
         self.etag = etag
-        self.checksumCRC32 = checksumCRC32
+        self.checksum = checksum
     }
 }
 
@@ -122,16 +150,19 @@ public struct CompletedPart: Sendable, Equatable {
 public struct StoredObject: Sendable, Equatable {
     public var etag: String
     public var versionID: String?
-    /// The object's `x-amz-checksum-crc32` (base64) when the endpoint sent one.
-    public var checksumCRC32: String?
+    /// The object's checksum (base64) for the algorithm sent, when the endpoint sent one.
+    public var checksum: String?
     /// Set when CompleteMultipartUpload answered NoSuchUpload and this is HeadObject's answer for
     /// the key instead (see `completeMultipartUpload`).
     public var foundByHeadObject: Bool
+    public var encryption: AnsweredEncryption
 
-    public init(etag: String, versionID: String? = nil, checksumCRC32: String? = nil, foundByHeadObject: Bool = false) {
+    public init(etag: String, versionID: String? = nil, checksum: String? = nil, foundByHeadObject: Bool = false,
+                encryption: AnsweredEncryption = AnsweredEncryption()) {
         self.etag = etag
         self.versionID = versionID
-        self.checksumCRC32 = checksumCRC32
+        self.checksum = checksum
         self.foundByHeadObject = foundByHeadObject
+        self.encryption = encryption
     }
 }

@@ -11,14 +11,19 @@ import Foundation
 /// - Part 1 holds the ID3v2 tag and the Xing/Info + LAME frame, which the muxer rewrites at the
 ///   trailer. It stays in memory (`rewritableWindow` = the part size) and is uploaded last.
 /// - Parts 2…N are filled by the writer, hashed as they are filled (MD5 for `Content-MD5`, SHA-256
-///   for the signature, CRC32), and uploaded by `plan.concurrency` dedicated threads while encoding
-///   goes on. Buffers come from a fixed pool of `plan.bufferCount` (part 1's included), allocated on
-///   first use and reused once S3 has acknowledged their part; when all are busy, `write` waits.
+///   for the signature, CRC32, and the CRC of the checksum algorithm when it is another), and
+///   uploaded by `plan.concurrency` dedicated threads while encoding goes on. Buffers come from a
+///   fixed pool of `plan.bufferCount` (part 1's included), allocated on first use and reused once
+///   S3 has acknowledged their part; when all are busy, `write` waits.
 /// - CreateMultipartUpload is deferred until the output outgrows part 1. Output that fits in one
 ///   part goes as a single PutObject at `finish()`.
-/// - After Complete, the ETag must equal the MD5 of the part MD5s plus `-N`, and the full-object
-///   CRC32 (part 1's CRC combined in front of the rest with `crc32_combine`) must match what S3
-///   answers. A mismatch is an error, and the object is deleted so that nothing unverified remains.
+/// - What is checked follows what the store answers. An ETag is compared with our MD5s (a part's
+///   with its MD5, a multipart object's with the MD5 of the part MD5s plus `-N`) only when the
+///   answer shows it is one: no SSE-KMS, DSSE-KMS or SSE-C header, and an MD5's shape. A checksum
+///   the store answers is compared with ours (a full-object CRC: part 1's CRC combined in front of
+///   the rest). A mismatch is an error, and the object is deleted so that nothing unverified
+///   remains; an ETag that is not an MD5 is no mismatch. `UploadResult.verification` says which
+///   checks were made.
 /// - Never orphaned: on any failure after CreateMultipartUpload, the parts in flight settle, then
 ///   AbortMultipartUpload runs with its own retries. A successful Complete is never aborted.
 ///
@@ -205,9 +210,10 @@ public final class MultipartUpload: @unchecked Sendable {
     }
 
     private func startStreamingPart() throws -> PartBuffer {
-        guard nextPartNumber <= MultipartUploadOptions.maximumPartCount else {
-            let error = UploadError(.outputTooLarge, "the output to \(destination) outgrew S3's 10,000 parts "
-                + "of \(formatUploadSize(plan.partSize)); give a larger part size or the expected output size")
+        guard nextPartNumber <= options.maxParts else {
+            let error = UploadError(.outputTooLarge, "the output to \(destination) outgrew the store's "
+                + "\(partCountText(options.maxParts)) parts of \(formatUploadSize(plan.partSize)); give a larger part "
+                + "size or the expected output size")
             locked { if failure == nil { failure = error } }
             throw error
         }
@@ -229,7 +235,7 @@ public final class MultipartUpload: @unchecked Sendable {
             if cancelled { throw cancellationError() }
             if let buffer = freeBuffers.popLast() { return buffer }
             if buffersAllocated < plan.bufferCount {
-                let buffer = try PartBuffer(capacity: plan.partSize)
+                let buffer = try PartBuffer(capacity: plan.partSize, checksum: options.checksum?.algorithm)
                 buffersAllocated += 1
                 stats.buffersAllocated = buffersAllocated
                 return buffer
@@ -262,7 +268,7 @@ public final class MultipartUpload: @unchecked Sendable {
         condition.unlock()
 
         let outcome = Result {
-            try store.createMultipartUpload(creationDestination(), fullObjectCRC32: options.fullObjectCRC32)
+            try store.createMultipartUpload(creationDestination(), checksum: options.checksum)
         }
 
         condition.lock()
@@ -330,7 +336,7 @@ public final class MultipartUpload: @unchecked Sendable {
 
     private func uploadPart(_ job: PartJob, uploadID: String) -> Result<UploadedPartRecord, UploadError> {
         let partNumber = job.buffer.partNumber
-        let checksums = job.digest.checksums(includingCRC32: options.fullObjectCRC32)
+        let checksums = job.digest.checksums(options.checksum)
         let answer: UploadedPart
         do {
             answer = try store.uploadPart(destination, uploadID: uploadID, partNumber: partNumber,
@@ -340,14 +346,18 @@ public final class MultipartUpload: @unchecked Sendable {
             return .failure(UploadError(.remote, "uploading part \(partNumber) of \(destination) failed after "
                 + "up to \(options.partAttempts) attempts: \(error)", underlying: error))
         }
-        if options.verifyETag, MultipartChecksum.normalizedETag(answer.etag) != job.digest.md5Hex {
+        let etagIsMD5 = MultipartChecksum.etagIsMD5(
+            answer.etag, multipart: false, encryption: answer.encryption.serverSideEncryption,
+            customerKeyAlgorithm: answer.encryption.customerKeyAlgorithm)
+        if etagIsMD5, MultipartChecksum.normalizedETag(answer.etag) != job.digest.md5Hex {
             return .failure(UploadError(.integrity, "S3 answered part \(partNumber) of \(destination) with ETag "
-                + "\(answer.etag), but the part's MD5 is \(job.digest.md5Hex): it was altered in transit "
-                + "(under SSE-KMS or SSE-C, where ETags are not MD5s, turn ETag checks off)"))
+                + "\(answer.etag), but the part's MD5 is \(job.digest.md5Hex): it was altered in transit"))
         }
-        if let theirs = answer.checksumCRC32, let ours = checksums.crc32, !MultipartChecksum.sameChecksum(theirs, ours) {
-            return .failure(UploadError(.integrity, "S3 answered part \(partNumber) of \(destination) with CRC32 "
-                + "\(theirs), but the part's CRC32 is \(ours): it was altered in transit"))
+        if options.validateAnsweredChecksums, let theirs = answer.checksum, let ours = checksums.checksum,
+           !MultipartChecksum.sameChecksum(theirs, ours.base64) {
+            return .failure(UploadError(.integrity, "S3 answered part \(partNumber) of \(destination) with "
+                + "\(ours.algorithm) \(theirs), but the part's \(ours.algorithm) is \(ours.base64): it was altered "
+                + "in transit"))
         }
         return .success(UploadedPartRecord(etag: answer.etag, digest: job.digest))
     }
@@ -361,12 +371,14 @@ public final class MultipartUpload: @unchecked Sendable {
         let stored: StoredObject
         do {
             stored = try store.putObject(creationDestination(), body: body.bytes,
-                                         checksums: digest.checksums(includingCRC32: options.fullObjectCRC32))
+                                         checksums: digest.checksums(options.checksum))
         } catch {
             throw UploadError(.remote, "uploading \(destination) failed: \(error)", underlying: error)
         }
         markCompleted()
-        return try verify(stored, expectedETag: digest.md5Hex, crc32: digest.crc32, partCount: 1, multipart: false)
+        let checksum = options.checksum.map { ChecksumValue($0.algorithm, crc: digest.crc($0.algorithm)) }
+        return try verify(stored, expectedETag: digest.md5Hex, checksum: checksum, crc32: digest.crc32, partCount: 1,
+                          multipart: false)
     }
 
     private func finishMultipart() throws -> UploadResult {
@@ -390,13 +402,32 @@ public final class MultipartUpload: @unchecked Sendable {
                 + "(\(records.count) of \(partCount) acknowledged)")
         }
         let ordered = (1...partCount).compactMap { records[$0] }
-        var crc = ordered[0].digest.crc32
+        if options.equalPartSizes {
+            // R2: every part but the last the same size, the last no larger. Part 1 is always full here.
+            let lengths = ordered.map(\.digest.length)
+            guard lengths.dropLast().allSatisfy({ $0 == plan.partSize }), lengths.last ?? 0 <= plan.partSize else {
+                throw UploadError(.invalidWrite, "the parts of \(destination) are not all \(plan.partSize) bytes "
+                    + "(from \(lengths.min() ?? 0) to \(lengths.max() ?? 0)), which this store requires")
+            }
+        }
+        var crc32 = ordered[0].digest.crc32
         for record in ordered.dropFirst() {
-            crc = MultipartChecksum.combineCRC32(crc, record.digest.crc32, secondLength: record.digest.length)
+            crc32 = MultipartChecksum.combineCRC32(crc32, record.digest.crc32, secondLength: record.digest.length)
+        }
+        var fullObject: ChecksumValue?
+        if let checksum = options.checksum {
+            var crc = ordered[0].digest.crc(checksum.algorithm)
+            for record in ordered.dropFirst() {
+                crc = MultipartChecksum.combine(
+                    checksum.algorithm, crc, record.digest.crc(checksum.algorithm), secondLength: record.digest.length)
+            }
+            fullObject = ChecksumValue(checksum.algorithm, crc: crc)
         }
         let parts = ordered.enumerated().map { index, record in
             CompletedPart(partNumber: index + 1, etag: record.etag,
-                          checksumCRC32: options.fullObjectCRC32 ? MultipartChecksum.crc32Base64(record.digest.crc32) : nil)
+                          checksum: options.checksum.map {
+                              ChecksumValue($0.algorithm, crc: record.digest.crc($0.algorithm))
+                          })
         }
 
         try enterCompleting()
@@ -404,14 +435,16 @@ public final class MultipartUpload: @unchecked Sendable {
         do {
             stored = try store.completeMultipartUpload(
                 destination, uploadID: id, parts: parts,
-                fullObjectCRC32: options.fullObjectCRC32 ? MultipartChecksum.crc32Base64(crc) : nil)
+                fullObjectChecksum: options.checksum?.fullObject == true ? fullObject : nil)
         } catch {
             throw UploadError(.remote, "completing the multipart upload of \(destination) failed: \(error)",
                               underlying: error)
         }
         markCompleted()
         let expectedETag = MultipartChecksum.multipartETag(partMD5s: ordered.map(\.digest.md5))
-        return try verify(stored, expectedETag: expectedETag, crc32: crc, partCount: partCount, multipart: true)
+        return try verify(stored, expectedETag: expectedETag,
+                          checksum: options.checksum?.fullObject == true ? fullObject : nil,
+                          crc32: crc32, partCount: partCount, multipart: true)
     }
 
     /// From here on an `abort()` waits for the outcome instead of aborting.
@@ -431,27 +464,43 @@ public final class MultipartUpload: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Checks S3's answer against what we sent. On a mismatch the stored object is deleted (it was
-    /// completed, so there is no upload left to abort) and the error says whether that worked.
-    private func verify(_ stored: StoredObject, expectedETag: String, crc32: UInt32, partCount: Int,
-                        multipart: Bool) throws -> UploadResult {
+    /// Checks S3's answer against what we sent, as far as the answer allows: the ETag when it is an
+    /// MD5, the checksum (`checksum`: the whole object's, FULL_OBJECT or a single PUT's) when the
+    /// store answered one. On a mismatch the stored object is deleted (it was completed, so there is
+    /// no upload left to abort) and the error says whether that worked.
+    private func verify(_ stored: StoredObject, expectedETag: String, checksum: ChecksumValue?, crc32: UInt32,
+                        partCount: Int, multipart: Bool) throws -> UploadResult {
+        let etagShowsMD5 = MultipartChecksum.etagIsMD5(
+            stored.etag, multipart: multipart, encryption: stored.encryption.serverSideEncryption,
+            customerKeyAlgorithm: stored.encryption.customerKeyAlgorithm)
+        let etagIsMD5 = etagShowsMD5 && (!multipart || options.multipartETagIsMD5OfMD5s)
+        let etagMatches = MultipartChecksum.normalizedETag(stored.etag) == expectedETag
+        // A COMPOSITE answer (`value-N`) is a checksum of the part checksums: the store checked
+        // each part's against what we sent; there is no whole-object value to compare.
+        let answeredChecksum = options.validateAnsweredChecksums
+            ? stored.checksum.flatMap { $0.contains("-") ? nil : $0 } : nil
+        let checksumMatches = checksum.flatMap { ours in
+            answeredChecksum.map { MultipartChecksum.sameChecksum($0, ours.base64) }
+        }
         if stored.foundByHeadObject {
-            // The upload was gone at Complete. The object at the key is ours only if its ETag is the
-            // one our parts give; otherwise it is someone else's, and it is left alone.
-            guard options.verifyETag, MultipartChecksum.normalizedETag(stored.etag) == expectedETag else {
+            // The upload was gone at Complete. The object at the key is ours only if its MD5 ETag or
+            // its full-object checksum is the one our parts give; otherwise it is someone else's
+            // (or cannot be shown to be ours), and it is left alone.
+            guard (etagIsMD5 && etagMatches) || checksumMatches == true else {
                 throw UploadError(.remote, "completing the multipart upload of \(destination) failed: S3 no "
                     + "longer knows the upload (NoSuchUpload; was it aborted by a cleanup?) and the object at the "
-                    + "key is not this upload's; upload again")
+                    + "key cannot be shown to be this upload's; upload again")
             }
         }
         var problems: [String] = []
-        if options.verifyETag, MultipartChecksum.normalizedETag(stored.etag) != expectedETag {
+        if etagIsMD5, !etagMatches {
             problems.append("S3 reports ETag \(stored.etag) for \(destination), but the bytes sent give \(expectedETag)")
         }
-        let ourCRC = MultipartChecksum.crc32Base64(crc32)
-        if options.fullObjectCRC32, let theirs = stored.checksumCRC32, !MultipartChecksum.sameChecksum(theirs, ourCRC) {
-            problems.append("S3 reports CRC32 \(theirs) for \(destination), but the bytes sent give \(ourCRC)")
+        if let checksum, let theirs = answeredChecksum, checksumMatches == false {
+            problems.append("S3 reports \(checksum.algorithm) \(theirs) for \(destination), but the bytes sent give "
+                + "\(checksum.base64)")
         }
+        let checksumConfirmed = checksumMatches == true
         if !problems.isEmpty {
             var message = problems.joined(separator: "; ")
             do {
@@ -465,7 +514,38 @@ public final class MultipartUpload: @unchecked Sendable {
         return UploadResult(
             bucket: destination.bucket, key: destination.key, etag: stored.etag, versionID: stored.versionID,
             partCount: partCount, byteCount: written, crc32: crc32, isMultipart: multipart,
-            crc32ConfirmedByServer: options.fullObjectCRC32 && stored.checksumCRC32 != nil)
+            checksum: options.checksum.map { UploadChecksum($0.algorithm, fullObject: multipart ? $0.fullObject : true) },
+            checksumConfirmedByServer: checksumConfirmed,
+            verification: verificationText(etag: stored, etagShowsMD5: etagShowsMD5, etagIsMD5: etagIsMD5,
+                                           checksumConfirmed: checksumConfirmed, multipart: multipart))
+    }
+
+    /// One line for `-v`: which checks the upload could make.
+    private func verificationText(etag stored: StoredObject, etagShowsMD5: Bool, etagIsMD5: Bool,
+                                  checksumConfirmed: Bool, multipart: Bool) -> String {
+        var checks = ["Content-MD5 of every \(multipart ? "part" : "body") checked by the store"]
+        if etagIsMD5 {
+            checks.append(multipart ? "ETag = MD5 of the part MD5s" : "ETag = MD5")
+        } else {
+            let why: String
+            if let sse = stored.encryption.serverSideEncryption, sse.lowercased().hasPrefix("aws:kms") {
+                why = "under \(sse)"
+            } else if stored.encryption.customerKeyAlgorithm != nil {
+                why = "under SSE-C"
+            } else if etagShowsMD5 {
+                why = "not MD5-based on this store"
+            } else {
+                why = "not MD5-shaped"
+            }
+            checks.append("ETag not compared (\(why))")
+        }
+        if let checksum = options.checksum {
+            let what = multipart ? "\(checksum)" : "\(checksum.algorithm)"
+            checks.append(checksumConfirmed ? "\(what) confirmed by the store" : "\(what) sent, checked by the store")
+        } else {
+            checks.append("no x-amz-checksum")
+        }
+        return "verified \(destination): " + checks.joined(separator: "; ")
     }
 
     // MARK: - Failing and aborting
@@ -578,12 +658,17 @@ public struct UploadResult: Sendable, Equatable {
     /// 1 for a single PutObject.
     public var partCount: Int
     public var byteCount: Int64
-    /// The CRC32 of the whole object.
+    /// The CRC32 of the whole object (computed whatever checksum was sent).
     public var crc32: UInt32
     public var isMultipart: Bool
-    /// Whether S3 answered with a CRC32 (which matched, or this would be an error). False when the
-    /// endpoint does not return checksums (moto 5.2 does not) or they are turned off.
-    public var crc32ConfirmedByServer: Bool
+    /// The `x-amz-checksum-*` the upload sent, nil for none.
+    public var checksum: UploadChecksum?
+    /// Whether the store answered the whole object's checksum (which matched, or this would be an
+    /// error). False when it does not return checksums (moto 5.2 does not), when the checksum is
+    /// COMPOSITE, or when none was sent.
+    public var checksumConfirmedByServer: Bool
+    /// Which checks were made, for `-v`: "verified s3://b/k: …; ETag = MD5 of the part MD5s; …".
+    public var verification: String
 }
 
 /// Counters of one upload, for `-v` and for tests.

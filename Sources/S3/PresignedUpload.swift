@@ -194,9 +194,12 @@ public final class PresignedUpload: @unchecked Sendable {
     }
 
     private func checkETag(_ etag: String?, md5Hex: String, response: HTTPResponse) throws {
-        let sse = response.header("x-amz-server-side-encryption") ?? ""
-        guard let etag, !sse.hasPrefix("aws:kms"), etag.count == 32, etag.allSatisfy(\.isHexDigit) else { return }
-        guard etag.lowercased() == md5Hex else {
+        // Compared only when the answer shows it is an MD5 (the rule multipart uploads follow too).
+        let encryption = AnsweredEncryption(headers: response.headers)
+        guard let etag, MultipartChecksum.etagIsMD5(
+            etag, multipart: false, encryption: encryption.serverSideEncryption,
+            customerKeyAlgorithm: encryption.customerKeyAlgorithm) else { return }
+        guard MultipartChecksum.normalizedETag(etag) == md5Hex else {
             throw UploadError(.integrity, "\(url): S3 stored something other than what was sent (ETag \(etag), MD5 of the body \(md5Hex)); run again")
         }
     }

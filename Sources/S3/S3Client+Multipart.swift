@@ -18,8 +18,9 @@ public struct CompleteMultipartUploadOutput: Sendable {
     public var etag: String
     public var location: String?
     public var versionId: String?
-    /// `ChecksumCRC32` of the result (or the response header), when the endpoint sent one.
-    public var checksumCRC32: String?
+    /// The result's checksum for the algorithm asked for (`ChecksumCRC64NVME`, … or the response
+    /// header), when the endpoint sent one.
+    public var checksum: String?
     public var checksumType: String?
     public var headers: [(name: String, value: String)]
 }
@@ -90,7 +91,7 @@ extension S3Client {
     /// failure: retried like a 500, then thrown.
     public func completeMultipartUpload(
         bucket: String, key: String, uploadId: String, parts: [CompletedPart],
-        headers: [(name: String, value: String)] = []
+        headers: [(name: String, value: String)] = [], checksumAlgorithm: ChecksumAlgorithm? = nil
     ) throws -> CompleteMultipartUploadOutput {
         let body = Array(Self.completeMultipartUploadBody(parts).utf8)
         let response = try body.withUnsafeBytes { bytes in
@@ -114,7 +115,7 @@ extension S3Client {
         }
         return CompleteMultipartUploadOutput(
             etag: etag, location: root.text("Location"), versionId: response.header("x-amz-version-id"),
-            checksumCRC32: root.text("ChecksumCRC32") ?? response.header("x-amz-checksum-crc32"),
+            checksum: checksumAlgorithm.flatMap { root.text($0.xmlElement) ?? response.header($0.headerName) },
             checksumType: root.text("ChecksumType") ?? response.header("x-amz-checksum-type"),
             headers: response.headers)
     }
@@ -124,7 +125,10 @@ extension S3Client {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in parts {
             xml += "<Part>"
-            if let crc = part.checksumCRC32 { xml += "<ChecksumCRC32>\(xmlEscape(crc))</ChecksumCRC32>" }
+            if let checksum = part.checksum {
+                let element = checksum.algorithm.xmlElement
+                xml += "<\(element)>\(xmlEscape(checksum.base64))</\(element)>"
+            }
             xml += "<ETag>\(xmlEscape(part.etag))</ETag><PartNumber>\(part.partNumber)</PartNumber></Part>"
         }
         return xml + "</CompleteMultipartUpload>"

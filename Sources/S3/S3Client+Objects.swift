@@ -104,8 +104,12 @@ extension S3Client {
 
     /// [HeadObject](https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html). A missing
     /// object throws an `S3Error` of kind `noSuchKey`.
-    public func headObject(bucket: String, key: String) throws -> ObjectAttributes {
-        let response = try perform(Request(operation: "HeadObject", method: "HEAD", bucket: bucket, key: key))
+    /// With `checksumMode`, asks for the object's stored checksum (`x-amz-checksum-mode: ENABLED`),
+    /// answered as its `x-amz-checksum-*` header.
+    public func headObject(bucket: String, key: String, checksumMode: Bool = false) throws -> ObjectAttributes {
+        let response = try perform(Request(
+            operation: "HeadObject", method: "HEAD", bucket: bucket, key: key,
+            headers: checksumMode ? [("x-amz-checksum-mode", "ENABLED")] : []))
         return ObjectAttributes(response)
     }
 

@@ -256,7 +256,8 @@ public final class S3Client: Sendable {
             throw S3Error.response(
                 operation: request.operation, bucket: request.bucket, key: request.key, status: response.status,
                 error: document, requestId: document?.requestId ?? response.header("x-amz-request-id"),
-                attempts: attempt, region: region)
+                attempts: attempt, region: region,
+                sentChecksumHeaders: request.headers.contains { $0.name.lowercased().hasPrefix("x-amz-checksum-") })
         }
     }
 

@@ -102,9 +102,13 @@ extension S3Error {
     }
 
     /// Builds the error for an HTTP answer S3 gave (a status ≥ 300, or a 200 carrying `<Error>`).
+    ///
+    /// `sentChecksumHeaders`: the request carried `x-amz-checksum-*` headers, so a refusal that
+    /// names them, or a 501 NotImplemented, is the store refusing checksums: the line says how to
+    /// turn them off.
     static func response(
         operation: String, bucket: String?, key: String?, status: Int, error: S3ErrorDocument?,
-        requestId: String?, attempts: Int, region: String
+        requestId: String?, attempts: Int, region: String, sentChecksumHeaders: Bool = false
     ) -> S3Error {
         let code = error?.code
         let kind = kind(code: code, status: status)
@@ -138,14 +142,37 @@ extension S3Error {
             line = "\(target) is archived (\(what)\(said)) and cannot be read by \(operation); restore it first (aws s3api restore-object), then run again"
         case (.noSuchUpload, _):
             line = "the multipart upload for \(target) no longer exists (\(what)) during \(operation); it was aborted or completed, run again"
+        case (_, _) where sentChecksumHeaders && refusesChecksums(status: status, code: code, message: error?.message):
+            line = "the store refused the checksum headers of \(operation) on \(target) (\(what)\(status != 200 && code != nil ? " (HTTP \(status))" : "")\(said)); "
+                + "it does not take x-amz-checksum-*: run with --checksum none or AWS_REQUEST_CHECKSUM_CALCULATION=when_required"
         default:
             let attemptsText = attempts > 1 ? " after \(attempts) attempts" : ""
-            let advice = status >= 500 || code == "SlowDown" ? "S3 is unavailable or throttling; retry later" : "check the request's options"
+            let advice: String
+            if status == 501 || code == "NotImplemented" {
+                advice = "the store does not implement this request as sent; check the options given for this store"
+            } else if status >= 500 || code == "SlowDown" {
+                advice = "S3 is unavailable or throttling; retry later"
+            } else {
+                advice = "check the request's options"
+            }
             line = "S3 \(operation) on \(target) failed\(attemptsText): \(what)\(status != 200 && code != nil ? " (HTTP \(status))" : "")\(said); \(advice)"
         }
         return S3Error(
             kind: kind, operation: operation, bucket: bucket, key: key, status: status, code: code,
             serverMessage: error?.message, requestId: requestId, attempts: attempts, message: line)
+    }
+
+    /// Whether an error answer is a store refusing `x-amz-checksum-*` headers: Backblaze B2's 400
+    /// InvalidArgument "Unsupported header 'x-amz-checksum-crc32' received for this API call.", any
+    /// 400 naming a checksum, or a 501 NotImplemented (Cloudflare R2 for a checksum type it lacks).
+    /// A BadDigest ("The CRC32 you specified did not match …") is not one: that is the body
+    /// damaged in transit, which turning checksums off would hide.
+    static func refusesChecksums(status: Int, code: String?, message: String?) -> Bool {
+        if status == 501 || code == "NotImplemented" { return true }
+        guard status == 400, code == nil || code == "InvalidArgument" || code == "InvalidRequest" else { return false }
+        let text = (message ?? "").lowercased()
+        if text.contains("did not match") { return false }
+        return text.contains("checksum") || text.contains("unsupported header")
     }
 
     /// Builds the error for a request that got no answer.

@@ -34,18 +34,26 @@ public struct MultipartUploadOptions: Sendable, Equatable {
     /// for a long input does not fail for want of a budget nobody asked for.
     public var memoryBudget: Int?
     /// What the output is expected to weigh (duration x bitrate, or the input's size), to grow the
-    /// part size so that it fits in 10,000 parts; nil when unknown.
+    /// part size so that it fits in `maxParts` parts; nil when unknown.
     public var expectedSize: Int64?
     /// Attempts per part, retries included (higher than for single calls: a lost part loses the upload).
     public var partAttempts: Int
     /// Attempts for AbortMultipartUpload, retries included.
     public var abortAttempts: Int
-    /// Check each part's ETag against its MD5, and the final ETag against the MD5 of the part MD5s
-    /// plus `-N`. Turn off under SSE-KMS (and SSE-C), whose ETags are not MD5s.
-    public var verifyETag: Bool
-    /// Send a full-object CRC32 (`x-amz-checksum-type: FULL_OBJECT`) and check what comes back.
-    /// Turn off for endpoints that reject checksum headers.
-    public var fullObjectCRC32: Bool
+    /// The `x-amz-checksum-*` the upload sends (FULL_OBJECT or COMPOSITE), or nil for none: only
+    /// Content-MD5 then (for stores that refuse the headers, and `when_required`).
+    public var checksum: UploadChecksum?
+    /// Compare the checksums the store answers with ours (`response_checksum_validation`
+    /// `when_supported`); false leaves them unread.
+    public var validateAnsweredChecksums: Bool
+    /// The store's limit of parts per upload (10,000 on AWS, 1,000 on Scaleway).
+    public var maxParts: Int
+    /// The store needs every part but the last to be exactly the part size (R2): checked before Complete.
+    public var equalPartSizes: Bool
+    /// Whether the store's multipart ETag is the MD5 of the part MD5s plus `-N` when it has that
+    /// shape (see `StoreProfile.multipartETagIsMD5OfMD5s`). Part and single-PUT ETags are compared
+    /// with our MD5s whenever the answer shows they are MD5s, whatever this says.
+    public var multipartETagIsMD5OfMD5s: Bool
 
     public init(
         partSize: Int = minimumPartSize,
@@ -54,8 +62,11 @@ public struct MultipartUploadOptions: Sendable, Equatable {
         expectedSize: Int64? = nil,
         partAttempts: Int = 5,
         abortAttempts: Int = 5,
-        verifyETag: Bool = true,
-        fullObjectCRC32: Bool = true
+        checksum: UploadChecksum? = UploadChecksum(.crc32),
+        validateAnsweredChecksums: Bool = true,
+        maxParts: Int = maximumPartCount,
+        equalPartSizes: Bool = false,
+        multipartETagIsMD5OfMD5s: Bool = true
     ) {
         self.partSize = partSize
         self.concurrency = concurrency
@@ -63,8 +74,21 @@ public struct MultipartUploadOptions: Sendable, Equatable {
         self.expectedSize = expectedSize
         self.partAttempts = partAttempts
         self.abortAttempts = abortAttempts
-        self.verifyETag = verifyETag
-        self.fullObjectCRC32 = fullObjectCRC32
+        self.checksum = checksum
+        self.validateAnsweredChecksums = validateAnsweredChecksums
+        self.maxParts = maxParts
+        self.equalPartSizes = equalPartSizes
+        self.multipartETagIsMD5OfMD5s = multipartETagIsMD5OfMD5s
+    }
+
+    /// These options with what `store` needs: its part limit, its part-size rule and its ETags.
+    /// The checksum is chosen by the caller (`--checksum`, `when_required`, the store's default).
+    public func applying(_ store: StoreProfile) -> MultipartUploadOptions {
+        var options = self
+        options.maxParts = store.maxParts
+        options.equalPartSizes = store.equalPartSizes
+        options.multipartETagIsMD5OfMD5s = store.multipartETagIsMD5OfMD5s
+        return options
     }
 
     /// Checks the options and works out part size, buffer count and worker count.
@@ -80,17 +104,20 @@ public struct MultipartUploadOptions: Sendable, Equatable {
         guard partAttempts >= 1, abortAttempts >= 1 else {
             throw UploadError(.invalidOptions, "attempt counts must be at least 1")
         }
+        guard maxParts >= 1, maxParts <= O.maximumPartCount else {
+            throw UploadError(.invalidOptions, "a limit of \(maxParts) parts is outside 1…10,000")
+        }
         var size = partSize
         if let expected = expectedSize, expected > 0 {
             // 10 % headroom: the expected size is an estimate (a VBR encode can come out larger).
             let withHeadroom = expected + expected / 10
-            let needed = (withHeadroom + Int64(O.maximumPartCount) - 1) / Int64(O.maximumPartCount)
+            let needed = (withHeadroom + Int64(maxParts) - 1) / Int64(maxParts)
             if needed > Int64(size) {
                 let mib = Int64(O.mebibyte)
                 let rounded = (needed + mib - 1) / mib * mib
                 guard rounded <= Int64(O.maximumPartSize) else {
                     throw UploadError(.outputTooLarge, "an expected output of \(formatUploadSize(Int(expected))) does "
-                        + "not fit in 10,000 parts of at most 5 GiB")
+                        + "not fit in \(partCountText(maxParts)) parts of at most 5 GiB")
                 }
                 size = Int(rounded)
             }
@@ -98,7 +125,7 @@ public struct MultipartUploadOptions: Sendable, Equatable {
         let budget = memoryBudget ?? 3 * size
         let buffers = budget / size
         guard buffers >= 2 else {
-            let grown = size == partSize ? "" : " (grown from \(formatUploadSize(partSize)) to fit 10,000 parts)"
+            let grown = size == partSize ? "" : " (grown from \(formatUploadSize(partSize)) to fit \(partCountText(maxParts)) parts)"
             throw UploadError(.invalidOptions, "a memory budget of \(formatUploadSize(budget)) is too small for "
                 + "parts of \(formatUploadSize(size))\(grown): part 1 stays in memory until the end and one more part "
                 + "streams, so it needs at least \(formatUploadSize(2 * size)); raise the memory budget (--max-memory)")
@@ -134,4 +161,15 @@ func formatUploadSize(_ bytes: Int) -> String {
 private func trimmedUploadSize(_ value: Double) -> String {
     let rounded = (value * 10).rounded() / 10
     return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+}
+
+/// `10,000`, `1,000`: part counts in messages.
+func partCountText(_ count: Int) -> String {
+    let digits = Array(String(count))
+    var out = ""
+    for (index, digit) in digits.enumerated() {
+        if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
+        out.append(digit)
+    }
+    return out
 }

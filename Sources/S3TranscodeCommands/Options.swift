@@ -33,6 +33,15 @@ struct S3OptionGroup: ParsableArguments {
     @Flag(help: "Address buckets as https://host/bucket/key rather than https://bucket.host/key.")
     var pathStyle = false
 
+    @Option(help: ArgumentHelp("The store whose quirks to follow (checksums, part limit, part sizes, ETags): aws, r2, b2, gcs, minio, ceph, wasabi, scaleway, digitalocean, ovh or generic (default: S3TRANSCODE_STORE, else found from the endpoint's host; see the README's \"Works with\").", valueName: "name"))
+    var store: String?
+
+    func validate() throws {
+        if let store, StoreProfile.named(store) == nil {
+            throw ValidationError("--store \(store): use one of " + StoreProfile.all.map(\.name).joined(separator: ", "))
+        }
+    }
+
     var flags: ConfigurationFlags {
         ConfigurationFlags(profile: profile, region: region, endpointURL: endpointURL, pathStyle: pathStyle)
     }
@@ -49,15 +58,36 @@ struct UploadOptionGroup: ParsableArguments {
     @Option(help: ArgumentHelp("Budget for part buffers (part 1 included), e.g. 15M; to a presigned URL the whole MP3 (default 256M).", valueName: "size"))
     var maxMemory: String?
 
+    @Option(help: ArgumentHelp("The x-amz-checksum sent with every part and the object, besides Content-MD5, as a full-object checksum where the store allows it. Default: crc32 on Amazon S3; on another store what it takes (see --store), none when unknown; none when AWS_REQUEST_CHECKSUM_CALCULATION / request_checksum_calculation is when_required.", valueName: "crc32|crc32c|crc64nvme|none"))
+    var checksum: String?
+
     func validate() throws {
         guard let part = Units.bytes(partSize) else { throw ValidationError("--part-size \(partSize): give a size such as 5M or 64M") }
         if let maxMemory, Units.bytes(maxMemory) == nil { throw ValidationError("--max-memory \(maxMemory): give a size such as 16M") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        if let checksum, checksum.lowercased() != "none", ChecksumAlgorithm(rawValue: checksum.lowercased()) == nil {
+            throw ValidationError("--checksum \(checksum): use crc32, crc32c, crc64nvme or none")
+        }
         _ = part
     }
 
-    func options(expectedSize: Int64?, verifyETag: Bool) -> MultipartUploadOptions {
-        var options = MultipartUploadOptions()
+    /// The checksum an upload to `store` sends: `--checksum` when given (an explicit choice wins, as
+    /// an explicit ChecksumAlgorithm does in the SDKs), else none under `when_required`, else the
+    /// store's default. FULL_OBJECT where the store allows it for the algorithm, else COMPOSITE.
+    func uploadChecksum(store: StoreProfile, settings: ChecksumSettings) -> UploadChecksum? {
+        switch checksum?.lowercased() {
+        case "none": return nil
+        case let name?: return ChecksumAlgorithm(rawValue: name).map(store.uploadChecksum)
+        case nil:
+            if settings.requestCalculation == .whenRequired { return nil }
+            return store.defaultChecksum.map(store.uploadChecksum)
+        }
+    }
+
+    /// The upload options for `store`: sizes and memory from the flags, the store's limits, the checksum.
+    func options(expectedSize: Int64?, store: StoreProfile = .aws, settings: ChecksumSettings = ChecksumSettings())
+        -> MultipartUploadOptions {
+        var options = MultipartUploadOptions().applying(store)
         options.partSize = Units.bytes(partSize) ?? options.partSize
         options.concurrency = concurrency
         // Without --max-memory, three parts of the planned size (15M for the default 5M), as batch gives
@@ -65,7 +95,8 @@ struct UploadOptionGroup: ParsableArguments {
         // for want of a budget nobody asked for.
         options.memoryBudget = maxMemory.flatMap(Units.bytes)
         options.expectedSize = expectedSize
-        options.verifyETag = verifyETag
+        options.checksum = uploadChecksum(store: store, settings: settings)
+        options.validateAnsweredChecksums = settings.responseValidation == .whenSupported
         return options
     }
 
@@ -138,9 +169,6 @@ struct ObjectOptionGroup: ParsableArguments {
     static func isHeaderValue(_ value: Substring) -> Bool {
         value.unicodeScalars.allSatisfy { $0 == "\t" || (0x20...0x7E).contains($0.value) }
     }
-
-    /// Whether S3's ETags are MD5s (not under SSE-KMS).
-    var etagIsMD5: Bool { sse != "aws:kms" }
 
     /// The object's headers, the source's fingerprint (`x-amz-meta-source-sha256` and
     /// `x-amz-meta-source-size`, which `batch --skip-existing` compares) included when known.

@@ -10,6 +10,11 @@ final class S3Session: Sendable {
     let configuration: ResolvedConfiguration
     let transport: CurlTransport
     let client: S3Client
+    /// The store's quirks (`--store`, `S3TRANSCODE_STORE`, or the endpoint's host).
+    let store: StoreProfile
+    /// `request_checksum_calculation` and `response_checksum_validation`.
+    let checksumSettings: ChecksumSettings
+    let verbosity: Int
 
     init(options: S3OptionGroup, verbosity: Int, cancellation: CancellationFlag,
          environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -24,10 +29,36 @@ final class S3Session: Sendable {
             connectTimeout: 1, lowSpeedTime: 2, userAgent: "s3transcode/\(S3Transcode.version)", cancellation: cancellation))
         let configuration = try ResolvedConfiguration.resolve(
             flags: options.flags, environment: environment, transport: transport, metadataTransport: metadataTransport)
-        if verbosity > 0 { Console.shared.info(configuration.summary) }
+        // Addressing stays as configured: every S3-compatible entry of the table is path-style, which
+        // is already the default for a custom endpoint (`StoreProfile.pathStyle` documents it).
+        let (store, storeSource) = try S3Session.store(options.store, environment: environment, endpoint: configuration.endpointURL)
+        let checksumSettings = try configuration.checksumSettings(environment: environment)
+        if verbosity > 0 {
+            Console.shared.info(configuration.summary)
+            Console.shared.info("store \(store) (from \(storeSource)); request_checksum_calculation "
+                + "\(checksumSettings.requestCalculation.rawValue), response_checksum_validation "
+                + "\(checksumSettings.responseValidation.rawValue)")
+        }
         self.configuration = configuration
         self.transport = transport
+        self.store = store
+        self.checksumSettings = checksumSettings
+        self.verbosity = verbosity
         self.client = S3Client(resolved: configuration, transport: transport, logger: log, cancellation: cancellation)
+    }
+
+    /// The store profile: `--store`, else `S3TRANSCODE_STORE`, else what the endpoint's host is.
+    static func store(_ flag: String?, environment: [String: String], endpoint: String?) throws
+        -> (StoreProfile, String) {
+        if let flag, let profile = StoreProfile.named(flag) { return (profile, "--store") }
+        if let name = environment["S3TRANSCODE_STORE"], !name.isEmpty {
+            guard let profile = StoreProfile.named(name) else {
+                throw ConfigurationError(.invalidConfiguration, "S3TRANSCODE_STORE is \"\(name)\"; use one of "
+                    + StoreProfile.all.map(\.name).joined(separator: ", "))
+            }
+            return (profile, "S3TRANSCODE_STORE")
+        }
+        return (StoreProfile.profile(forEndpoint: endpoint), endpoint == nil ? "no custom endpoint" : "the endpoint's host")
     }
 
     /// Seconds without a byte moving before a transfer is abandoned as stalled (and retried): 60,

@@ -79,6 +79,7 @@ struct TranscodeJob {
             report.etag = uploaded.etag
             report.checksumCRC32 = String(uploaded.crc32, radix: 16)
             report.sourceSHA256 = try sink.sourceSHA256 ?? sink.pendingSHA256?.value()
+            if let opened, opened.verbosity > 0 { Console.shared.info(uploaded.verification) }
         }
         if let presigned = sink.presigned, let uploaded = presigned.result {
             report.status = "uploaded"
@@ -126,7 +127,8 @@ struct TranscodeJob {
             let target = TranscodeJob.outputPath(path, input: input)
             return OpenedSink(sink: try FileSink(path: target), name: target)
         case .s3(let bucket, let key):
-            let client = try session().client
+            let session = try session()
+            let client = session.client
             var sourceSHA256 = knownSourceSHA256
             if sourceSHA256 == nil, let object = source as? S3ObjectSource {
                 sourceSHA256 = try SourceHash.sha256(of: object.reopened(), isCancelled: isCancelled)
@@ -150,7 +152,8 @@ struct TranscodeJob {
             let headers = object.headers(sourceSHA256: sourceSHA256, sourceSize: sourceSHA256 == nil ? nil : expectedSize)
             let upload = try MultipartUpload(
                 destination: UploadDestination(bucket: bucket, key: key, headers: headers), store: client,
-                options: upload.options(expectedSize: expectedSize, verifyETag: object.etagIsMD5), lateHeaders: late)
+                options: upload.options(expectedSize: expectedSize, store: session.store, settings: session.checksumSettings),
+                lateHeaders: late)
             return OpenedSink(sink: upload, name: destination.description, upload: upload,
                               sourceSHA256: sourceSHA256, pendingSHA256: pending)
         case .presignedURL(let url):

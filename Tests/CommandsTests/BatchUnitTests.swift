@@ -100,20 +100,20 @@ struct BatchUnitTests {
         // Unset, each job's budget is three parts of its planned size (15M at the default 5M, 24M at 8M).
         let unset = try BatchCommand.share(UploadOptionGroup.parse([]), jobs: 8)
         #expect(unset.maxMemory == nil)
-        #expect(try unset.options(expectedSize: nil, verifyETag: true).plan().bufferCount * (5 << 20) == 15 << 20)
+        #expect(try unset.options(expectedSize: nil).plan().bufferCount * (5 << 20) == 15 << 20)
         let eight = try BatchCommand.share(UploadOptionGroup.parse(["--part-size", "8M"]), jobs: 2)
-        #expect(try eight.options(expectedSize: nil, verifyETag: true).plan().bufferCount * (8 << 20) == 24 << 20)
+        #expect(try eight.options(expectedSize: nil).plan().bufferCount * (8 << 20) == 24 << 20)
     }
 
     @Test("an input of 100 GiB with no --max-memory grows its parts and its budget with them")
     func longInputWithoutABudget() throws {
         // 100 GiB (+10 % headroom) in 10,000 parts needs 12 MiB parts: three of them, not a refusal.
-        let plan = try UploadOptionGroup.parse([]).options(expectedSize: 100 << 30, verifyETag: true).plan()
+        let plan = try UploadOptionGroup.parse([]).options(expectedSize: 100 << 30).plan()
         #expect(plan.partSize == 12 << 20)
         #expect(plan.bufferCount == 3)
         // A budget that was given is still a bound.
         #expect(throws: (any Error).self) {
-            try UploadOptionGroup.parse(["--max-memory", "15M"]).options(expectedSize: 100 << 30, verifyETag: true).plan()
+            try UploadOptionGroup.parse(["--max-memory", "15M"]).options(expectedSize: 100 << 30).plan()
         }
     }
 

@@ -247,6 +247,15 @@ import Testing
         let kmsSink = try Self.upload(Self.sigV4URL(), transport: kms)
         try Self.write(kmsSink, [1, 2, 3], at: 0)
         try kmsSink.finish()
+        // Nor are DSSE-KMS and SSE-C ETags (the same rule as multipart uploads).
+        for header in [("x-amz-server-side-encryption", "aws:kms:dsse"), ("X-Amz-Server-Side-Encryption-Customer-Algorithm", "AES256")] {
+            let encrypted = ScriptedTransport([.success(response(200, headers: [
+                ("etag", "\"0123456789abcdef0123456789abcdef\""), header,
+            ]))])
+            let sink = try Self.upload(Self.sigV4URL(), transport: encrypted)
+            try Self.write(sink, [1, 2, 3], at: 0)
+            try sink.finish()
+        }
     }
 
     @Test func cancellationStopsBeforeThePut() throws {

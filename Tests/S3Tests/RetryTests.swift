@@ -51,7 +51,7 @@ struct RetryTests {
     @Test("the streaming upload's parts get the client's part attempts when AWS_MAX_ATTEMPTS raised them above the uploader's count")
     func uploaderPartAttempts() throws {
         let body: [UInt8] = Array(repeating: 7, count: 100)
-        let checksums = BodyChecksums(contentMD5: "", sha256: String(repeating: "0", count: 64), crc32: nil)
+        let checksums = BodyChecksums(contentMD5: "", sha256: String(repeating: "0", count: 64))
         for (clientParts, uploaderParts, expected) in [(8, 5, 8), (5, 5, 5), (5, 7, 7)] {
             let transport = ScriptedTransport([.success(response(500))])
             let client = makeClient(transport, retry: RetryPolicy(maxAttempts: clientParts, partMaxAttempts: clientParts))

@@ -45,7 +45,7 @@ struct S3XMLTests {
     @Test("escaping for the CompleteMultipartUpload body")
     func escaping() {
         #expect(xmlEscape("\"etag\" <&> 'x'") == "&quot;etag&quot; &lt;&amp;&gt; &apos;x&apos;")
-        let body = S3Client.completeMultipartUploadBody([CompletedPart(partNumber: 1, etag: "\"a\"", checksumCRC32: "AAAA")])
+        let body = S3Client.completeMultipartUploadBody([CompletedPart(partNumber: 1, etag: "\"a\"", checksum: ChecksumValue(.crc32, base64: "AAAA"))])
         let root = XMLElementNode.parse(Array(body.utf8))
         #expect(root?.child("Part")?.text("ETag") == "\"a\"")
         #expect(root?.child("Part")?.text("ChecksumCRC32") == "AAAA")

@@ -24,8 +24,12 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
         var wrongPutCRC32 = false
         /// Whether answers carry `x-amz-checksum-crc32` (moto 5.2 sends none).
         var returnsChecksums = true
-        /// Non-MD5 ETags, as under SSE-KMS.
+        /// Non-MD5 ETags, as under SSE-KMS (`kmsHeader`: with `x-amz-server-side-encryption: aws:kms`
+        /// on every answer, as AWS sends it).
         var kmsETags = false
+        var kmsHeader = true
+        /// Opaque multipart ETags (not the MD5 of the part MD5s, though MD5-shaped), as GCS answers.
+        var opaqueMultipartETag = false
         /// Complete succeeds but its answer is lost: the store answers with HeadObject of the key.
         var completeAnswerLost = false
         /// The upload vanished (a cleanup aborted it) and the key holds another object.
@@ -75,6 +79,17 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
     var openUploads: Int { locked { uploads.count } }
     var partsWaitingAtGate: Int { locked { waitingAtGate } }
     func object(_ key: String) -> [UInt8]? { locked { objects[key] } }
+    /// What CreateMultipartUpload was asked to use.
+    private(set) var createdChecksum: UploadChecksum??
+    /// The checksums sent with parts and PutObject, and the full-object one at Complete.
+    private var sentChecksums: [ChecksumValue] = []
+    private var sentFullObject: ChecksumValue?
+    var checksumsSent: [ChecksumValue] { locked { sentChecksums } }
+    var fullObjectChecksumSent: ChecksumValue? { locked { sentFullObject } }
+
+    private var answeredEncryption: AnsweredEncryption {
+        faults.kmsETags && faults.kmsHeader ? AnsweredEncryption(serverSideEncryption: "aws:kms") : AnsweredEncryption()
+    }
 
     /// The order part uploads started in.
     var partStartOrder: [Int] {
@@ -92,9 +107,10 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
 
     // MARK: - MultipartUploadStore
 
-    func createMultipartUpload(_ destination: UploadDestination, fullObjectCRC32: Bool) throws -> String {
+    func createMultipartUpload(_ destination: UploadDestination, checksum: UploadChecksum?) throws -> String {
         try locked {
             log.append(.create)
+            createdChecksum = .some(checksum)
             if faults.failCreate { throw FakeS3Error(code: "AccessDenied") }
             let id = "upload-\(nextUploadID)"
             nextUploadID += 1
@@ -137,21 +153,25 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
             let bytes = [UInt8](body)
             try Self.checkBody(bytes, checksums)
             return try locked {
+                if let sent = checksums.checksum { sentChecksums.append(sent) }
                 guard uploads[uploadID] != nil else { throw FakeS3Error(code: "NoSuchUpload") }
                 uploads[uploadID]![partNumber] = bytes
                 var etag = faults.kmsETags ? Self.kmsETag(bytes) : Self.md5Hex(bytes)
                 if faults.wrongPartETag.contains(partNumber) { etag = Self.md5Hex(bytes + [0]) }
                 return UploadedPart(
-                    etag: "\"\(etag)\"", checksumCRC32: faults.returnsChecksums ? checksums.crc32 : nil)
+                    etag: "\"\(etag)\"", checksum: faults.returnsChecksums ? checksums.checksum?.base64 : nil,
+                    encryption: answeredEncryption)
             }
         }
         preconditionFailure("unreachable")
     }
 
     func completeMultipartUpload(
-        _ destination: UploadDestination, uploadID: String, parts: [CompletedPart], fullObjectCRC32: String?
+        _ destination: UploadDestination, uploadID: String, parts: [CompletedPart], fullObjectChecksum: ChecksumValue?
     ) throws -> StoredObject {
         try locked {
+            sentFullObject = fullObjectChecksum
+            let fullObjectCRC32 = fullObjectChecksum?.algorithm == .crc32 ? fullObjectChecksum?.base64 : nil
             log.append(.complete(parts.map(\.partNumber)))
             if faults.failComplete { throw FakeS3Error(code: "InternalError") }
             if faults.uploadVanishedBeforeComplete {
@@ -168,7 +188,7 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
                 let etag = faults.kmsETags ? Self.kmsETag(bytes) : Self.md5Hex(bytes)
                 guard part.etag == "\"\(etag)\"" else { throw FakeS3Error(code: "InvalidPart") }
                 if index < parts.count - 1, bytes.count < 5 << 20 { throw FakeS3Error(code: "EntityTooSmall") }
-                if let crc = part.checksumCRC32, crc != Self.crc32Base64(bytes) {
+                if let crc = part.checksum, crc.algorithm == .crc32, crc.base64 != Self.crc32Base64(bytes) {
                     throw FakeS3Error(code: "InvalidPart")
                 }
                 object += bytes
@@ -181,12 +201,16 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
             var etag = Self.hex(Array(Insecure.MD5.hash(data: md5s))) + "-\(parts.count)"
             if faults.wrongCompleteETag { etag = Self.md5Hex([1, 2, 3]) + "-\(parts.count)" }
             if faults.kmsETags { etag = Self.kmsETag(object) + "-\(parts.count)" }
-            var answeredCRC: String? = faults.returnsChecksums && fullObjectCRC32 != nil ? crc : nil
+            if faults.opaqueMultipartETag { etag = Self.kmsETag(object) + "-\(parts.count)" }
+            var answeredCRC: String? = faults.returnsChecksums ? fullObjectChecksum?.base64 : nil
             if faults.wrongCompleteCRC32 { answeredCRC = Self.crc32Base64(object + [0]) }
             if faults.completeAnswerLost {
-                return StoredObject(etag: "\"\(etag)\"", versionID: "v1", foundByHeadObject: true)
+                // HeadObject of the key, with x-amz-checksum-mode when the upload has a full-object checksum.
+                return StoredObject(etag: "\"\(etag)\"", versionID: "v1",
+                                    checksum: faults.returnsChecksums ? fullObjectChecksum?.base64 : nil,
+                                    foundByHeadObject: true, encryption: answeredEncryption)
             }
-            return StoredObject(etag: "\"\(etag)\"", versionID: "v1", checksumCRC32: answeredCRC)
+            return StoredObject(etag: "\"\(etag)\"", versionID: "v1", checksum: answeredCRC, encryption: answeredEncryption)
         }
     }
 
@@ -210,13 +234,14 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
         try Self.checkBody(bytes, checksums)
         return try locked {
             log.append(.put)
+            if let sent = checksums.checksum { sentChecksums.append(sent) }
             if faults.failPut { throw FakeS3Error(code: "InternalError") }
             objects[destination.key] = bytes
             var etag = faults.kmsETags ? Self.kmsETag(bytes) : Self.md5Hex(bytes)
             if faults.wrongPutETag { etag = Self.md5Hex(bytes + [0]) }
-            var crc: String? = faults.returnsChecksums ? checksums.crc32 : nil
+            var crc: String? = faults.returnsChecksums ? checksums.checksum?.base64 : nil
             if faults.wrongPutCRC32 { crc = Self.crc32Base64(bytes + [0]) }
-            return StoredObject(etag: "\"\(etag)\"", versionID: "v1", checksumCRC32: crc)
+            return StoredObject(etag: "\"\(etag)\"", versionID: "v1", checksum: crc, encryption: answeredEncryption)
         }
     }
 

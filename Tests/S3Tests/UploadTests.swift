@@ -172,7 +172,7 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         #expect(result.byteCount == Int64(expected.count))
         #expect(result.etag == "\"\(FakeUploadStore.md5Hex(expected))\"")
         #expect(result.crc32 == FakeUploadStore.crc32(expected))
-        #expect(result.crc32ConfirmedByServer)
+        #expect(result.checksumConfirmedByServer)
         #expect(upload.statistics.buffersAllocated == 1)
     }
 
@@ -217,7 +217,7 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         #expect(result.partCount == 4)
         #expect(result.byteCount == Int64(expected.count))
         #expect(result.crc32 == FakeUploadStore.crc32(expected))
-        #expect(result.crc32ConfirmedByServer)
+        #expect(result.checksumConfirmedByServer)
         #expect(result.versionID == "v1")
         #expect(upload.statistics.buffersAllocated <= 3)
         #expect(upload.statistics.partsUploaded == 4)
@@ -251,30 +251,114 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         let upload = try MultipartUpload(destination: destination(), store: store, options: options())
         _ = try writeLikeMuxer(upload, sampleBytes(partSize + 10), chunk: 65_536)
         try upload.finish()
-        #expect(upload.result?.crc32ConfirmedByServer == false)
+        #expect(upload.result?.checksumConfirmedByServer == false)
     }
 
-    @Test func sseKMSETagsAreAcceptedWhenETagChecksAreOff() throws {
+    /// SSE-KMS answers (non-MD5 ETags and `x-amz-server-side-encryption: aws:kms` on every answer):
+    /// accepted with no option, multipart and single PUT alike; the checksum is what is checked.
+    @Test(arguments: [1000, 2 * partSize + 10])
+    func sseKMSAnswersAreAcceptedWithNoOption(size: Int) throws {
         var faults = FakeUploadStore.Faults()
         faults.kmsETags = true
         let store = FakeUploadStore(faults)
-        var options = options()
-        options.verifyETag = false
-        let upload = try MultipartUpload(destination: destination(), store: store, options: options)
-        let expected = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 10), chunk: 65_536)
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options())
+        let expected = try writeLikeMuxer(upload, sampleBytes(size), chunk: 65_536)
         try upload.finish()
         #expect(store.object("out/song.mp3") == expected)
+        let result = try #require(upload.result)
+        #expect(result.checksumConfirmedByServer)
+        #expect(result.verification.contains("ETag not compared (under aws:kms)"), "\(result.verification)")
+        #expect(!store.events.contains(.delete))
     }
 
-    @Test func withoutFullObjectCRC32NoChecksumIsSent() throws {
-        let store = FakeUploadStore()
-        var options = options()
-        options.fullObjectCRC32 = false
+    /// Without the SSE header, a KMS-like ETag of MD5 shape is taken for an MD5 and is a mismatch:
+    /// the shape alone cannot tell, and a real mismatch of a real MD5 stays an error.
+    @Test func anMD5ShapedETagThatIsNotOursIsAMismatchWithoutTheSSEHeader() throws {
+        var faults = FakeUploadStore.Faults()
+        faults.kmsETags = true
+        faults.kmsHeader = false
+        let store = FakeUploadStore(faults)
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options())
+        _ = try writeLikeMuxer(upload, sampleBytes(1000), chunk: 65_536)
+        let error = try #require(throws: UploadError.self) { try upload.finish() }
+        #expect(error.kind == .integrity)
+        #expect(store.object("out/song.mp3") == nil)
+    }
+
+    /// A store whose multipart ETag is not the MD5 of the part MD5s (GCS): not compared, and said so.
+    @Test func aStoreWithOpaqueMultipartETagsIsNotComparedAgainstTheMD5OfMD5s() throws {
+        var faults = FakeUploadStore.Faults()
+        faults.opaqueMultipartETag = true
+        let store = FakeUploadStore(faults)
+        var options = options().applying(StoreProfile.named("gcs")!)
+        options.checksum = nil
         let upload = try MultipartUpload(destination: destination(), store: store, options: options)
         let expected = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 10), chunk: 65_536)
         try upload.finish()
         #expect(store.object("out/song.mp3") == expected)
-        #expect(upload.result?.crc32ConfirmedByServer == false)
+        #expect(store.createdChecksum == .some(nil))
+        #expect(store.checksumsSent.isEmpty)
+        #expect(upload.result?.verification.contains("not MD5-based on this store") == true)
+    }
+
+    /// CRC-32C and CRC-64/NVME: every part carries its CRC and Complete the combined full-object
+    /// value, which must equal the CRC of the whole object computed in one pass.
+    @Test(arguments: [ChecksumAlgorithm.crc32c, .crc64nvme, .crc32])
+    func otherAlgorithmsSendPartAndFullObjectChecksums(algorithm: ChecksumAlgorithm) throws {
+        let store = FakeUploadStore()
+        var options = options()
+        options.checksum = UploadChecksum(algorithm)
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options)
+        let expected = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 12_345), chunk: 65_536,
+                                          patch: sampleBytes(417, seed: 5), patchOffset: 100)
+        try upload.finish()
+        #expect(store.object("out/song.mp3") == expected)
+        #expect(store.createdChecksum == .some(UploadChecksum(algorithm)))
+        #expect(store.checksumsSent.count == 3)
+        #expect(store.checksumsSent.allSatisfy { $0.algorithm == algorithm })
+        let whole = ChecksumValue(algorithm, crc: ReferenceCRC.checksum(algorithm, expected))
+        #expect(store.fullObjectChecksumSent == whole)
+        #expect(upload.result?.checksumConfirmedByServer == true)
+    }
+
+    /// COMPOSITE (R2 with CRC32): part checksums, no full-object value at Complete.
+    @Test func aCompositeChecksumSendsNoFullObjectValue() throws {
+        let store = FakeUploadStore()
+        var options = options().applying(StoreProfile.named("r2")!)
+        options.checksum = StoreProfile.named("r2")!.uploadChecksum(.crc32)
+        #expect(options.checksum == UploadChecksum(.crc32, fullObject: false))
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options)
+        let expected = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 10), chunk: 65_536)
+        try upload.finish()
+        #expect(store.object("out/song.mp3") == expected)
+        #expect(store.checksumsSent.count == 3)
+        #expect(store.fullObjectChecksumSent == nil)
+    }
+
+    /// The store's part limit: an output that outgrows it fails with the store's limit named.
+    @Test func theStoresPartLimitIsEnforced() throws {
+        let store = FakeUploadStore()
+        var options = options()
+        options.maxParts = 2
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options)
+        let error = try #require(throws: UploadError.self) {
+            _ = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 10), chunk: 65_536)
+        }
+        #expect(error.kind == .outputTooLarge)
+        #expect(error.message.contains("2 parts"))
+        upload.abort()
+        #expect(store.openUploads == 0)
+    }
+
+    @Test func withoutAChecksumNoneIsSent() throws {
+        let store = FakeUploadStore()
+        var options = options()
+        options.checksum = nil
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options)
+        let expected = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 10), chunk: 65_536)
+        try upload.finish()
+        #expect(store.object("out/song.mp3") == expected)
+        #expect(upload.result?.checksumConfirmedByServer == false)
         #expect(upload.result?.crc32 == FakeUploadStore.crc32(expected))
     }
 
@@ -337,8 +421,30 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         let expected = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 10), chunk: 65_536)
         try upload.finish()
         #expect(store.object("out/song.mp3") == expected)
-        #expect(upload.result?.crc32ConfirmedByServer == false)
+        #expect(upload.result?.checksumConfirmedByServer == true)
         #expect(!store.events.contains(.abort) && !store.events.contains(.delete))
+    }
+
+    /// Under SSE-KMS the ETag cannot say whether the object found after a lost Complete answer is
+    /// ours; its full-object checksum can. Without one, it is an error, and the object is left alone.
+    @Test(arguments: [true, false])
+    func aLostCompleteAnswerUnderKMSIsIdentifiedByTheChecksum(storeAnswersChecksums: Bool) throws {
+        var faults = FakeUploadStore.Faults()
+        faults.completeAnswerLost = true
+        faults.kmsETags = true
+        faults.returnsChecksums = storeAnswersChecksums
+        let store = FakeUploadStore(faults)
+        let upload = try MultipartUpload(destination: destination(), store: store, options: options())
+        let expected = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 10), chunk: 65_536)
+        if storeAnswersChecksums {
+            try upload.finish()
+            #expect(upload.result?.checksumConfirmedByServer == true)
+        } else {
+            let error = try #require(throws: UploadError.self) { try upload.finish() }
+            #expect(error.message.contains("cannot be shown to be this upload's"))
+        }
+        #expect(store.object("out/song.mp3") == expected)
+        #expect(!store.events.contains(.delete))
     }
 
     @Test func aVanishedUploadIsAnErrorAndSomeoneElsesObjectIsLeftAlone() throws {

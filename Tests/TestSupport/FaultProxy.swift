@@ -90,11 +90,19 @@ public final class FaultProxy: @unchecked Sendable {  // every stored property i
         }
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-fault-proxy-\(UUID().uuidString).log").path
         let rulesJSON = String(decoding: try JSONSerialization.data(withJSONObject: rules.map(\.json)), as: UTF8.self)
-        process = Process()
+        (process, input, endpoint) = try FaultProxy.start(
+            script: script, arguments: ["--upstream", String(hostPort), "--rules", rulesJSON, "--log", logPath,
+                                        "--lifetime", String(lifetime)])
+    }
+
+    /// Runs a proxy script of this folder with python3 (`--watch` this process, `--stdin-watch`) and
+    /// reads the `PORT <n>` line it prints first. Returns the process, its stdin (closing it stops the
+    /// proxy) and `http://127.0.0.1:PORT`.
+    static func start(script: String, arguments: [String]) throws -> (Process, Pipe, String) {
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--upstream", String(hostPort), "--rules", rulesJSON,
-                             "--log", logPath, "--watch", String(getpid()), "--lifetime", String(lifetime), "--stdin-watch"]
-        input = Pipe()
+        process.arguments = ["python3", script] + arguments + ["--watch", String(getpid()), "--stdin-watch"]
+        let input = Pipe()
         let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -114,9 +122,9 @@ public final class FaultProxy: @unchecked Sendable {  // every stored property i
         let text = String(decoding: line, as: UTF8.self)
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
             process.terminate()
-            throw StartError(description: "the fault proxy did not start (its first line was \"\(text)\"); run \(script) by hand to see why")
+            throw StartError(description: "the proxy \(script) did not start (its first line was \"\(text)\"); run it by hand to see why")
         }
-        endpoint = "http://127.0.0.1:\(port)"
+        return (process, input, "http://127.0.0.1:\(port)")
     }
 
     deinit { stop() }
