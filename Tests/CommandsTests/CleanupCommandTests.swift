@@ -102,7 +102,8 @@ struct CleanupCommandTests {
             #expect(object["action"] as? String == "aborted")
             #expect(object["bucket"] as? String == bucket)
             #expect(object["uploadId"] as? String == uploads[object["key"] as? String ?? ""])
-            #expect((object["ageSeconds"] as? Int ?? -1) > 0)
+            // moto dates every upload 2010; LocalStack dates it now, so there it may be 0 s old.
+            #expect((object["ageSeconds"] as? Int ?? -1) >= (server.backend == .moto ? 1 : 0))
         }
         let summary = try #require(objects.last)
         #expect(summary["summary"] as? Bool == true)
