@@ -44,7 +44,16 @@ struct ChecksumUploadTests {
         let stored = try client.headObject(bucket: bucket, key: key, checksumMode: true)
         let whole = ChecksumValue(algorithm, crc: algorithm.crc.checksum(expected))
         let answered = stored.headers.first { $0.name == algorithm.headerName }?.value
-        #expect(answered == nil || answered == whole.base64, "\(server.backend) \(name): stored \(answered ?? "-"), expected \(whole.base64)")
-        if server.backend == .localstack { #expect(answered == whole.base64, "LocalStack keeps the full-object checksum") }
+        let note = "\(server.backend) \(name): stored \(answered ?? "-"), expected \(whole.base64)"
+        switch server.backend {
+        case .localstack:
+            #expect(answered == whole.base64, "LocalStack keeps the full-object checksum it verified: \(note)")
+        case .moto where algorithm != .crc32 && seconds > 100:
+            // moto 5.2 stores a 4-byte value for a multipart upload whatever the algorithm (the
+            // same for CRC32C and CRC64NVME of the same bytes): it cannot judge these.
+            break
+        case .moto:
+            #expect(answered == nil || answered == whole.base64, "\(note)")
+        }
     }
 }

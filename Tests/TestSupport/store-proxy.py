@@ -110,6 +110,13 @@ def replace_header(answer, name, value):
     return b"\r\n".join(out) + sep + body
 
 
+def without_headers(answer, names):
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    kept = [lines[0]] + [l for l in lines[1:] if l.split(b":", 1)[0].strip().lower() not in names]
+    return b"\r\n".join(kept) + sep + body
+
+
 def replace_body(answer, body):
     head, _, _ = answer.partition(b"\r\n\r\n")
     lines = [l for l in head.split(b"\r\n") if l.split(b":", 1)[0].strip().lower() != b"content-length"]
@@ -171,7 +178,10 @@ class Store:
                 rbody = re.sub(rb"<ETag>(&quot;|\")?([0-9a-f]{32})-(\d+)(&quot;|\")?</ETag>",
                                lambda m: b"<ETag>&quot;" + m.group(2)[::-1] + b"-" + m.group(3) + b"&quot;</ETag>", rbody)
                 answer = replace_body(answer, rbody)
-            answer = add_headers(answer, [
+            # Replace, not add: a store that encrypts by default (LocalStack, S3 since 2023) already
+            # answers `x-amz-server-side-encryption: AES256`, and a second header would contradict it.
+            answer = add_headers(without_headers(answer, [b"x-amz-server-side-encryption",
+                                                          b"x-amz-server-side-encryption-aws-kms-key-id"]), [
                 ("x-amz-server-side-encryption", "aws:kms"),
                 ("x-amz-server-side-encryption-aws-kms-key-id",
                  "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000")])
