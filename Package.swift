@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "AWSConfig", dependencies: ["SigV4", "HTTPClient"]),
         // The S3 client, its errors and retries, and the streaming multipart uploader.
         .target(name: "S3", dependencies: [
-            "SigV4", "AWSConfig", "HTTPClient", "CZlib",
+            "SigV4", "HTTPClient", "CZlib",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The command line: transcode, batch, probe, cleanup, presign.
@@ -55,11 +55,11 @@ let package = Package(
         .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         // botocore-oracle.py: botocore's answers, the expected values of BotocoreParityTests.
-        .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "HTTPClient", "S3", "TestSupport"],
+        .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "HTTPClient", "S3", "S3TranscodeCommands", "TestSupport"],
                     exclude: ["botocore-oracle.py"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPClient", "TestSupport"]),
         .testTarget(name: "S3IntegrationTests", dependencies: [
-            "S3", "AWSConfig", "HTTPClient", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            "S3", "AWSConfig", "HTTPClient", "S3TranscodeCommands", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "CommandsTests", dependencies: [
             "S3TranscodeCommands", "AudioTranscode", "S3", "HTTPClient", "SigV4", "TestSupport",

@@ -2,6 +2,7 @@ import AWSConfig
 import Foundation
 import HTTPClient
 import S3
+import S3TranscodeCommands
 import SigV4
 import Testing
 

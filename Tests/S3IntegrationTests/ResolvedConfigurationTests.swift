@@ -1,6 +1,7 @@
 import AWSConfig
 import HTTPClient
 import S3
+import S3TranscodeCommands
 import SigV4
 import Testing
 import TestSupport

@@ -1,5 +1,6 @@
 import AWSConfig
 import HTTPClient
+import S3
 import SigV4
 
 extension S3Client.Configuration {
