@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 swift_flags="${SWIFT_BUILD_FLAGS:-}"
-LOCALSTACK_SUITES='Issue4UploadTests|PresignedURLTests|S3InputTests|BatchCommandTests|CleanupCommandTests|SignalTests|UploadMotoTests|PipeInputTests|ObjectOptionsTests|ChecksumUploadTests|StorePersonalityTests'
+LOCALSTACK_SUITES='UploadCommandTests|PresignedURLTests|S3InputTests|BatchCommandTests|CleanupCommandTests|SignalTests|UploadMotoTests|PipeInputTests|ObjectOptionsTests|ChecksumUploadTests|StorePersonalityTests'
 report_dir=""
 if [ -n "$sanitizer" ]; then
     case "$sanitizer" in

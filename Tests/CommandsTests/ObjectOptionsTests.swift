@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// Issue 4, section 4 (object options) through the real binary against SigV4-checking moto, on both
+/// Object options through the real binary against SigV4-checking moto (and LocalStack), on both
 /// upload paths: a single PutObject (output smaller than one part) and a multipart upload, whose
 /// CreateMultipartUpload carries the object's headers. Every option is read back from the stored
 /// object (HEAD, GetObjectTagging, GetObjectAcl); `--expected-bucket-owner`, which moto ignores, is

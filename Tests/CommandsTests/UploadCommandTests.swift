@@ -3,11 +3,11 @@ import S3
 import Testing
 import TestSupport
 
-/// Issue 4, sections 1 and 8, through the real binary against SigV4-checking moto: a VBR multipart
+/// Uploads through the real binary against SigV4-checking moto (and LocalStack): a VBR multipart
 /// upload whose Xing/LAME frame is correct inside the stored object (part 1 uploaded last, after the
 /// trailer patched it), and output smaller than one part going as one PutObject.
-@Suite("Issue 4: the header inside the object, one request for small output", .serialized)
-struct Issue4UploadTests {
+@Suite("Uploads through the binary: the header inside the object, one request for small output", .serialized)
+struct UploadCommandTests {
     let server: S3TestServer
     let client: S3Client
     let bucket: String
@@ -146,7 +146,7 @@ struct Issue4UploadTests {
     }
 }
 
-extension Issue4UploadTests {
+extension UploadCommandTests {
     @Test("Standard input (a pipe) to S3 over several parts: the local run's bytes, a correct Info frame, no source fingerprint")
     func pipeToS3() throws {
         let wav = folder.url.appendingPathComponent("piped.wav")
