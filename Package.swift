@@ -61,6 +61,11 @@ let package = Package(
         .testTarget(name: "S3IntegrationTests", dependencies: [
             "S3", "AWSConfig", "HTTPClient", "S3TranscodeCommands", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The command layer without a server or the binary: parsing, plans, exit codes, help text.
+        .testTarget(name: "CommandsUnitTests", dependencies: [
+            "S3TranscodeCommands", "AudioTranscode", "S3", "AWSConfig", "HTTPClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "CommandsTests", dependencies: [
             "S3TranscodeCommands", "AudioTranscode", "S3", "HTTPClient", "SigV4", "TestSupport",
             // HMAC-SHA1, to build a legacy (signature version 2) presigned URL in the tests.
