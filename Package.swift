@@ -47,11 +47,14 @@ let package = Package(
         ]),
         .executableTarget(name: "s3transcode", dependencies: ["S3TranscodeCommands"]),
 
-        // Tests. Unit tests, local-server (moto) integration tests and command tests are separate
-        // targets so each runs on its own (`swift test --filter S3IntegrationTests`).
-        // fault-proxy.py: the fault-injecting HTTP proxy that Tests/CommandsTests/Fault*.swift start;
+        // Tests. Unit tests, local-server (moto) integration tests, command tests against the servers
+        // and fault/signal tests are separate targets, so each runs on its own
+        // (`swift test --filter CommandsFaultTests`).
+        // fault-proxy.py: the fault-injecting HTTP proxy that Tests/CommandsFaultTests start;
         // store-proxy.py: the S3-compatible store personalities of StorePersonalityTests.
-        .target(name: "TestSupport", path: "Tests/TestSupport", exclude: ["fault-proxy.py", "store-proxy.py"]),
+        // What the test targets share: the S3 test servers, the binary's runner and its fixtures, the proxies.
+        .target(name: "TestSupport", dependencies: ["S3", "HTTPClient", "SigV4"], path: "Tests/TestSupport",
+                exclude: ["fault-proxy.py", "store-proxy.py"]),
         .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         // botocore-oracle.py: botocore's answers, the expected values of BotocoreParityTests.
@@ -66,6 +69,8 @@ let package = Package(
             "S3TranscodeCommands", "AudioTranscode", "S3", "AWSConfig", "HTTPClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The binary under injected faults, signals and strace (each test starts its own proxies).
+        .testTarget(name: "CommandsFaultTests", dependencies: ["S3", "HTTPClient", "SigV4", "TestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: [
             "S3TranscodeCommands", "AudioTranscode", "S3", "HTTPClient", "SigV4", "TestSupport",
             // HMAC-SHA1, to build a legacy (signature version 2) presigned URL in the tests.

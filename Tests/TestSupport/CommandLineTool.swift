@@ -2,25 +2,31 @@ import Foundation
 import HTTPClient
 import S3
 import SigV4
-import Testing
-import TestSupport
 
 /// Runs the real `s3transcode` binary, built next to this test bundle (`swift build --build-tests`
 /// builds it; `S3TRANSCODE_BIN` overrides the path).
-struct CommandLineTool {
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+public struct CommandLineTool {
+    public struct Outcome {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
 
-        var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+        public init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
+
+        public var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
-    struct Missing: Error, CustomStringConvertible {
-        var description: String
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String
+
+        public init(description: String) { self.description = description }
     }
 
-    static func binary() throws -> String {
+    public static func binary() throws -> String {
         if let path = ProcessInfo.processInfo.environment["S3TRANSCODE_BIN"] { return path }
         var candidates: [URL] = []
         if let executable = Bundle.main.executableURL { candidates.append(executable.deletingLastPathComponent()) }
@@ -36,7 +42,7 @@ struct CommandLineTool {
 
     /// PATH, and the sanitizer options when Scripts/test.sh --sanitize set them (so that a sanitized
     /// binary reports to the run's report files, with its suppressions): a run that needs nothing else.
-    static func bareEnvironment() -> [String: String] {
+    public static func bareEnvironment() -> [String: String] {
         var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         for name in ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"] {
             if let value = ProcessInfo.processInfo.environment[name] { environment[name] = value }
@@ -46,7 +52,7 @@ struct CommandLineTool {
 
     /// The environment of a run against the SigV4-checking moto server: its key, its endpoint, and no
     /// AWS config files of the machine's own.
-    static func environment(for server: S3TestServer) -> [String: String] {
+    public static func environment(for server: S3TestServer) -> [String: String] {
         var environment: [String: String] = [:]
         // The sanitizer options too, so that a sanitized binary reports where Scripts/test.sh looks.
         for name in ["PATH", "HOME", "TMPDIR", "LANG", "ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"] {
@@ -63,11 +69,11 @@ struct CommandLineTool {
     }
 
     /// Starts the binary; stdout and stderr go to files (no pipe can fill up and block it).
-    final class Running: @unchecked Sendable {
-        let process = Process()
-        let directory: URL
+    public final class Running: @unchecked Sendable {
+        public let process = Process()
+        public let directory: URL
 
-        init(_ arguments: [String], environment: [String: String]) throws {
+        public init(_ arguments: [String], environment: [String: String]) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-cmd-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             _ = FileManager.default.createFile(atPath: directory.appendingPathComponent("out").path, contents: nil)
@@ -81,9 +87,9 @@ struct CommandLineTool {
             try process.run()
         }
 
-        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+        public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
-        func wait() -> Outcome {
+        public func wait() -> Outcome {
             process.waitUntilExit()
             let read = { (name: String) in
                 (try? String(contentsOf: self.directory.appendingPathComponent(name), encoding: .utf8)) ?? ""
@@ -94,16 +100,16 @@ struct CommandLineTool {
         }
     }
 
-    static func run(_ arguments: [String], environment: [String: String]) throws -> Outcome {
+    public static func run(_ arguments: [String], environment: [String: String]) throws -> Outcome {
         try Running(arguments, environment: environment).wait()
     }
 }
 
 /// A client of the SigV4-checking moto server, to make buckets and check what a run left there.
-enum CommandMoto {
-    static let transport = CurlTransport()
+public enum CommandMoto {
+    public static let transport = CurlTransport()
 
-    static func client() throws -> (S3Client, S3TestServer) {
+    public static func client() throws -> (S3Client, S3TestServer) {
         let server = try S3TestServer.shared()
         let client = S3Client(
             configuration: .init(region: server.region, endpoint: S3Endpoint(custom: server.endpoint)),
@@ -112,7 +118,7 @@ enum CommandMoto {
         return (client, server)
     }
 
-    static func bucket(_ client: S3Client, _ prefix: String) throws -> String {
+    public static func bucket(_ client: S3Client, _ prefix: String) throws -> String {
         let bucket = S3TestServer.uniqueBucketName(prefix)
         try client.createBucket(bucket)
         return bucket
@@ -120,11 +126,11 @@ enum CommandMoto {
 }
 
 /// A temporary folder of generated WAVs, removed at deinit.
-final class FixtureFolder {
-    let url: URL
-    var path: String { url.path }
+public final class FixtureFolder {
+    public let url: URL
+    public var path: String { url.path }
 
-    init() throws {
+    public init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-batch-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
@@ -132,25 +138,25 @@ final class FixtureFolder {
     deinit { try? FileManager.default.removeItem(at: url) }
 
     /// Writes a WAV at `relativePath` (folders made as needed).
-    func writeWAV(_ relativePath: String, _ fixture: WAVFixture) throws {
+    public func writeWAV(_ relativePath: String, _ fixture: WAVFixture) throws {
         try write(relativePath, fixture.bytes())
     }
 
-    func write(_ relativePath: String, _ bytes: [UInt8]) throws {
+    public func write(_ relativePath: String, _ bytes: [UInt8]) throws {
         let file = url.appendingPathComponent(relativePath)
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(bytes).write(to: file)
     }
 
     /// A short mono WAV (0.25 s at 22.05 kHz) whose content depends on `seed`.
-    static func shortWAV(seed: Int) -> WAVFixture {
+    public static func shortWAV(seed: Int) -> WAVFixture {
         WAVFixture(sampleRate: 22_050, channels: 1, frames: 5_512, frequency: 220 + Double(seed * 10))
     }
 
     /// A long plain-RIFF 16-bit WAV made quickly: one second of `fixture` (one second long) repeated
     /// `seconds` times behind a header whose sizes say so. (Computing every sample of minutes of audio
     /// in a debug build takes seconds per file.)
-    static func repeatedWAV(_ fixture: WAVFixture, seconds: Int) throws -> [UInt8] {
+    public static func repeatedWAV(_ fixture: WAVFixture, seconds: Int) throws -> [UInt8] {
         let one = fixture.bytes()
         guard one.count > 44, String(decoding: one[36..<40], as: UTF8.self) == "data" else {
             throw CommandLineTool.Missing(description: "repeatedWAV needs a plain 44-byte RIFF header")
@@ -169,7 +175,7 @@ final class FixtureFolder {
 
     /// `count` short WAVs spread over a top level and two nested folders; returns their relative paths.
     @discardableResult
-    func writeShortWAVs(_ count: Int) throws -> [String] {
+    public func writeShortWAVs(_ count: Int) throws -> [String] {
         var paths: [String] = []
         for index in 0..<count {
             let folder = ["", "live/", "studio/2024/"][index % 3]
@@ -182,7 +188,7 @@ final class FixtureFolder {
 }
 
 /// The JSON objects of a `--json` run's stdout.
-func jsonObjects(_ outcome: CommandLineTool.Outcome) throws -> [[String: Any]] {
+public func jsonObjects(_ outcome: CommandLineTool.Outcome) throws -> [[String: Any]] {
     try outcome.stdoutLines.map { line in
         guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
             throw CommandLineTool.Missing(description: "a --json line is not an object: \(line)")
