@@ -1,3 +1,5 @@
+import HTTPClient
+
 /// The S3 client as the store of a streaming upload: each operation maps the uploader's values onto
 /// the client's request headers, nothing more.
 extension S3Client: MultipartUploadStore {
@@ -46,7 +48,7 @@ extension S3Client: MultipartUploadStore {
             else { throw error }
             return StoredObject(
                 etag: etag, versionID: head.versionId,
-                checksum: algorithm.flatMap { algorithm in head.headers.first { $0.name == algorithm.headerName }?.value },
+                checksum: algorithm.flatMap { HTTPResponse.header($0.headerName, in: head.headers) },
                 foundByHeadObject: true, encryption: AnsweredEncryption(headers: head.headers))
         }
         return StoredObject(etag: output.etag, versionID: output.versionId, checksum: output.checksum,
@@ -72,9 +74,7 @@ extension S3Client: MultipartUploadStore {
                 operation: "PutObject", bucket: destination.bucket, key: destination.key, status: 200,
                 detail: "no ETag header")
         }
-        let checksum = checksums.checksum.flatMap { sent in
-            output.headers.first { $0.name == sent.algorithm.headerName }?.value
-        }
+        let checksum = checksums.checksum.flatMap { HTTPResponse.header($0.algorithm.headerName, in: output.headers) }
         return StoredObject(etag: etag, versionID: output.versionId, checksum: checksum,
                             encryption: AnsweredEncryption(headers: output.headers))
     }

@@ -1,3 +1,5 @@
+import HTTPClient
+
 /// The S3 operations a streaming upload needs, and nothing else.
 ///
 /// The uploader is written against this protocol so that it can be tested against an in-memory
@@ -110,9 +112,8 @@ public struct AnsweredEncryption: Sendable, Equatable {
 
     /// From response headers (names in any case).
     public init(headers: [(name: String, value: String)]) {
-        func value(_ name: String) -> String? { headers.first { $0.name.lowercased() == name }?.value }
-        self.init(serverSideEncryption: value("x-amz-server-side-encryption"),
-                  customerKeyAlgorithm: value("x-amz-server-side-encryption-customer-algorithm"))
+        self.init(serverSideEncryption: HTTPResponse.header("x-amz-server-side-encryption", in: headers),
+                  customerKeyAlgorithm: HTTPResponse.header("x-amz-server-side-encryption-customer-algorithm", in: headers))
     }
 }
 
