@@ -1,6 +1,7 @@
 import CZlib
 import Crypto
 import Foundation
+import SigV4
 
 /// The MD5, SHA-256 and CRC32 of one part (or of a whole PutObject body), and the CRC of the
 /// upload's checksum algorithm when that is another one.
@@ -22,12 +23,12 @@ struct PartDigest: Sendable, Equatable {
     func checksums(_ checksum: UploadChecksum?) -> BodyChecksums {
         BodyChecksums(
             contentMD5: Data(md5).base64EncodedString(),
-            sha256: hexString(sha256),
+            sha256: hex(sha256),
             checksum: checksum.map { ChecksumValue($0.algorithm, crc: crc($0.algorithm)) })
     }
 
     /// What S3 answers as the ETag of a part or of a single PutObject (without quotes).
-    var md5Hex: String { hexString(md5) }
+    var md5Hex: String { hex(md5) }
 }
 
 /// One part's memory: a fixed-size buffer taken from the pool, filled by the writer, uploaded by a
@@ -64,7 +65,7 @@ final class PartBuffer: @unchecked Sendable {
         let length = max(page, (capacity + page - 1) / page * page)
         let address = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let address, address != UnsafeMutableRawPointer(bitPattern: -1) else {
-            throw UploadError(.invalidOptions, "cannot allocate a part buffer of \(formatUploadSize(capacity)) "
+            throw UploadError(.invalidOptions, "cannot allocate a part buffer of \(formatByteSize(capacity)) "
                 + "(\(String(cString: strerror(errno)))); lower the part size or the memory budget")
         }
         self.capacity = capacity
@@ -187,7 +188,7 @@ enum MultipartChecksum {
     static func multipartETag(partMD5s: [[UInt8]]) -> String {
         var md5 = Insecure.MD5()
         for digest in partMD5s { md5.update(data: digest) }
-        return hexString(Array(md5.finalize())) + "-\(partMD5s.count)"
+        return hex(Array(md5.finalize())) + "-\(partMD5s.count)"
     }
 
     /// An ETag as S3 sends it (quoted, sometimes `W/`-prefixed) reduced to its value, lowercased.
@@ -200,15 +201,4 @@ enum MultipartChecksum {
         }
         return value.lowercased()
     }
-}
-
-private func hexString(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0x0F)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }

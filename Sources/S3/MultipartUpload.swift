@@ -212,7 +212,7 @@ public final class MultipartUpload: @unchecked Sendable {
     private func startStreamingPart() throws -> PartBuffer {
         guard nextPartNumber <= options.maxParts else {
             let error = UploadError(.outputTooLarge, "the output to \(destination) outgrew the store's "
-                + "\(partCountText(options.maxParts)) parts of \(formatUploadSize(plan.partSize)); give a larger part "
+                + "\(partCountText(options.maxParts)) parts of \(formatByteSize(plan.partSize)); give a larger part "
                 + "size or the expected output size")
             locked { if failure == nil { failure = error } }
             throw error

@@ -103,7 +103,7 @@ public final class PresignedUpload: @unchecked Sendable {
         }
         let end = offset + Int64(bytes.count)
         guard end <= Int64(options.budget) else {
-            throw UploadError(.outputTooLarge, "\(url): the MP3 outgrew the \(PresignedUpload.describe(options.budget)) memory budget of a presigned PUT (the whole object is held in memory for its one PUT), nothing was sent; raise --max-memory, or write to s3://BUCKET/KEY, which streams")
+            throw UploadError(.outputTooLarge, "\(url): the MP3 outgrew the \(formatByteSize(options.budget)) memory budget of a presigned PUT (the whole object is held in memory for its one PUT), nothing was sent; raise --max-memory, or write to s3://BUCKET/KEY, which streams")
         }
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
         try reserve(Int(end))
@@ -120,7 +120,7 @@ public final class PresignedUpload: @unchecked Sendable {
         var hasher = Insecure.MD5()
         hasher.update(bufferPointer: body)
         let md5 = Array(hasher.finalize())
-        let md5Hex = md5.map { String(format: "%02x", $0) }.joined()
+        let md5Hex = hex(md5)
         let headers = try url.requestHeaders(objectHeaders: objectHeaders, contentMD5: Data(md5).base64EncodedString())
         let request = HTTPRequest(method: "PUT", url: url.url, headers: headers)
         let maxAttempts = options.retry.partMaxAttempts
@@ -181,7 +181,7 @@ public final class PresignedUpload: @unchecked Sendable {
         var target = capacity == 0 ? Int(min(Int64(options.budget), max(options.expectedSize ?? 0, 1 << 20))) : capacity * 2
         target = min(options.budget, max(target, needed))
         guard let grown = realloc(storage, target) else {
-            throw UploadError(.outputTooLarge, "\(url): cannot allocate \(PresignedUpload.describe(target)) for the MP3 of a presigned PUT; lower --max-memory's demand by writing to s3://BUCKET/KEY, which streams")
+            throw UploadError(.outputTooLarge, "\(url): cannot allocate \(formatByteSize(target)) for the MP3 of a presigned PUT; lower --max-memory's demand by writing to s3://BUCKET/KEY, which streams")
         }
         storage = grown
         capacity = target
@@ -222,12 +222,6 @@ public final class PresignedUpload: @unchecked Sendable {
 
     static func unquoted(_ etag: String) -> String {
         etag.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-    }
-
-    static func describe(_ bytes: Int) -> String {
-        if bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
-        if bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
-        return "\(bytes) bytes"
     }
 
     static func expired(_ url: PresignedURL, detail: String) -> UploadError {

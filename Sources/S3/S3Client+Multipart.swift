@@ -8,8 +8,7 @@ public struct UploadPartOutput: Sendable {
     public var headers: [(name: String, value: String)]
 
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        return headers.first { $0.name == lower }?.value
+        HTTPResponse.header(name, in: headers)
     }
 }
 

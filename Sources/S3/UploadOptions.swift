@@ -95,7 +95,7 @@ public struct MultipartUploadOptions: Sendable, Equatable {
     public func plan() throws -> MultipartUploadPlan {
         typealias O = MultipartUploadOptions
         guard partSize >= O.minimumPartSize, partSize <= O.maximumPartSize else {
-            throw UploadError(.invalidOptions, "part size \(formatUploadSize(partSize)) is outside S3's limits; "
+            throw UploadError(.invalidOptions, "part size \(formatByteSize(partSize)) is outside S3's limits; "
                 + "use a part size from 5 MiB to 5 GiB (--part-size 5M to 5G)")
         }
         guard concurrency >= 1 else {
@@ -116,7 +116,7 @@ public struct MultipartUploadOptions: Sendable, Equatable {
                 let mib = Int64(O.mebibyte)
                 let rounded = (needed + mib - 1) / mib * mib
                 guard rounded <= Int64(O.maximumPartSize) else {
-                    throw UploadError(.outputTooLarge, "an expected output of \(formatUploadSize(Int(expected))) does "
+                    throw UploadError(.outputTooLarge, "an expected output of \(formatByteSize(Int(expected))) does "
                         + "not fit in \(partCountText(maxParts)) parts of at most 5 GiB")
                 }
                 size = Int(rounded)
@@ -125,10 +125,10 @@ public struct MultipartUploadOptions: Sendable, Equatable {
         let budget = memoryBudget ?? 3 * size
         let buffers = budget / size
         guard buffers >= 2 else {
-            let grown = size == partSize ? "" : " (grown from \(formatUploadSize(partSize)) to fit \(partCountText(maxParts)) parts)"
-            throw UploadError(.invalidOptions, "a memory budget of \(formatUploadSize(budget)) is too small for "
-                + "parts of \(formatUploadSize(size))\(grown): part 1 stays in memory until the end and one more part "
-                + "streams, so it needs at least \(formatUploadSize(2 * size)); raise the memory budget (--max-memory)")
+            let grown = size == partSize ? "" : " (grown from \(formatByteSize(partSize)) to fit \(partCountText(maxParts)) parts)"
+            throw UploadError(.invalidOptions, "a memory budget of \(formatByteSize(budget)) is too small for "
+                + "parts of \(formatByteSize(size))\(grown): part 1 stays in memory until the end and one more part "
+                + "streams, so it needs at least \(formatByteSize(2 * size)); raise the memory budget (--max-memory)")
         }
         return MultipartUploadPlan(partSize: size, bufferCount: buffers, concurrency: min(concurrency, buffers - 1))
     }
@@ -150,17 +150,23 @@ public struct MultipartUploadPlan: Sendable, Equatable {
     }
 }
 
-/// `5 MiB`, `1.5 GiB`, `300 bytes`: sizes in messages.
-func formatUploadSize(_ bytes: Int) -> String {
-    let mib = Double(bytes) / Double(MultipartUploadOptions.mebibyte)
-    if bytes < MultipartUploadOptions.mebibyte { return "\(bytes) bytes" }
-    if mib >= 1024 { return trimmedUploadSize(mib / 1024) + " GiB" }
-    return trimmedUploadSize(mib) + " MiB"
-}
-
-private func trimmedUploadSize(_ value: Double) -> String {
-    let rounded = (value * 10).rounded() / 10
-    return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+/// `300 bytes`, `16 KiB`, `5 MiB`, `1.5 GiB`: sizes in messages and summaries, everywhere (one decimal
+/// at most, none when it is zero).
+public func formatByteSize<Size: BinaryInteger>(_ bytes: Size) -> String {
+    let units = ["KiB", "MiB", "GiB", "TiB"]
+    guard bytes >= 1024 else { return "\(bytes) bytes" }
+    var value = Double(bytes) / 1024
+    var unit = 0
+    while value >= 1024, unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    var rounded = (value * 10).rounded() / 10
+    if rounded >= 1024, unit < units.count - 1 {  // 1023.96 KiB is 1 MiB, not 1024 KiB
+        rounded = 1
+        unit += 1
+    }
+    return (rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)) + " " + units[unit]
 }
 
 /// `10,000`, `1,000`: part counts in messages.

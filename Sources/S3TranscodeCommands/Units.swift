@@ -1,3 +1,4 @@
+import S3
 /// Sizes and durations as people type them.
 enum Units {
     /// `5M`, `5MiB`, `16m`, `1G`, `1048576`: bytes. K, M, G, T are binary multiples (KiB, MiB …).
@@ -45,14 +46,8 @@ enum Units {
         return sawUnit && number.isEmpty ? total : nil
     }
 
-    /// `5 MiB`, `1.2 GiB`, `800 KiB`, `120 B`: bytes for people.
-    static func describe(bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes), unit = 0
-        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-        if unit == 0 { return "\(bytes) B" }
-        return (value < 10 ? String(format1: value) : String(Int(value.rounded()))) + " " + units[unit]
-    }
+    /// `5 MiB`, `1.2 GiB`, `800 KiB`, `120 bytes`: bytes for people (S3's `formatByteSize`, one owner).
+    static func describe(bytes: Int64) -> String { formatByteSize(bytes) }
 }
 
 extension String {

@@ -100,6 +100,15 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
 // MARK: - Planning
 
 @Suite struct UploadPlanTests {
+    @Test("one byte-size format for every message", arguments: [
+        (300, "300 bytes"), (1023, "1023 bytes"), (1024, "1 KiB"), (16 << 10, "16 KiB"), (5 << 20, "5 MiB"),
+        (1_572_864, "1.5 MiB"), (1_048_575, "1 MiB"), (3 << 30 / 2, "1.5 GiB"), (2 << 40, "2 TiB"),
+    ])
+    func byteSizes(_ bytes: Int, _ text: String) {
+        #expect(formatByteSize(bytes) == text)
+        #expect(formatByteSize(Int64(bytes)) == text)
+    }
+
     @Test func defaultsKeepPartOneAndTwoStreamingBuffersInFifteenMiB() throws {
         let plan = try MultipartUploadOptions().plan()
         #expect(plan == MultipartUploadPlan(partSize: 5 * mebibyte, bufferCount: 3, concurrency: 2))
