@@ -11,6 +11,10 @@ public final class CancellationFlag: Sendable {
     public var isCancelled: Bool { flag.load(ordering: .acquiring) }
 
     public func cancel() { flag.store(true, ordering: .releasing) }
+
+    /// Clears the flag, for a process that runs one job after another on the same transport (the
+    /// Lambda runtime: a job stopped at its invocation's deadline must not stop the next one).
+    public func reset() { flag.store(false, ordering: .releasing) }
 }
 
 /// A transport that a `CancellationFlag` stops, and that can still send the cleanup a cancelled run

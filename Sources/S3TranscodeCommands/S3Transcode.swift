@@ -20,8 +20,16 @@ public struct S3Transcode: ParsableCommand {
             Shell completion: s3transcode --generate-completion-script bash|zsh|fish
             """,
         version: "s3transcode \(version)",
-        subcommands: [TranscodeCommand.self, BatchCommand.self, ProbeCommand.self, PresignCommand.self, CleanupCommand.self],
+        subcommands: [TranscodeCommand.self, BatchCommand.self, ProbeCommand.self, PresignCommand.self, CleanupCommand.self,
+                      LambdaCommand.self],
         defaultSubcommand: TranscodeCommand.self)
 
     public init() {}
+
+    /// The arguments to parse from `argv`: the binary started as `bootstrap` with none (a Lambda
+    /// deployment zip holds it under that name) runs `lambda`.
+    public static func arguments(_ argv: [String] = CommandLine.arguments) -> [String] {
+        let name = argv.first?.split(separator: "/").last.map(String.init) ?? ""
+        return name == "bootstrap" && argv.count == 1 ? ["lambda"] : Array(argv.dropFirst())
+    }
 }

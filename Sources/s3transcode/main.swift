@@ -1,3 +1,3 @@
 import S3TranscodeCommands
 
-S3Transcode.main()
+S3Transcode.main(S3Transcode.arguments())

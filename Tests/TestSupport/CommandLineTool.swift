@@ -73,12 +73,13 @@ public struct CommandLineTool {
         public let process = Process()
         public let directory: URL
 
-        public init(_ arguments: [String], environment: [String: String]) throws {
+        /// `executable` overrides the binary's path (a symbolic link to it named `bootstrap`, say).
+        public init(_ arguments: [String], environment: [String: String], executable: String? = nil) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-cmd-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             _ = FileManager.default.createFile(atPath: directory.appendingPathComponent("out").path, contents: nil)
             _ = FileManager.default.createFile(atPath: directory.appendingPathComponent("err").path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: try CommandLineTool.binary())
+            process.executableURL = URL(fileURLWithPath: try executable ?? CommandLineTool.binary())
             process.arguments = arguments
             process.environment = environment
             process.standardInput = FileHandle.nullDevice
