@@ -95,6 +95,11 @@ struct LambdaLogLine: Encodable {
     var error: String?
     var reason: String?
     var messageId: String?
+    /// Requests this process has sent to S3 so far, and the connections it opened for them: warm
+    /// invocations share one transport and its connection pool, so both only ever grow, and the
+    /// second grows slower than the first where S3 keeps connections alive.
+    var requests: Int?
+    var connectionsOpened: Int?
 
     static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
 }
@@ -185,12 +190,17 @@ final class LambdaHandler {
 
     private func process(_ object: LambdaEvent.Object, requestId: String, watchdog: DeadlineWatchdog) -> LambdaLogLine {
         let started = Date()
+        var line = attempt(object, requestId: requestId, watchdog: watchdog)
+        line.seconds = LambdaLogLine.rounded(Date().timeIntervalSince(started))
+        return line
+    }
+
+    private func attempt(_ object: LambdaEvent.Object, requestId: String, watchdog: DeadlineWatchdog) -> LambdaLogLine {
         let output = configuration.destination.destination(bucket: object.bucket, key: object.key)
         let item = BatchItem(relativePath: object.key, input: .s3(bucket: object.bucket, key: object.key),
                              destination: .s3(bucket: output.bucket, key: output.key))
         var line = LambdaLogLine(requestId: requestId, source: item.input.description, destination: item.destination.description,
                                  status: "failed", seconds: 0, messageId: object.messageId)
-        defer { line.seconds = LambdaLogLine.rounded(Date().timeIntervalSince(started)) }
         if let refusal = configuration.refusal(bucket: object.bucket, key: object.key, output: output) {
             line.status = "skipped"
             line.reason = refusal
@@ -223,6 +233,9 @@ final class LambdaHandler {
                                           progress: { if estimates { watchdog.estimate($0) } },
                                           warning: { Console.shared.warning("\(input): \($0)") })
             line.status = report.status
+            if let statistics = try? session.get().transport.statistics {
+                (line.requests, line.connectionsOpened) = (statistics.transfers, statistics.connectionsOpened)
+            }
             line.bytes = report.bytes
             line.audioSeconds = report.audioSeconds.map(LambdaLogLine.rounded)
         } catch {
