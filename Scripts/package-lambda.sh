@@ -32,8 +32,8 @@ if command -v ldd >/dev/null && ldd "$binary" >/dev/null 2>&1; then
     extra="$(ldd "$binary" | awk '{print $1}' \
         | grep -vE '^(linux-vdso|linux-gate|/lib|/lib64)|^(libc|libm|libdl|libpthread|librt|libutil|libstdc\+\+|libgcc_s|ld-linux[-a-z0-9_.]*)\.so' || true)"
     if [ -n "$extra" ]; then
-        echo "package-lambda: warning: $binary needs shared libraries that provided.al2023 does not have:" \
-            "$(echo "$extra" | tr '\n' ' ')— package the portable (static) binary instead" >&2
+        echo "package-lambda: warning: $binary needs $(echo "$extra" | wc -l) shared libraries that provided.al2023" \
+            "does not have ($(echo "$extra" | head -n 5 | tr '\n' ' ')…): package the portable (static) binary instead" >&2
     fi
 fi
 
@@ -44,6 +44,17 @@ trap 'rm -rf "$stage"' EXIT
 cp "$binary" "$stage/bootstrap"
 chmod 755 "$stage/bootstrap"
 rm -f "$zip_path"
-# -X: no extra attributes; -j: the file at the zip's root, as Lambda looks for it.
-zip -q -X -j "$zip_path" "$stage/bootstrap"
+if command -v zip >/dev/null; then
+    # -X: no extra attributes; -j: the file at the zip's root, as Lambda looks for it.
+    zip -q -X -j "$zip_path" "$stage/bootstrap"
+else
+    python3 - "$zip_path" "$stage/bootstrap" <<'EOF'
+import sys, zipfile
+info = zipfile.ZipInfo("bootstrap", date_time=(1980, 1, 1, 0, 0, 0))
+info.external_attr = 0o100755 << 16  # a regular file, mode 755: Lambda runs it
+info.compress_type = zipfile.ZIP_DEFLATED
+with zipfile.ZipFile(sys.argv[1], "w") as archive, open(sys.argv[2], "rb") as binary:
+    archive.writestr(info, binary.read())
+EOF
+fi
 echo "$zip_path"

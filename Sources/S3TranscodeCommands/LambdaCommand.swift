@@ -241,7 +241,7 @@ final class LambdaHandler {
         } catch {
             let failure = CommandFailure(error)
             if let reason = watchdog.reason {
-                line.error = "\(item.input): stopped: \(reason); " + (failure.leftBehind ?? "the upload was aborted, nothing was left behind")
+                line.error = "\(item.input): stopped: \(reason); " + (failure.leftBehind ?? "nothing was left behind (an upload in progress is aborted)")
             } else {
                 line.error = failure.message
             }

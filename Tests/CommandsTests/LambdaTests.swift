@@ -204,6 +204,30 @@ struct LambdaTests {
         #expect((missing.json?["errorMessage"] as? String)?.contains("s3://\(bucket)/in/missing.wav") == true, "\(missing.text)")
     }
 
+    @Test("S3TRANSCODE_SKIP_EXISTING: a redelivered event finds the MP3 up to date (source fingerprint) and skips it")
+    func skipExisting() throws {
+        let bucket = try CommandMoto.bucket(client, "lambda-skip")
+        _ = try client.putObject(bucket: bucket, key: "in/a.wav", body: FixtureFolder.shortWAV(seed: 3).bytes())
+        var environment = CommandLineTool.environment(for: server)
+        environment["S3TRANSCODE_DEST"] = "s3://{bucket}/mp3/{stem}.mp3"
+        environment["S3TRANSCODE_SKIP_EXISTING"] = "true"
+        let function = try Function(environment: environment)
+        let event = try Self.s3Event([Self.s3Record(bucket, "in/a.wav")])
+        let first = try function.invoke(event)
+        let etag = try client.headObject(bucket: bucket, key: "mp3/a.mp3").etag
+        let again = try function.invoke(event)
+        // A changed source is transcoded again.
+        _ = try client.putObject(bucket: bucket, key: "in/a.wav", body: FixtureFolder.shortWAV(seed: 4).bytes())
+        let changed = try function.invoke(event)
+        let outcome = function.finish()
+        #expect(first.json?["outputs"] as? [String] == ["s3://\(bucket)/mp3/a.mp3"], "\(first.text) \(outcome.stderr)")
+        #expect(again.json?["skipped"] as? [String] == ["s3://\(bucket)/in/a.wav"], "\(again.text)")
+        #expect(changed.json?["outputs"] as? [String] == ["s3://\(bucket)/mp3/a.mp3"], "\(changed.text)")
+        #expect(try client.headObject(bucket: bucket, key: "mp3/a.mp3").etag != etag)
+        let reasons = Function.logLines(outcome).compactMap { $0["reason"] as? String }
+        #expect(reasons.count == 1 && reasons[0].contains("up to date"))
+    }
+
     @Test("an output the include globs would take again is not transcoded; a looping template is refused at init")
     func loopProtection() throws {
         let bucket = try CommandMoto.bucket(client, "lambda-loop")

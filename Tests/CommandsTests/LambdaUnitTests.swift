@@ -1,4 +1,5 @@
 import Foundation
+@testable import AudioTranscode
 import HTTPClient
 import Testing
 @testable import S3TranscodeCommands
@@ -166,5 +167,23 @@ struct LambdaUnitTests {
         #expect(S3Transcode.arguments(["bootstrap"]) == ["lambda"])
         #expect(S3Transcode.arguments(["/var/task/bootstrap", "probe", "x.wav"]) == ["probe", "x.wav"])
         #expect(S3Transcode.arguments(["/usr/bin/s3transcode"]) == [])
+    }
+
+    @Test("the pace estimate stops a job that cannot finish before deadline − margin, and only such a job")
+    func estimate() throws {
+        let flag = CancellationFlag()
+        let watchdog = DeadlineWatchdog(deadline: Date().addingTimeInterval(10), margin: 1, cancellation: flag)
+        defer { watchdog.finish() }
+        watchdog.jobStarted()
+        watchdog.estimate(TranscodeProgress(samplesDone: 0, sampleRate: 1000, totalSeconds: 15))
+        Thread.sleep(forTimeInterval: 1.05)
+        watchdog.estimate(TranscodeProgress(samplesDone: 10_000, sampleRate: 1000, totalSeconds: 15))  // 10× realtime: 0.5 s to go
+        #expect(!flag.isCancelled && watchdog.reason == nil)
+        watchdog.jobStarted()
+        watchdog.estimate(TranscodeProgress(samplesDone: 0, sampleRate: 1000, totalSeconds: 1000))
+        Thread.sleep(forTimeInterval: 1.05)
+        watchdog.estimate(TranscodeProgress(samplesDone: 10_000, sampleRate: 1000, totalSeconds: 1000))  // 99 s to go
+        #expect(flag.isCancelled)
+        #expect(watchdog.reason?.contains("realtime") == true, "\(watchdog.reason ?? "")")
     }
 }
