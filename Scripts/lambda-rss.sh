@@ -4,7 +4,7 @@
 # event and then goes away, and the binary run under `/usr/bin/time -v`. The figure behind the
 # README's Lambda memory setting.
 #
-#   Scripts/lambda-rss.sh [BINARY] [MINUTES...]   default: the release build, 1 and 10 minutes
+#   Scripts/lambda-rss.sh [BINARY] [MINUTES...]   default: the release build, 1, 10 and 30 minutes
 #
 # Extra S3TRANSCODE_ variables in the environment (S3TRANSCODE_BITRATE=320 …) are passed on.
 set -euo pipefail
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 binary="${1:-$(bash Scripts/build-release.sh)}"
 shift || true
 minutes=("$@")
-[ ${#minutes[@]} -gt 0 ] || minutes=(1 10)
+[ ${#minutes[@]} -gt 0 ] || minutes=(1 10 30)
 
 export S3T_SERVER_DIR
 S3T_SERVER_DIR="$(mktemp -d "${TMPDIR:-/tmp}/s3transcode-lambda-rss.XXXXXX")"
