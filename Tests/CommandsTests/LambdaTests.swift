@@ -298,6 +298,18 @@ struct LambdaTests {
                 "\(stopped?.text ?? "no answer") \(secondOutcome.stderr)")
         #expect(try client.listAllObjects(bucket: bucket).allSatisfy { !$0.key.hasPrefix("mp3/") })
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
+        // The pace estimate (on by default) stops the same job as soon as a second of progress shows
+        // it cannot finish: long before the margin.
+        environment["S3TRANSCODE_DEADLINE_ESTIMATE"] = nil
+        let third = try Function(environment: environment)
+        let later = Date().addingTimeInterval(8)
+        let estimated = try third.invoke(try Self.s3Event([Self.s3Record(bucket, "in/slow.wav")]), deadline: later, timeout: 30)
+        let thirdOutcome = third.finish()
+        #expect(estimated.kind == "error" && later.timeIntervalSince(estimated.receivedAt) > 2.5,
+                "\(estimated.text) \(later.timeIntervalSince(estimated.receivedAt)) s before the deadline \(thirdOutcome.stderr)")
+        #expect((estimated.json?["errorMessage"] as? String)?.contains("realtime") == true, "\(estimated.text)")
+        #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
+        print("lambda deadline: answered \(later.timeIntervalSince(estimated.receivedAt)) s before an 8 s deadline: \(estimated.text)")
         print("lambda deadline: answered \(deadline.timeIntervalSince(answer.receivedAt)) s before a 2 s deadline: \(answer.text)")
         print("lambda deadline: answered \(stopped.map { late.timeIntervalSince($0.receivedAt) } ?? -1) s before an 8 s deadline: "
               + (stopped?.text ?? ""))
