@@ -337,8 +337,10 @@ struct LambdaTests {
             resident.append(Self.residentKiB(function.running.process.processIdentifier) ?? -1)
         }
         let outcome = function.finish()
-        // Warm-up: the first invocations load codecs and fill the allocator's arenas.
-        let growth = resident[19] - resident[4]
+        // Warm-up: the first invocations load codecs and fill the allocator's arenas. After each one
+        // the RSS swings by about 1.5 MiB (a recycled part buffer gives its pages back), so a leak
+        // shows as the peak of the later invocations rising above the peak of the earlier ones.
+        let growth = resident[10...].max()! - resident[2..<10].max()!
         #expect(growth <= 1024, "RSS after each invocation (KiB): \(resident)")
         // One transport for the whole process: its request counter goes on from one invocation to the
         // next (a session per invocation would start again from a few). moto closes every connection,
