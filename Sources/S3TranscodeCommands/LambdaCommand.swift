@@ -1,6 +1,7 @@
 import ArgumentParser
 import AudioTranscode
 import Foundation
+import HTTPClient
 import S3
 
 /// `s3transcode lambda` (or the binary started as `bootstrap` with no arguments): the process is its
