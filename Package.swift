@@ -25,6 +25,7 @@ let package = Package(
         systemLibrary("CSwResample", pkgConfig: "libswresample", apt: ["libswresample-dev"]),
         systemLibrary("CCurl", pkgConfig: "libcurl", apt: ["libcurl4-openssl-dev"]),
         systemLibrary("CZlib", pkgConfig: "zlib", apt: ["zlib1g-dev"]),
+        systemLibrary("CExpat", pkgConfig: "expat", apt: ["libexpat1-dev"]),
 
         // Decode anything libavformat reads, resample, encode MP3, mux into an output sink.
         .target(name: "AudioTranscode", dependencies: ["CAVUtil", "CAVCodec", "CAVFormat", "CSwResample"]),
@@ -37,7 +38,7 @@ let package = Package(
         .target(name: "AWSConfig", dependencies: ["SigV4", "HTTPClient"]),
         // The S3 client, its errors and retries, and the streaming multipart uploader.
         .target(name: "S3", dependencies: [
-            "SigV4", "HTTPClient", "CZlib",
+            "SigV4", "HTTPClient", "CZlib", "CExpat",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The command line: transcode, batch, probe, cleanup, presign.

@@ -1,7 +1,4 @@
-import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
+import CExpat
 
 /// An XML element as S3 writes them: a name, its text, its child elements. Attributes and
 /// namespaces are ignored (S3's documents carry none that matter).
@@ -19,74 +16,85 @@ struct XMLElementNode: Sendable, Equatable {
     /// The text of the first child with this name.
     func text(_ name: String) -> String? { child(name)?.text }
 
-    /// Parses a whole document; `nil` when the bytes are not well-formed XML.
+    /// Deeper documents are refused: S3's are four levels deep, and a tree this shallow can be
+    /// compared and freed without deep recursion.
+    static let maximumDepth = 32
+
+    /// Parses a whole document with expat; `nil` when the bytes are not well-formed UTF-8 XML, or
+    /// hold a DTD or a processing instruction (S3 sends neither; a DTD is where entity expansion
+    /// attacks live).
     static func parse(_ bytes: [UInt8]) -> XMLElementNode? {
         // S3 sends spaces while a CompleteMultipartUpload works, before the XML declaration, which
-        // XMLParser accepts only as the very first bytes.
+        // XML allows only as the very first bytes.
         let start = bytes.firstIndex { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) } ?? bytes.endIndex
-        guard start < bytes.endIndex else { return nil }
-        // FoundationXML traps on element names that are not valid UTF-8 (found by the mutation test):
-        // refuse such bytes before the parser sees them.
-        guard String(validating: bytes[start...], as: UTF8.self) != nil else { return nil }
-        // FoundationXML crashes (strlen of NULL) on a processing instruction without data (`<?x?>`),
-        // found by `Scripts/fuzz.sh 600 xml`; S3 sends none besides the XML declaration.
-        guard !hasProcessingInstruction(bytes[start...]) else { return nil }
+        guard start < bytes.endIndex, bytes.count - start <= Int(Int32.max) else { return nil }
+        // UTF-8 whatever the declaration says: expat then refuses malformed UTF-8 itself.
+        guard let parser = XML_ParserCreate("UTF-8") else { return nil }
+        defer { XML_ParserFree(parser) }
         let builder = TreeBuilder()
-        let parser = XMLParser(data: Data(bytes[start...]))
-        parser.shouldProcessNamespaces = false
-        parser.shouldResolveExternalEntities = false
-        parser.delegate = builder
-        guard parser.parse(), let root = builder.root else { return nil }
-        return root
+        let unmanaged = Unmanaged.passRetained(builder)
+        defer { unmanaged.release() }
+        XML_SetUserData(parser, unmanaged.toOpaque())
+        XML_SetElementHandler(parser, { user, name, _ in
+            TreeBuilder.from(user).start(name)
+        }, { user, _ in
+            TreeBuilder.from(user).end()
+        })
+        XML_SetCharacterDataHandler(parser) { user, text, length in
+            TreeBuilder.from(user).characters(text, Int(length))
+        }
+        XML_SetProcessingInstructionHandler(parser) { user, _, _ in TreeBuilder.from(user).refuse() }
+        XML_SetStartDoctypeDeclHandler(parser) { user, _, _, _, _ in TreeBuilder.from(user).refuse() }
+        builder.parser = parser
+        let status = bytes[start...].withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                XML_Parse(parser, $0, Int32(buffer.count), 1)
+            }
+        }
+        guard status == XML_STATUS_OK, !builder.refused else { return nil }
+        return builder.root
     }
 }
 
-/// Whether `document` holds `<?` anywhere but in a leading XML declaration (`<?xml ` … `?>`).
-/// In S3's documents text never holds a raw `<`, so any other `<?` is a processing instruction.
-func hasProcessingInstruction(_ document: ArraySlice<UInt8>) -> Bool {
-    var rest = document
-    let declaration = Array("<?xml".utf8)
-    if rest.starts(with: declaration), rest.count > declaration.count,
-       [0x20, 0x09, 0x0A, 0x0D].contains(rest[rest.startIndex + declaration.count])
-    {
-        guard let end = rest.indices.dropFirst(2).first(where: { rest[$0] == 0x3E && rest[$0 - 1] == 0x3F }) else { return true }
-        // A declaration holds no markup: a `<` inside it starts something libxml2 may parse as a PI.
-        if rest[(rest.startIndex + 2)..<end].contains(0x3C) { return true }
-        rest = rest[(end + 1)...]
-    }
-    return zip(rest, rest.dropFirst()).contains { $0 == 0x3C && $1 == 0x3F }
-}
-
-private final class TreeBuilder: NSObject, XMLParserDelegate {
+/// Builds the tree from expat's callbacks.
+private final class TreeBuilder {
     var stack: [XMLElementNode] = []
     var root: XMLElementNode?
+    var refused = false
+    var parser: XML_Parser?
 
-    func parser(
-        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-        qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
-    ) {
+    static func from(_ user: UnsafeMutableRawPointer?) -> TreeBuilder {
+        Unmanaged<TreeBuilder>.fromOpaque(user!).takeUnretainedValue()
+    }
+
+    func start(_ name: UnsafePointer<XML_Char>?) {
+        guard let name, stack.count < XMLElementNode.maximumDepth else { return refuse() }
+        let qualified = String(cString: name)
         // A prefixed name (`s3:Key`) counts by its local part.
-        let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
+        let local = qualified.split(separator: ":").last.map(String.init) ?? qualified
         stack.append(XMLElementNode(name: local, text: "", children: []))
     }
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        guard !stack.isEmpty else { return }
-        stack[stack.count - 1].text += string
+    func characters(_ text: UnsafePointer<XML_Char>?, _ length: Int) {
+        guard let text, length > 0, !stack.isEmpty else { return }
+        text.withMemoryRebound(to: UInt8.self, capacity: length) {
+            stack[stack.count - 1].text += String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }
     }
 
-    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-        guard !stack.isEmpty else { return }
-        stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
-    }
-
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+    func end() {
         guard let node = stack.popLast() else { return }
         if stack.isEmpty {
             root = node
         } else {
             stack[stack.count - 1].children.append(node)
         }
+    }
+
+    /// Stops the parse: the document is not one of S3's.
+    func refuse() {
+        refused = true
+        if let parser { XML_StopParser(parser, XML_Bool(XML_FALSE)) }
     }
 }
 

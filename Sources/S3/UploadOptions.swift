@@ -4,7 +4,7 @@
 /// The whole process must peak at 64 MiB RSS or less whatever the input's length. The release
 /// binary idles at about 40 MiB (Debian's FFmpeg libraries about 25 MiB, the Swift runtime and
 /// Foundation the rest) and the encode itself adds about 9 MiB, which leaves about 15 MiB for part
-/// buffers, curl and FoundationXML. So the defaults are S3's minimum part size, 5 MiB, and a budget
+/// buffers, curl and the XML parser. So the defaults are S3's minimum part size, 5 MiB, and a budget
 /// of 15 MiB: three buffers, one of which is part 1 (kept until the trailer), one being filled by
 /// the encoder and one being uploaded. A recycled buffer gives its pages back (see `PartBuffer`),
 /// so the third buffer is resident only while an upload lags the encoder: measured on a 10-minute

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import S3
 
-@Suite("S3's XML, parsed with FoundationXML")
+@Suite("S3's XML, parsed with expat")
 struct S3XMLTests {
     static let signatureError = """
         <?xml version="1.0" encoding="UTF-8"?>
@@ -33,6 +33,22 @@ struct S3XMLTests {
         let root = try #require(XMLElementNode.parse(Array(xml.utf8)))
         #expect(root.name == "ListBucketResult")
         #expect(root.children("Contents").compactMap { $0.text("Key") } == ["a & b <c> é", "x<y"])
+    }
+
+    @Test("a DTD (entity expansion), a processing instruction or nesting deeper than S3's is refused")
+    func refusedForms() {
+        let laughs = """
+            <?xml version="1.0"?><!DOCTYPE Error [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">\
+            <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><Error><Code>&c;</Code></Error>
+            """
+        #expect(XMLElementNode.parse(Array(laughs.utf8)) == nil)
+        #expect(XMLElementNode.parse(Array("<!DOCTYPE a SYSTEM \"file:///etc/passwd\"><a/>".utf8)) == nil)
+        #expect(XMLElementNode.parse(Array("<a><?pi data?></a>".utf8)) == nil)
+        let deep = { (n: Int) in String(repeating: "<a>", count: n) + String(repeating: "</a>", count: n) }
+        #expect(XMLElementNode.parse(Array(deep(XMLElementNode.maximumDepth).utf8)) != nil)
+        #expect(XMLElementNode.parse(Array(deep(XMLElementNode.maximumDepth + 1).utf8)) == nil)
+        #expect(XMLElementNode.parse(Array(deep(100_000).utf8)) == nil)
+        #expect(XMLElementNode.parse([0x3C, 0x61, 0x3E, 0xFF, 0x3C, 0x2F, 0x61, 0x3E]) == nil, "not UTF-8")
     }
 
     @Test("not XML, HTML, or an <Error> inside something else: no error document")
