@@ -70,14 +70,22 @@ public final class CurlTransport: CancellableTransport, @unchecked Sendable {
     }
 
     public let options: Options
+    /// The certificate authorities HTTPS trusts: `options.caBundle`, else the system's
+    /// (`TrustStore.locate`); `nil` when there are none, and then HTTPS fails verification.
+    public let trust: TrustStore?
     private let share: CurlShare
     private let idle = Mutex<[EasyHandle]>([])
     private let transfers = Atomic<Int>(0)
     private let connectionsOpened = Atomic<Int>(0)
 
-    public init(options: Options = Options()) {
+    /// `environment` holds `SSL_CERT_FILE` and `SSL_CERT_DIR`: the process's by default.
+    public init(options: Options = Options(), environment: [String: String]? = nil) {
         _ = curlGlobalInit
         self.options = options
+        let environment = environment ?? ["SSL_CERT_FILE", "SSL_CERT_DIR"].reduce(into: [:]) { env, name in
+            env[name] = getenv(name).map { String(cString: $0) }
+        }
+        self.trust = options.caBundle.map(TrustStore.file) ?? TrustStore.locate(environment: environment)
         self.share = CurlShare()
     }
 
@@ -122,7 +130,7 @@ public final class CurlTransport: CancellableTransport, @unchecked Sendable {
                 if handles.count < options.maxIdleHandles { handles.append(handle) }
             }
         }
-        let response = try handle.perform(request, body: body, options: options, cancellation: cancellation, receive: receive)
+        let response = try handle.perform(request, body: body, options: options, trust: trust, cancellation: cancellation, receive: receive)
         transfers.add(1, ordering: .relaxed)
         connectionsOpened.add(response.newConnections, ordering: .relaxed)
         return response.response
@@ -193,7 +201,7 @@ private final class EasyHandle: @unchecked Sendable {
     }
 
     func perform(
-        _ request: HTTPRequest, body: UnsafeRawBufferPointer?, options: CurlTransport.Options,
+        _ request: HTTPRequest, body: UnsafeRawBufferPointer?, options: CurlTransport.Options, trust: TrustStore?,
         cancellation: CancellationFlag?, receive: ((HTTPResponse, UnsafeRawBufferPointer) -> Bool)?
     ) throws -> (response: HTTPResponse, newConnections: Int) {
         // Reset clears the options of the previous request but keeps the share (and through it the
@@ -223,7 +231,11 @@ private final class EasyHandle: @unchecked Sendable {
         set(CURLOPT_PROTOCOLS_STR, "http,https")
         set(CURLOPT_SSL_VERIFYPEER, 1)
         set(CURLOPT_SSL_VERIFYHOST, 2)
-        if let caBundle = options.caBundle { set(CURLOPT_CAINFO, caBundle) }
+        switch trust {
+        case .file(let path): set(CURLOPT_CAINFO, path)
+        case .directory(let path): set(CURLOPT_CAPATH, path)
+        case nil: break
+        }
         set(CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
         set(CURLOPT_LOW_SPEED_LIMIT, options.lowSpeedLimit)
         set(CURLOPT_LOW_SPEED_TIME, options.lowSpeedTime)

@@ -124,8 +124,10 @@ struct PresignedAccess {
         var options = PresignedUpload.Options(budget: budget)
         // A WAV's MP3 is a small fraction of it; this only sizes the first allocation.
         options.expectedSize = expectedSize.map { min($0 / 4, Int64(budget)) }
+        let transport = try transport()
+        try S3Session.requireTrust(transport, for: url)
         return try PresignedUpload(
             url: try PresignedURL(url), objectHeaders: objectHeaders, options: options,
-            transport: try transport(), logger: logger, cancellation: cancellation)
+            transport: transport, logger: logger, cancellation: cancellation)
     }
 }

@@ -39,6 +39,7 @@ final class S3Session: Sendable {
                 + "\(checksumSettings.requestCalculation.rawValue), response_checksum_validation "
                 + "\(checksumSettings.responseValidation.rawValue)")
         }
+        try S3Session.requireTrust(transport, for: configuration.endpointURL ?? "https://s3.amazonaws.com")
         self.configuration = configuration
         self.transport = transport
         self.store = store
@@ -59,6 +60,14 @@ final class S3Session: Sendable {
             return (profile, "S3TRANSCODE_STORE")
         }
         return (StoreProfile.profile(forEndpoint: endpoint), endpoint == nil ? "no custom endpoint" : "the endpoint's host")
+    }
+
+    /// HTTPS needs certificate authorities: without any, fail now with one clear line (78), not
+    /// with a TLS error on the first request.
+    static func requireTrust(_ transport: any HTTPTransport, for url: String) throws {
+        if let curl = transport as? CurlTransport, curl.trust == nil, url.lowercased().hasPrefix("https:") {
+            throw CommandFailure(.configuration, TrustStore.missingMessage)
+        }
     }
 
     /// Seconds without a byte moving before a transfer is abandoned as stalled (and retried): 60,
