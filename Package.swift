@@ -6,6 +6,11 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
     .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt(apt)])
 }
 
+/// Members only from the modules a file imports: swift-crypto imports all of Foundation, and without
+/// this its extensions (`String.contains`, `range(of:)` …) are picked over the standard library's and
+/// FoundationEssentials', which links ICU (37 MB) into the release binary.
+let ownImportsOnly: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
+
 let package = Package(
     name: "s3transcode",
     // Linux only (Debian 12 and alike): the system libraries come from apt, and nothing builds or
@@ -30,22 +35,24 @@ let package = Package(
         // Decode anything libavformat reads, resample, encode MP3, mux into an output sink.
         .target(name: "AudioTranscode", dependencies: ["CAVUtil", "CAVCodec", "CAVFormat", "CSwResample"]),
         // AWS Signature Version 4: canonical request, string to sign, signing key, presigning.
-        .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: ownImportsOnly),
+        // Dedicated OS threads and a condition variable on pthreads (Foundation's, without Foundation).
+        .target(name: "Threads"),
         // HTTP on libcurl: blocking transfers on dedicated threads, connection reuse.
         // SigV4 for `Redact`, the one owner of what a logged URL may show.
         .target(name: "HTTPClient", dependencies: ["CCurl", "SigV4"]),
         // Credentials chain, region and endpoint resolution, as the AWS SDKs do it.
-        .target(name: "AWSConfig", dependencies: ["SigV4", "HTTPClient"]),
+        .target(name: "AWSConfig", dependencies: ["SigV4", "HTTPClient"], swiftSettings: ownImportsOnly),
         // The S3 client, its errors and retries, and the streaming multipart uploader.
         .target(name: "S3", dependencies: [
-            "SigV4", "HTTPClient", "CZlib", "CExpat",
+            "SigV4", "HTTPClient", "CZlib", "CExpat", "Threads",
             .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        ], swiftSettings: ownImportsOnly),
         // The command line: transcode, batch, probe, cleanup, presign.
         .target(name: "S3TranscodeCommands", dependencies: [
-            "AudioTranscode", "S3", "AWSConfig", "SigV4", "HTTPClient",
+            "AudioTranscode", "S3", "AWSConfig", "SigV4", "HTTPClient", "Threads",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], swiftSettings: ownImportsOnly),
         .executableTarget(name: "s3transcode", dependencies: ["S3TranscodeCommands"]),
 
         // Tests. Unit tests, local-server (moto) integration tests, command tests against the servers
@@ -61,7 +68,7 @@ let package = Package(
         // botocore-oracle.py: botocore's answers, the expected values of BotocoreParityTests.
         .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "HTTPClient", "S3", "S3TranscodeCommands", "TestSupport"],
                     exclude: ["botocore-oracle.py"]),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPClient", "TestSupport"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPClient", "Threads", "TestSupport"]),
         .testTarget(name: "S3IntegrationTests", dependencies: [
             "S3", "AWSConfig", "HTTPClient", "S3TranscodeCommands", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -55,8 +55,8 @@ struct CredentialsDocument: Decodable {
 enum XMLLeaf {
     /// The text of the first `<name>…</name>` element, entities decoded.
     static func text(_ name: String, in xml: String) -> String? {
-        guard let open = xml.range(of: "<\(name)>"),
-              let close = xml.range(of: "</\(name)>", range: open.upperBound..<xml.endIndex) else { return nil }
+        guard let open = xml.firstRange(of: "<\(name)>"),
+              let close = xml[open.upperBound...].firstRange(of: "</\(name)>") else { return nil }
         return unescape(xml[open.upperBound..<close.lowerBound])
     }
 

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SigV4
 
 /// STS AssumeRoleWithWebIdentity with a token read from a file (EKS IRSA, GitHub OIDC …):

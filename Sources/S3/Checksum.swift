@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The additional checksums S3 takes on uploads (`x-amz-checksum-*`) that s3transcode can send:
 /// the three CRCs, which AWS allows as FULL_OBJECT checksums of a multipart upload.

@@ -1,6 +1,13 @@
 import CZlib
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import SigV4
 
 /// The MD5, SHA-256 and CRC32 of one part (or of a whole PutObject body), and the CRC of the
@@ -180,7 +187,7 @@ enum MultipartChecksum {
 
     /// Whether a checksum S3 answered (base64, perhaps with stray whitespace) is ours.
     static func sameChecksum(_ answered: String, _ ours: String) -> Bool {
-        answered.trimmingCharacters(in: .whitespacesAndNewlines) == ours
+        trimmedWhitespace(answered) == ours
     }
 
     /// The ETag S3 gives a multipart object: the MD5 of the concatenated binary part MD5s, then `-N`.
@@ -193,7 +200,7 @@ enum MultipartChecksum {
 
     /// An ETag as S3 sends it (quoted, sometimes `W/`-prefixed) reduced to its value, lowercased.
     static func normalizedETag(_ etag: String) -> String {
-        var value = Substring(etag.trimmingCharacters(in: .whitespacesAndNewlines))
+        var value = trimmedWhitespace(etag)
         if value.hasPrefix("W/") { value = value.dropFirst(2) }
         if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
         if value.hasPrefix("&quot;"), value.hasSuffix("&quot;"), value.count >= 12 {
@@ -201,4 +208,11 @@ enum MultipartChecksum {
         }
         return value.lowercased()
     }
+}
+
+/// `text` without leading and trailing spaces, tabs and line breaks.
+func trimmedWhitespace<S: StringProtocol>(_ text: S) -> Substring {
+    let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0.isNewline }
+    let trimmed = text.drop(while: isSpace).reversed().drop(while: isSpace).reversed()
+    return Substring(String(trimmed))
 }

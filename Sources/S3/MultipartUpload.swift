@@ -1,4 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Threads
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An S3 object written as a stream: the MP3 muxer's output sink when the destination is S3.
 ///
@@ -43,7 +51,7 @@ public final class MultipartUpload: @unchecked Sendable {
     private var written: Int64 = 0
 
     // Shared state, guarded by `condition`.
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var phase = Phase.open
     private var uploadID: String?
     private var creating = false
@@ -280,8 +288,7 @@ public final class MultipartUpload: @unchecked Sendable {
             uploadID = id
             stats.multipartCreated = true
             for index in 1...plan.concurrency {
-                let thread = Thread { [self] in runWorker(uploadID: id) }
-                thread.name = "s3-upload-part-\(index)"
+                let thread = OSThread { [self] in runWorker(uploadID: id) }
                 thread.start()
             }
         case .failure(let error):

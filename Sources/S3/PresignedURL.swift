@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SigV4
 
 /// A presigned PUT URL, as somebody else's presigner made it. Its query string is a secret (it
@@ -35,7 +39,7 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
         guard url.hasPrefix("https://") || url.hasPrefix("http://"), let question = url.firstIndex(of: "?") else {
             throw UploadError(.invalidOptions, "\(shown): not a presigned URL (an http(s) URL with a signed query string); make one with `s3transcode presign s3://BUCKET/KEY --method PUT`")
         }
-        let afterScheme = url[url.range(of: "://")!.upperBound...]
+        let afterScheme = url[url.firstRange(of: "://")!.upperBound...]
         guard let first = afterScheme.first, first != "/", first != "?" else {
             throw UploadError(.invalidOptions, "\(shown): the presigned URL has no host")
         }
@@ -125,8 +129,22 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
     }
 
     private static func decode(_ text: Substring) -> String {
-        let plusAsSpace = text.replacingOccurrences(of: "+", with: " ")
-        return plusAsSpace.removingPercentEncoding ?? plusAsSpace
+        let plusAsSpace = String(text.replacing("+", with: " "))
+        // Percent-decoded when that gives UTF-8, else as written (as removingPercentEncoding did).
+        var bytes: [UInt8] = []
+        var rest = plusAsSpace.utf8[...]
+        while let byte = rest.popFirst() {
+            if byte == UInt8(ascii: "%") {
+                let digits = rest.prefix(2)
+                guard digits.count == 2, digits.allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
+                      let value = UInt8(String(decoding: digits, as: UTF8.self), radix: 16) else { return plusAsSpace }
+                bytes.append(value)
+                rest = rest.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self) ?? plusAsSpace
     }
 
     /// `20260102T030405Z`.

@@ -1,5 +1,9 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPClient
 import SigV4
 #if canImport(Glibc)
@@ -221,7 +225,7 @@ public final class PresignedUpload: @unchecked Sendable {
     }
 
     static func unquoted(_ etag: String) -> String {
-        etag.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        String(trimmedWhitespace(etag).drop { $0 == "\"" }.reversed().drop { $0 == "\"" }.reversed())
     }
 
     static func expired(_ url: PresignedURL, detail: String) -> UploadError {

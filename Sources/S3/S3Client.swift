@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Threads
 import HTTPClient
 import SigV4
 import Synchronization
@@ -64,7 +69,7 @@ public final class S3Client: Sendable {
 
         public static let system = Timing(
             now: { Date() },
-            sleep: { seconds in if seconds > 0 { Thread.sleep(forTimeInterval: seconds) } },
+            sleep: { seconds in if seconds > 0 { OSThread.sleep(forTimeInterval: seconds) } },
             random: { Double.random(in: 0..<1) })
     }
 
@@ -308,7 +313,7 @@ public final class S3Client: Sendable {
         guard let server else { return }
         let offset = server.timeIntervalSince(timing.now())
         clockOffset.withLock { $0 = offset }
-        logger?("s3: our clock is \(String(format: "%.0f", -offset)) s off S3's; signing with S3's time from now on")
+        logger?("s3: our clock is \(Int((-offset).rounded())) s off S3's; signing with S3's time from now on")
     }
 
     private func log(_ request: Request, url: String, outcome: String, attempt: Int, of maxAttempts: Int, since started: Date) {
@@ -329,7 +334,7 @@ public final class S3Client: Sendable {
         let host = rest[..<pathStart]
         let path = rest[pathStart...]
         return "s3: \(operation) \(method) \(host) \(path.first == "/" ? path : "/" + path) \(outcome) attempt \(attempt)/\(maxAttempts) "
-            + String(format: "%.3fs", seconds)
+            + "\(Int((seconds * 1000).rounded()) / 1000).\(String(Int((seconds * 1000).rounded()) % 1000).leftPadded(3, with: "0"))s"
     }
 }
 
@@ -345,7 +350,15 @@ enum HTTPDate {
         else { return nil }
         let time = fields[4].split(separator: ":").compactMap { Int($0) }
         guard time.count == 3 else { return nil }
-        let iso = String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", year, monthIndex + 1, day, time[0], time[1], time[2])
+        let iso = "\(String(year).leftPadded(4, with: "0"))-\(String(monthIndex + 1).leftPadded(2, with: "0"))-\(String(day).leftPadded(2, with: "0"))T"
+            + time.map { String($0).leftPadded(2, with: "0") }.joined(separator: ":") + "Z"
         return AmzDate.parseISO8601(iso)
+    }
+}
+
+extension String {
+    /// Padded on the left with `pad` to `width` characters (numbers without Foundation's `String(format:)`).
+    func leftPadded(_ width: Int, with pad: Character) -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPClient
 
 /// One S3 object read as a seekable stream of bytes: the transcoder's input when it is

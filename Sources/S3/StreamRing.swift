@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Threads
 import HTTPClient
 
 /// The ring between one streaming GET (on a thread of its own) and the reader.
@@ -15,7 +20,7 @@ final class StreamRing: @unchecked Sendable {  // all mutable state is guarded b
     private let ahead: Int
     private let storage: UnsafeMutableRawBufferPointer
     private let fetcher: RangeFetcher
-    private let condition = NSCondition()
+    private let condition = Condition()
 
     private var start: Int64 = 0
     private var end: Int64 = 0
@@ -83,8 +88,7 @@ final class StreamRing: @unchecked Sendable {  // all mutable state is guarded b
         failure = nil
         running = true
         requests += 1
-        let thread = Thread { [self] in self.transfer(range, generation: current) }
-        thread.name = "s3transcode.s3-read"
+        let thread = OSThread { [self] in self.transfer(range, generation: current) }
         thread.stackSize = 512 << 10
         thread.start()
     }

@@ -1,6 +1,10 @@
 import ArgumentParser
 import AudioTranscode
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `s3transcode batch SRC DEST`: every matching file under a folder (or an S3 prefix), in parallel.
 struct BatchCommand: ParsableCommand {

@@ -1,5 +1,11 @@
 import AudioTranscode
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Threads
+import Dispatch
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -129,16 +135,16 @@ final class BatchMonitor: @unchecked Sendable {  // configuration is immutable; 
     /// Starts the probe and redraw threads (a terminal only).
     func start() {
         guard live else { return }
-        let probe = Thread { [self] in
+        let probe = OSThread { [self] in
             probeDurations()
             probeDone.signal()
         }
         probe.stackSize = 8 << 20
         probe.start()
-        Thread.detachNewThread { [self] in
+        OSOSThread.detachNewThread { [self] in
             while !state.withLock({ $0.stopping }) {
                 console.status(render())
-                Thread.sleep(forTimeInterval: 0.25)
+                OSThread.sleep(forTimeInterval: 0.25)
             }
             redrawDone.signal()
         }

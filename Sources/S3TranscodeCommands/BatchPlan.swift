@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import S3
 import SigV4
 #if canImport(Glibc)
@@ -59,7 +63,7 @@ enum BatchLocation: Equatable, CustomStringConvertible {
         case .s3(let bucket, let prefix):
             return .s3(bucket: bucket, key: KeyTemplate.normalized(prefix.isEmpty ? name : prefix + "/" + name))
         case .folder(let path):
-            return .file((path as NSString).appendingPathComponent(name))
+            return .file(PathText.appending(path, name))
         }
     }
 }
@@ -100,14 +104,14 @@ struct KeyTemplate: Equatable {
     }
 
     func render(_ relativePath: String) -> String {
-        let name = (relativePath as NSString).lastPathComponent
-        let directory = (relativePath as NSString).deletingLastPathComponent
+        let name = PathText.lastComponent(relativePath)
+        let directory = PathText.deletingLastComponent(relativePath)
         let dot = name.lastIndex(of: ".").flatMap { $0 == name.startIndex ? nil : $0 }
         let stem = dot.map { String(name[..<$0]) } ?? name
         let ext = dot.map { String(name[name.index(after: $0)...]) } ?? ""
         var result = template
         for (placeholder, value) in [("relpath", relativePath), ("dir", directory), ("stem", stem), ("name", name), ("ext", ext)] {
-            result = result.replacingOccurrences(of: "{\(placeholder)}", with: value)
+            result = result.replacing("{\(placeholder)}", with: value)
         }
         return KeyTemplate.normalized(result)
     }
@@ -236,7 +240,7 @@ struct GlobFilter: Equatable {
     private static let caseFold: Int32 = 1 << 4
 
     static func matches(_ pattern: String, _ relativePath: String) -> Bool {
-        let subject = pattern.contains("/") ? relativePath : (relativePath as NSString).lastPathComponent
+        let subject = pattern.contains("/") ? relativePath : PathText.lastComponent(relativePath)
         let flags = caseFold | (pattern.contains("/") ? FNM_PATHNAME : 0)
         return fnmatch(pattern, subject, flags) == 0
     }
@@ -255,30 +259,34 @@ enum BatchListing {
     /// folders (a name starting with `.`) are left out: they include the temporary files that
     /// s3transcode itself writes next to a local output. Symbolic links to files are followed.
     static func localFiles(under root: String) throws(CommandFailure) -> [FoundFile] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
+        guard let status = FileStatus(root) else {
             throw CommandFailure(.noInput, "\(root): no such folder; check SRC")
         }
-        guard isDirectory.boolValue else {
+        guard status.isDirectory else {
             throw CommandFailure(.usage, "\(root): SRC is a file; batch takes a folder (use `s3transcode transcode` for one file)")
         }
-        let rootURL = URL(fileURLWithPath: root, isDirectory: true).standardizedFileURL
-        let keys: [URLResourceKey] = [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey]
-        guard let walker = FileManager.default.enumerator(at: rootURL, includingPropertiesForKeys: keys,
-                                                          options: [.skipsHiddenFiles])
-        else {
+        guard let top = opendir(root) else {
             throw CommandFailure(.noInput, "\(root): cannot read the folder; check its permissions")
         }
-        let rootPath = rootURL.path.hasSuffix("/") ? rootURL.path : rootURL.path + "/"
         var found: [FoundFile] = []
-        for case let url as URL in walker {
-            guard let values = try? url.resourceValues(forKeys: Set(keys)), values.isRegularFile == true else { continue }
-            let path = url.standardizedFileURL.path
-            guard path.hasPrefix(rootPath) else { continue }
-            let relative = String(path.dropFirst(rootPath.count))
-            found.append(FoundFile(relativePath: relative, path: (root as NSString).appendingPathComponent(relative),
-                                   size: Int64(values.fileSize ?? 0), modified: values.contentModificationDate))
+        // Folders are walked, not followed: a link to a folder is skipped; an unreadable subfolder too.
+        func walk(_ directory: OpaquePointer, _ relativeFolder: String) {
+            defer { closedir(directory) }
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                guard !name.hasPrefix(".") else { continue }
+                let relative = relativeFolder.isEmpty ? name : relativeFolder + "/" + name
+                let path = PathText.appending(root, relative)
+                var link = stat()
+                guard lstat(path, &link) == 0 else { continue }
+                if link.st_mode & S_IFMT == S_IFDIR {
+                    if let sub = opendir(path) { walk(sub, relative) }
+                } else if let status = FileStatus(path), status.isRegularFile {
+                    found.append(FoundFile(relativePath: relative, path: path, size: status.size, modified: status.modified))
+                }
+            }
         }
+        walk(top, "")
         return found.sorted { $0.relativePath < $1.relativePath }
     }
 

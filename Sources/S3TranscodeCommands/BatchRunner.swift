@@ -1,5 +1,11 @@
 import AudioTranscode
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Threads
+import Dispatch
 import S3
 import Synchronization
 
@@ -75,11 +81,10 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
         let group = DispatchGroup()
         for slot in 0..<threads {
             group.enter()
-            let thread = Thread { [self] in
+            let thread = OSThread { [self] in
                 work(slot: slot)
                 group.leave()
             }
-            thread.name = "s3transcode.batch.\(slot)"
             // FFmpeg's demuxers and encoders expect a C-sized stack, not Foundation's 512 KiB default.
             thread.stackSize = 8 << 20
             thread.start()
@@ -163,7 +168,7 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
 
     private func transcode(_ item: BatchItem, slot: Int, knownSourceSHA256: String?) throws -> JobReport {
         if case .file(let path) = item.destination {
-            let folder = (path as NSString).deletingLastPathComponent
+            let folder = PathText.deletingLastComponent(path)
             if !folder.isEmpty {
                 do {
                     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -217,13 +222,8 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
             return .upToDate(reason: "up to date (source SHA-256 and size match the object's)")
         case .file(let path):
             guard case .file(let sourcePath) = item.input else { return .stale(sourceSHA256: nil) }
-            let manager = FileManager.default
-            guard let target = try? manager.attributesOfItem(atPath: path),
-                  let source = try? manager.attributesOfItem(atPath: sourcePath),
-                  (target[.size] as? NSNumber)?.int64Value ?? 0 > 0,
-                  let targetDate = target[.modificationDate] as? Date,
-                  let sourceDate = source[.modificationDate] as? Date,
-                  targetDate >= sourceDate
+            guard let target = FileStatus(path), let source = FileStatus(sourcePath),
+                  target.size > 0, target.modified >= source.modified
             else { return .stale(sourceSHA256: nil) }
             return .upToDate(reason: "up to date (the output is newer than the source)")
         default:

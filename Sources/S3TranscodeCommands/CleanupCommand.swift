@@ -1,5 +1,13 @@
 import ArgumentParser
+import HTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import S3
 import SigV4
 

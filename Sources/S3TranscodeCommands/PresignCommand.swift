@@ -1,6 +1,10 @@
 import ArgumentParser
 import AWSConfig
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPClient
 import S3
 import SigV4

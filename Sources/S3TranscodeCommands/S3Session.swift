@@ -1,5 +1,9 @@
 import AWSConfig
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPClient
 import S3
 import SigV4

@@ -1,6 +1,10 @@
 import ArgumentParser
 import AudioTranscode
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `s3transcode [transcode] INPUT DEST`: one input, one MP3.
 struct TranscodeCommand: ParsableCommand {

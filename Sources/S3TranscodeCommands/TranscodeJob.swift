@@ -1,5 +1,11 @@
 import AudioTranscode
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Threads
+import Dispatch
 import S3
 import SigV4
 
@@ -169,15 +175,14 @@ struct TranscodeJob {
 
     /// A destination that is an existing directory gets the input's name with `.mp3`.
     static func outputPath(_ path: String, input: Location) -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
+        guard let status = FileStatus(path), status.isDirectory else { return path }
         let name: String
         switch input {
-        case .file(let inputPath): name = (inputPath as NSString).lastPathComponent
-        case .s3(_, let key): name = (key as NSString).lastPathComponent
+        case .file(let inputPath): name = PathText.lastComponent(inputPath)
+        case .s3(_, let key): name = PathText.lastComponent(key)
         default: name = "stdin"
         }
-        return (path as NSString).appendingPathComponent(((name as NSString).deletingPathExtension) + ".mp3")
+        return PathText.appending(path, PathText.deletingExtension(name) + ".mp3")
     }
 }
 
@@ -187,7 +192,7 @@ final class PendingDigest: @unchecked Sendable {  // `outcome` is written before
     private var outcome: Result<String, any Error>?
 
     init(_ compute: @escaping @Sendable () throws -> String) {
-        Thread { [self] in
+        OSThread { [self] in
             outcome = Result(catching: compute)
             done.signal()
         }.start()

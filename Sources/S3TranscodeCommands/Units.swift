@@ -3,7 +3,7 @@ import S3
 enum Units {
     /// `5M`, `5MiB`, `16m`, `1G`, `1048576`: bytes. K, M, G, T are binary multiples (KiB, MiB …).
     static func bytes(_ text: String) -> Int? {
-        let lower = text.lowercased().replacingOccurrences(of: "ib", with: "").replacingOccurrences(of: "b", with: "")
+        let lower = text.lowercased().replacing("ib", with: "").replacing("b", with: "")
         let digits = lower.prefix { $0.isNumber || $0 == "." }
         guard let value = Double(digits), value >= 0 else { return nil }
         let multiplier: Double

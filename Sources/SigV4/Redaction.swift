@@ -17,7 +17,7 @@ public enum Redact {
     /// `https://b.s3.amazonaws.com/k?X-Amz-Signature=…` → `https://b.s3.amazonaws.com/k?<redacted>`.
     public static func url(_ url: String) -> String {
         var base = RequestURL.base(of: url)
-        if let schemeEnd = base.range(of: "://") {
+        if let schemeEnd = base.firstRange(of: "://") {
             let authorityEnd = base[schemeEnd.upperBound...].firstIndex(of: "/") ?? base.endIndex
             if let at = base[schemeEnd.upperBound..<authorityEnd].lastIndex(of: "@") {
                 base = Substring(String(base[..<schemeEnd.upperBound]) + String(base[base.index(after: at)...]))

@@ -18,7 +18,7 @@ struct RequestURL: Sendable, Equatable {
     }
 
     init?(_ url: String) {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
+        guard let schemeEnd = url.firstRange(of: "://") else { return nil }
         scheme = url[url.startIndex..<schemeEnd.lowerBound].lowercased()
         var rest = url[schemeEnd.upperBound...]
         if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }

@@ -1,0 +1,49 @@
+import Synchronization
+import Testing
+import Threads
+@testable import S3
+
+@Suite("Threads and the text helpers that replace Foundation's")
+struct ThreadsTests {
+    @Test("OSThread runs its block on another thread; Condition wakes every waiter")
+    func threadsAndCondition() {
+        let condition = Condition()
+        let done = Mutex(0)
+        for _ in 0..<4 {
+            let thread = OSThread {
+                condition.lock()
+                done.withLock { $0 += 1 }
+                condition.broadcast()
+                condition.unlock()
+            }
+            thread.stackSize = 512 << 10
+            thread.start()
+        }
+        condition.lock()
+        while done.withLock({ $0 }) < 4 { condition.wait() }
+        condition.unlock()
+        #expect(done.withLock { $0 } == 4)
+    }
+
+    @Test("OSThread.sleep waits about as long as asked")
+    func sleep() {
+        let start = ContinuousClock.now
+        OSThread.sleep(forTimeInterval: 0.05)
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(50) && elapsed < .seconds(2))
+    }
+
+    @Test("trimmedWhitespace and leftPadded, as trimmingCharacters and String(format:) did")
+    func text() {
+        #expect(trimmedWhitespace(" \t\"abc\"\r\n") == "\"abc\"")
+        #expect(trimmedWhitespace("   ") == "")
+        #expect(String(7).leftPadded(2, with: "0") == "07")
+        #expect(String(2026).leftPadded(4, with: "0") == "2026")
+        #expect(String(123).leftPadded(2, with: "0") == "123")
+        for (seconds, text) in [(12.3456, "12.346s"), (0.0004, "0.000s"), (1.0, "1.000s"), (0.0999, "0.100s")] {
+            let line = S3Client.logLine(operation: "PutObject", method: "PUT", url: "http://h/k", outcome: "200",
+                                        attempt: 1, maxAttempts: 3, seconds: seconds)
+            #expect(line.hasSuffix(" " + text), "\(line)")
+        }
+    }
+}
