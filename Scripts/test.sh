@@ -7,6 +7,10 @@
 #   Scripts/test.sh --sanitize address                 everything under ASan + LeakSanitizer
 #   Scripts/test.sh --sanitize thread                  everything under ThreadSanitizer
 #   S3T_TEST_BACKEND=localstack Scripts/test.sh --filter PresignedURLTests   one suite against LocalStack
+#   Scripts/test.sh --portable                         also the portable release binary: build it
+#                                                      (Scripts/build-release.sh), test it in an empty
+#                                                      root (Scripts/test-portable.sh) and run the
+#                                                      CommandsTests against it (S3T_PORTABLE=1 too)
 #
 # A whole run (no extra arguments) runs every test against moto, then the suites that talk to S3
 # through the binary or the uploader (LOCALSTACK_SUITES) again against LocalStack's S3: one suite,
@@ -21,12 +25,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sanitizer=""
+portable="${S3T_PORTABLE:-}"
 test_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --sanitize) [ $# -ge 2 ] || { echo "test: --sanitize needs address or thread" >&2; exit 64; }
                     sanitizer="$2"; shift 2 ;;
         --sanitize=*) sanitizer="${1#--sanitize=}"; shift ;;
+        --portable) portable=1; shift ;;
         *) test_args+=("$1"); shift ;;
     esac
 done
@@ -88,5 +94,13 @@ if [ -n "$report_dir" ]; then
     else
         echo "test: no $sanitizer sanitizer reports"
     fi
+fi
+if [ -n "$portable" ]; then
+    # The release binary: its own scratch path and cache (.build-release, .release-cache).
+    release_binary="$(bash Scripts/build-release.sh)"
+    bash Scripts/test-portable.sh "$release_binary" || status=$?
+    # The command-level suite again, every case running the portable binary.
+    # shellcheck disable=SC2086
+    S3TRANSCODE_BIN="$release_binary" swift test $swift_flags --skip-build --filter CommandsTests || status=$?
 fi
 exit "$status"
