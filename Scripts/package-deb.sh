@@ -29,7 +29,6 @@ Recommends: ca-certificates
 Section: sound
 Priority: optional
 Installed-Size: $(du -sk "$pkg/usr" | cut -f1)
-Homepage: https://github.com/s3transcode/s3transcode
 Description: transcode audio to MP3 and stream it into Amazon S3
  s3transcode decodes WAV (every PCM flavour), AIFF, CAF, FLAC, MP3, Ogg, M4A (ALAC) and WavPack, encodes
  MP3 with LAME and streams it into S3 or an S3-compatible store as a multipart upload, with bounded
