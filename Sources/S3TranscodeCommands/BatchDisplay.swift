@@ -141,7 +141,7 @@ final class BatchMonitor: @unchecked Sendable {  // configuration is immutable; 
         }
         probe.stackSize = 8 << 20
         probe.start()
-        OSOSThread.detachNewThread { [self] in
+        OSThread.detachNewThread { [self] in
             while !state.withLock({ $0.stopping }) {
                 console.status(render())
                 OSThread.sleep(forTimeInterval: 0.25)
