@@ -2,10 +2,12 @@
 # Benchmarks s3transcode side by side with the tools people would otherwise use, in one run,
 # and prints the figures as ratios (this machine is shared and noisy: compare within a run).
 #
-# Usage: Scripts/bench.sh [--reps N] [--minutes M] [--only file|batch|s3]
+# Usage: Scripts/bench.sh [--reps N] [--minutes M] [--only file|batch|s3|portable]
 #   wall time: the median of N runs (default 3); peak RSS: the largest of them (GNU time's %M).
 #   --only runs one section: the local-file rows, the batch-to-S3 rows or the S3 rows (10 and
 #   60 minute WAVs to a local moto server, --max-memory 10M, idle RSS). By default all three.
+#   --only portable: the portable release binary beside the development build (issue 11's table);
+#   not part of the default run (it builds the development release binary as well).
 # SWIFT_BUILD_FLAGS (for example "--scratch-path .build-mine") is passed to the swift commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +17,7 @@ while [ $# -gt 0 ]; do
         --reps) reps=$2; shift 2 ;;
         --minutes) minutes=$2; shift 2 ;;
         --only) only=$2; shift 2 ;;
-        *) echo "bench.sh: unknown option $1 (use --reps N, --minutes M, --only file|batch|s3)" >&2; exit 64 ;;
+        *) echo "bench.sh: unknown option $1 (use --reps N, --minutes M, --only file|batch|s3|portable)" >&2; exit 64 ;;
     esac
 done
 
@@ -213,10 +215,92 @@ bench_s3() {
         l = i/1024 + 10 + 8; printf "--max-memory 10M: peak %.1f MiB, limit idle %.1f + 10 + 8 = %.1f MiB %s\n", r/1024, i/1024, l, (r/1024 <= l ? "ok" : "MISSED") }'
 }
 
+# ---------------------------------------------------------------------------------------------
+# The portable release binary (Scripts/build-release.sh, issue 11) beside the development build
+# (Debian's shared FFmpeg and curl, `swift build -c release --static-swift-stdlib`): shared
+# libraries loaded, stripped size, idle RSS, `--version` wall, peak RSS of a 10 and a 60 minute
+# WAV to S3 (local moto), encode speed of a local file, and 40 three-second WAVs, one process each.
+bench_portable() {
+    local dev portable=$bin
+    # shellcheck disable=SC2086
+    swift build ${SWIFT_BUILD_FLAGS:-} -c release --static-swift-stdlib --product s3transcode >&2
+    # shellcheck disable=SC2086
+    dev="$(swift build ${SWIFT_BUILD_FLAGS:-} -c release --static-swift-stdlib --show-bin-path)/s3transcode"
+    strip -o "$work/dev-stripped" "$dev"
+    median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+    # loaded BINARY: the shared objects the loader maps (ldd: the binary's whole dependency tree).
+    loaded() { ldd "$1" | grep -c -E '=> /|ld-linux'; }
+    # startup BINARY: milliseconds per `--version`, the median of 5 loops of 20.
+    startup() {
+        local runs=() start end
+        for _ in 1 2 3 4 5; do
+            start=$(date +%s%N)
+            for _ in $(seq 20); do "$1" --version >/dev/null; done
+            end=$(date +%s%N)
+            runs+=("$(( (end - start) / 20000 ))")
+        done
+        awk -v us="$(median "${runs[@]}")" 'BEGIN { printf "%.1f", us / 1000 }'
+    }
+    # s3peak BINARY WAV: the largest peak RSS (KiB) of $reps runs to S3, each on a fresh moto.
+    s3peak() {
+        local peak=0 r
+        for _ in $(seq "$reps"); do
+            bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true
+            start_s3
+            /usr/bin/time -f '%M' -o "$work/p.time" "$1" "$2" "s3://bench/p-$RANDOM.mp3" --bitrate 192 --quiet
+            r=$(tail -n1 "$work/p.time")
+            [ "$r" -gt "$peak" ] && peak=$r
+        done
+        echo "$peak"
+    }
+    export S3T_SERVER_DIR=$work/s3-server
+    trap 'bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+    for m in 10 60; do
+        if [ -n "${S3T_BENCH_AUDIO:-}" ] && [ -f "$S3T_BENCH_AUDIO/s3-$m.wav" ]; then
+            ln -sf "$S3T_BENCH_AUDIO/s3-$m.wav" "$work/s3-$m.wav"
+        else
+            echo "generating $m min of 44.1 kHz stereo music-like audio (60 takes a few minutes)..." >&2
+            bash Scripts/gen-audio.sh "$work/s3-$m.wav" $((m * 60)) 44100 2
+        fi
+    done
+    mkdir -p "$work/short"
+    bash Scripts/gen-audio.sh "$work/short/0.wav" 3 44100 2
+    for i in $(seq 1 39); do cp "$work/short/0.wav" "$work/short/$i.wav"; done
+
+    local dl pl ds ps dr pr dv pv d10 p10 d60 p60 de pe dloop ploop
+    dl=$(loaded "$dev") pl=$(loaded "$portable")
+    ds=$(stat -c %s "$work/dev-stripped") ps=$(stat -c %s "$portable")
+    read -r _ dr < <(measure "$dev --version")
+    read -r _ pr < <(measure "$portable --version")
+    dv=$(startup "$dev") pv=$(startup "$portable")
+    d10=$(s3peak "$dev" "$work/s3-10.wav") p10=$(s3peak "$portable" "$work/s3-10.wav")
+    d60=$(s3peak "$dev" "$work/s3-60.wav") p60=$(s3peak "$portable" "$work/s3-60.wav")
+    bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true
+    read -r de _ < <(measure "$dev $work/s3-10.wav $work/dev.mp3 --bitrate 192 --quiet")
+    read -r pe _ < <(measure "$portable $work/s3-10.wav $work/portable.mp3 --bitrate 192 --quiet")
+    read -r dloop _ < <(measure "for f in $work/short/*.wav; do $dev \$f $work/short.mp3 --quiet; done")
+    read -r ploop _ < <(measure "for f in $work/short/*.wav; do $portable \$f $work/short.mp3 --quiet; done")
+
+    echo
+    echo "The portable release binary beside the development build (median of ${reps} runs; peaks: the largest)"
+    echo "| measure                                   | dev build | portable | target |"
+    echo "|-------------------------------------------|-----------|----------|--------|"
+    printf '| %-41s | %9s | %8s | %-6s |\n' "shared libraries loaded (ldd)" "$dl" "$pl" "libc"
+    awk -v d="$ds" -v p="$ps" 'BEGIN { printf "| %-41s | %9.1f | %8.1f | %-6s |\n", "binary size, stripped, MB", d/1e6, p/1e6, "<= 20" }'
+    awk -v d="$dr" -v p="$pr" 'BEGIN { printf "| %-41s | %9.1f | %8.1f | %-6s |\n", "idle RSS (--version), MiB", d/1024, p/1024, "<= 12" }'
+    printf '| %-41s | %9s | %8s | %-6s |\n' "--version wall, ms" "$dv" "$pv" "<= 5"
+    awk -v d="$d10" -v p="$p10" 'BEGIN { printf "| %-41s | %9.1f | %8.1f | %-6s |\n", "10-min WAV to S3, peak RSS, MiB", d/1024, p/1024, "<= 32" }'
+    awk -v d="$d60" -v p="$p60" 'BEGIN { printf "| %-41s | %9.1f | %8.1f | %-6s |\n", "60-min WAV to S3, peak RSS, MiB", d/1024, p/1024, "<= 32" }'
+    awk -v d="$de" -v p="$pe" 'BEGIN { printf "| %-41s | %9.2f | %8.2f | %-6s |\n", "encode speed vs dev (10-min file, CBR 192)", 1, d/p, ">= 0.98" }'
+    awk -v d="$dloop" -v p="$ploop" 'BEGIN { printf "| %-41s | %9.2f | %8.2f | %-6s |\n", "40 x 3 s WAVs, one process each, speed", 1, d/p, ">= 1.5" }'
+    echo "(encode: dev ${de} s, portable ${pe} s; loop: dev ${dloop} s, portable ${ploop} s)"
+}
+
 case $only in
     "") bench_file; bench_batch; bench_s3 ;;
     file) bench_file ;;
     batch) bench_batch ;;
     s3) bench_s3 ;;
-    *) echo "bench.sh: --only $only: use file, batch or s3" >&2; exit 64 ;;
+    portable) bench_portable ;;
+    *) echo "bench.sh: --only $only: use file, batch, s3 or portable" >&2; exit 64 ;;
 esac
