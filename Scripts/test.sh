@@ -99,8 +99,8 @@ if [ -n "$portable" ]; then
     # The release binary: its own scratch path and cache (.build-release, .release-cache).
     release_binary="$(bash Scripts/build-release.sh)"
     bash Scripts/test-portable.sh "$release_binary" || status=$?
-    # The command-level suite again, every case running the portable binary.
+    # The command-level suites again (those that run the binary), every case on the portable binary.
     # shellcheck disable=SC2086
-    S3TRANSCODE_BIN="$release_binary" swift test $swift_flags --skip-build --filter CommandsTests || status=$?
+    S3TRANSCODE_BIN="$release_binary" swift test $swift_flags --skip-build --filter 'CommandsTests|CommandsFaultTests' || status=$?
 fi
 exit "$status"
