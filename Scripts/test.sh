@@ -75,9 +75,15 @@ bash Scripts/s3-server.sh start >/dev/null
 eval "$(bash Scripts/s3-server.sh env)"
 echo "test: S3 servers on $S3T_TEST_ENDPOINT (moto, SigV4 checked), $S3T_TEST_NOAUTH_ENDPOINT (moto, no auth) and $S3T_TEST_LOCALSTACK_ENDPOINT (LocalStack)"
 
+status=0
+# The style the code already has (.swift-format: 4 spaces, 120 columns): a line that strays fails the
+# run, after the tests. `swift format format --in-place --recursive Sources Tests Package.swift` fixes most.
+if ! swift format lint --strict --recursive Sources Tests Package.swift; then
+    echo "test: swift format lint found the lines above; run: swift format format --in-place --recursive Sources Tests Package.swift" >&2
+    status=1
+fi
 # shellcheck disable=SC2086
 swift build $swift_flags --build-tests
-status=0
 # shellcheck disable=SC2086
 swift test $swift_flags --skip-build ${test_args[@]+"${test_args[@]}"} || status=$?
 if [ ${#test_args[@]} -eq 0 ] && [ -z "${S3T_TEST_BACKEND:-}" ]; then
