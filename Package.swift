@@ -16,7 +16,7 @@ let package = Package(
     // Linux only (Debian 12 and alike): the system libraries come from apt, and nothing builds or
     // tests on macOS, where Synchronization's Mutex and Atomic would also need macOS 15.
     products: [
-        .executable(name: "s3transcode", targets: ["s3transcode"]),
+        .executable(name: "s3transcode", targets: ["s3transcode"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,7 +35,9 @@ let package = Package(
         // Decode anything libavformat reads, resample, encode MP3, mux into an output sink.
         .target(name: "AudioTranscode", dependencies: ["CAVUtil", "CAVCodec", "CAVFormat", "CSwResample"]),
         // AWS Signature Version 4: canonical request, string to sign, signing key, presigning.
-        .target(name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: ownImportsOnly),
+        .target(
+            name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: ownImportsOnly),
         // Dedicated OS threads and a condition variable on pthreads (Foundation's, without Foundation).
         .target(name: "Threads"),
         // HTTP on libcurl: blocking transfers on dedicated threads, connection reuse.
@@ -44,15 +46,19 @@ let package = Package(
         // Credentials chain, region and endpoint resolution, as the AWS SDKs do it.
         .target(name: "AWSConfig", dependencies: ["SigV4", "HTTPClient"], swiftSettings: ownImportsOnly),
         // The S3 client, its errors and retries, and the streaming multipart uploader.
-        .target(name: "S3", dependencies: [
-            "SigV4", "HTTPClient", "CZlib", "CExpat", "Threads",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ], swiftSettings: ownImportsOnly),
+        .target(
+            name: "S3",
+            dependencies: [
+                "SigV4", "HTTPClient", "CZlib", "CExpat", "Threads",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ], swiftSettings: ownImportsOnly),
         // The command line: transcode, batch, probe, cleanup, presign.
-        .target(name: "S3TranscodeCommands", dependencies: [
-            "AudioTranscode", "S3", "AWSConfig", "SigV4", "HTTPClient", "Threads",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: ownImportsOnly),
+        .target(
+            name: "S3TranscodeCommands",
+            dependencies: [
+                "AudioTranscode", "S3", "AWSConfig", "SigV4", "HTTPClient", "Threads",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], swiftSettings: ownImportsOnly),
         .executableTarget(name: "s3transcode", dependencies: ["S3TranscodeCommands"]),
 
         // Tests. Unit tests, local-server (moto) integration tests, command tests against the servers
@@ -61,29 +67,39 @@ let package = Package(
         // fault-proxy.py: the fault-injecting HTTP proxy that Tests/CommandsFaultTests start;
         // store-proxy.py: the S3-compatible store personalities of StorePersonalityTests.
         // What the test targets share: the S3 test servers, the binary's runner and its fixtures, the proxies.
-        .target(name: "TestSupport", dependencies: ["S3", "HTTPClient", "SigV4"], path: "Tests/TestSupport",
-                exclude: ["fault-proxy.py", "store-proxy.py"]),
+        .target(
+            name: "TestSupport", dependencies: ["S3", "HTTPClient", "SigV4"], path: "Tests/TestSupport",
+            exclude: ["fault-proxy.py", "store-proxy.py"]),
         .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         // botocore-oracle.py: botocore's answers, the expected values of BotocoreParityTests.
-        .testTarget(name: "AWSConfigTests", dependencies: ["AWSConfig", "HTTPClient", "S3", "S3TranscodeCommands", "TestSupport"],
-                    exclude: ["botocore-oracle.py"]),
+        .testTarget(
+            name: "AWSConfigTests",
+            dependencies: ["AWSConfig", "HTTPClient", "S3", "S3TranscodeCommands", "TestSupport"],
+            exclude: ["botocore-oracle.py"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPClient", "Threads", "TestSupport"]),
-        .testTarget(name: "S3IntegrationTests", dependencies: [
-            "S3", "AWSConfig", "HTTPClient", "S3TranscodeCommands", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .testTarget(
+            name: "S3IntegrationTests",
+            dependencies: [
+                "S3", "AWSConfig", "HTTPClient", "S3TranscodeCommands", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // The command layer without a server or the binary: parsing, plans, exit codes, help text.
-        .testTarget(name: "CommandsUnitTests", dependencies: [
-            "S3TranscodeCommands", "AudioTranscode", "S3", "AWSConfig", "HTTPClient",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .testTarget(
+            name: "CommandsUnitTests",
+            dependencies: [
+                "S3TranscodeCommands", "AudioTranscode", "S3", "AWSConfig", "HTTPClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // The binary under injected faults, signals and strace (each test starts its own proxies).
         .testTarget(name: "CommandsFaultTests", dependencies: ["S3", "HTTPClient", "SigV4", "TestSupport"]),
-        .testTarget(name: "CommandsTests", dependencies: [
-            "S3TranscodeCommands", "AudioTranscode", "S3", "HTTPClient", "SigV4", "TestSupport",
-            // HMAC-SHA1, to build a legacy (signature version 2) presigned URL in the tests.
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .testTarget(
+            name: "CommandsTests",
+            dependencies: [
+                "S3TranscodeCommands", "AudioTranscode", "S3", "HTTPClient", "SigV4", "TestSupport",
+                // HMAC-SHA1, to build a legacy (signature version 2) presigned URL in the tests.
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,9 +1,10 @@
 import SigV4
 import Synchronization
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Caches credentials and refreshes temporary ones before they expire, for runs that outlive a
@@ -32,7 +33,9 @@ public final class CachingCredentialProvider: CredentialProvider {
     /// Held by the one caller that is refreshing.
     private let refreshLock = Mutex(())
 
-    public init(base: any CredentialProvider, clock: any WallClock, advisoryRefresh: Double = 300, mandatoryRefresh: Double = 60) {
+    public init(
+        base: any CredentialProvider, clock: any WallClock, advisoryRefresh: Double = 300, mandatoryRefresh: Double = 60
+    ) {
         self.base = base
         self.clock = clock
         self.advisoryRefresh = advisoryRefresh
@@ -53,7 +56,9 @@ public final class CachingCredentialProvider: CredentialProvider {
             case .fresh:
                 return cached
             case .advisory:
-                let refreshed = refreshLock.withLockIfAvailable { _ in try? refresh(force: false, seenGeneration: generation) }
+                let refreshed = refreshLock.withLockIfAvailable { _ in
+                    try? refresh(force: false, seenGeneration: generation)
+                }
                 return (refreshed ?? nil) ?? cached
             case .expired:
                 break
@@ -64,7 +69,10 @@ public final class CachingCredentialProvider: CredentialProvider {
 
     /// Forgets the cached credentials: the next call fetches.
     public func invalidate() {
-        state.withLock { $0.credentials = nil; $0.generation += 1 }
+        state.withLock {
+            $0.credentials = nil
+            $0.generation += 1
+        }
     }
 
     private enum Freshness { case fresh, advisory, expired }
@@ -86,11 +94,15 @@ public final class CachingCredentialProvider: CredentialProvider {
             if (someoneRefreshed || !force) && freshness(cached) == .fresh { return cached }
         }
         guard let fresh = try base.credentials() else {
-            throw ConfigurationError(.noCredentials,
+            throw ConfigurationError(
+                .noCredentials,
                 "no AWS credentials found; looked in: \(base.source); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                     + "or choose a profile with --profile or AWS_PROFILE")
         }
-        state.withLock { $0.credentials = fresh; $0.generation += 1 }
+        state.withLock {
+            $0.credentials = fresh
+            $0.generation += 1
+        }
         return fresh
     }
 }

@@ -24,14 +24,17 @@ public struct ChecksumSettings: Sendable, Equatable {
 
     /// Reads both settings; an unknown value is a configuration error (exit 78) naming where it came from.
     public static func resolve(environment: [String: String], profile: SharedConfigFiles.Section?, profileName: String)
-        throws -> ChecksumSettings {
+        throws -> ChecksumSettings
+    {
         let env = Environment(values: environment)
         func mode(_ variable: String, _ key: String) throws -> Mode {
-            guard let (text, from) = env[variable].map({ ($0, variable) })
-                ?? profile?[key].map({ ($0, "\(key) of profile \(profileName)") })
+            guard
+                let (text, from) = env[variable].map({ ($0, variable) })
+                    ?? profile?[key].map({ ($0, "\(key) of profile \(profileName)") })
             else { return .whenSupported }
             guard let mode = Mode(rawValue: text.trimmingSpaces().lowercased()) else {
-                throw ConfigurationError(.invalidConfiguration, "\(from) is \"\(text)\"; use when_supported or when_required")
+                throw ConfigurationError(
+                    .invalidConfiguration, "\(from) is \"\(text)\"; use when_supported or when_required")
             }
             return mode
         }

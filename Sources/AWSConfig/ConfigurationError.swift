@@ -4,7 +4,9 @@
 /// Messages name variables, files, profiles and hosts, never a secret, a token or a signature.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
-        private enum Base: Sendable, Hashable { case noCredentials, invalidConfiguration, credentialsRejected, unavailable }
+        private enum Base: Sendable, Hashable {
+            case noCredentials, invalidConfiguration, credentialsRejected, unavailable
+        }
         private let base: Base
         private init(base: Base) { self.base = base }
 

@@ -32,7 +32,8 @@ public struct ContainerCredentialProvider: CredentialProvider {
         let lower = full.lowercased()
         if lower.hasPrefix("https://") { return full }
         guard lower.hasPrefix("http://") else {
-            throw ConfigurationError(.invalidConfiguration,
+            throw ConfigurationError(
+                .invalidConfiguration,
                 "AWS_CONTAINER_CREDENTIALS_FULL_URI (\(Redact.url(full))) is not an http or https URL")
         }
         let authority = lower.dropFirst(7).prefix { $0 != "/" && $0 != "?" }
@@ -43,11 +44,14 @@ public struct ContainerCredentialProvider: CredentialProvider {
         } else if let colon = host.firstIndex(of: ":") {
             host = host[..<colon]
         }
-        let allowed = host == "localhost" || host.hasPrefix("127.") || host == "::1"
+        let allowed =
+            host == "localhost" || host.hasPrefix("127.") || host == "::1"
             || host == "169.254.170.2" || host == "169.254.170.23" || host == "fd00:ec2::23"
         guard allowed else {
-            throw ConfigurationError(.invalidConfiguration,
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI (\(Redact.url(full))) uses plain http to a host that is not loopback or the container agent; use https")
+            throw ConfigurationError(
+                .invalidConfiguration,
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI (\(Redact.url(full))) uses plain http to a host that is not loopback or the container agent; use https"
+            )
         }
         return full
     }
@@ -55,7 +59,8 @@ public struct ContainerCredentialProvider: CredentialProvider {
     func authorization() throws -> String? {
         if let path = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] {
             guard let bytes = try files.read(path) else {
-                throw ConfigurationError(.invalidConfiguration,
+                throw ConfigurationError(
+                    .invalidConfiguration,
                     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names \(path), which does not exist")
             }
             return String(String(decoding: bytes, as: UTF8.self).trimmingNewlines())
@@ -68,7 +73,10 @@ public struct ContainerCredentialProvider: CredentialProvider {
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
         if let token = try authorization() {
             guard !token.contains("\r"), !token.contains("\n") else {
-                throw ConfigurationError(.invalidConfiguration, "the container authorization token contains a line break; check AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]")
+                throw ConfigurationError(
+                    .invalidConfiguration,
+                    "the container authorization token contains a line break; check AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]"
+                )
             }
             headers.append(("Authorization", token))
         }

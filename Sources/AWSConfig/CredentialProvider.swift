@@ -46,7 +46,8 @@ public final class CredentialProviderChain: CredentialProvider {
     /// Credentials, or the "no credentials" error naming every place that was looked at.
     public func requireCredentials() throws -> Credentials {
         if let found = try credentials() { return found }
-        throw ConfigurationError(.noCredentials,
+        throw ConfigurationError(
+            .noCredentials,
             "no AWS credentials found; looked in: \(source); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                 + "or choose a profile with --profile or AWS_PROFILE")
     }

@@ -1,8 +1,9 @@
 import SigV4
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The JSON credential documents of the container endpoint, IMDS and `credential_process`.
@@ -16,8 +17,13 @@ struct CredentialsDocument: Decodable {
     var expiration: String?
 
     enum CodingKeys: String, CodingKey {
-        case version = "Version", code = "Code", accessKeyId = "AccessKeyId", secretAccessKey = "SecretAccessKey"
-        case token = "Token", sessionToken = "SessionToken", expiration = "Expiration"
+        case version = "Version"
+        case code = "Code"
+        case accessKeyId = "AccessKeyId"
+        case secretAccessKey = "SecretAccessKey"
+        case token = "Token"
+        case sessionToken = "SessionToken"
+        case expiration = "Expiration"
     }
 
     /// Decodes the document; `what` names its origin in messages (never its content: it holds secrets).
@@ -25,8 +31,9 @@ struct CredentialsDocument: Decodable {
         do {
             return try JSONDecoder().decode(CredentialsDocument.self, from: Data(bytes))
         } catch {
-            throw ConfigurationError(.invalidConfiguration,
-                                     "\(what) did not return a JSON credentials document (\(bytes.count) bytes that do not parse)")
+            throw ConfigurationError(
+                .invalidConfiguration,
+                "\(what) did not return a JSON credentials document (\(bytes.count) bytes that do not parse)")
         }
     }
 
@@ -37,13 +44,15 @@ struct CredentialsDocument: Decodable {
         var expires: Date?
         if let expiration {
             guard let parsed = AmzDate.parseISO8601(expiration) else {
-                throw ConfigurationError(.invalidConfiguration, "\(what) returned an unreadable Expiration (\(expiration))")
+                throw ConfigurationError(
+                    .invalidConfiguration, "\(what) returned an unreadable Expiration (\(expiration))")
             }
             expires = parsed
         }
         let session = sessionToken ?? token
-        return Credentials(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey,
-                           sessionToken: session?.isEmpty == true ? nil : session, expiration: expires)
+        return Credentials(
+            accessKeyId: accessKeyId, secretAccessKey: secretAccessKey,
+            sessionToken: session?.isEmpty == true ? nil : session, expiration: expires)
     }
 }
 
@@ -56,7 +65,8 @@ enum XMLLeaf {
     /// The text of the first `<name>…</name>` element, entities decoded.
     static func text(_ name: String, in xml: String) -> String? {
         guard let open = xml.firstRange(of: "<\(name)>"),
-              let close = xml[open.upperBound...].firstRange(of: "</\(name)>") else { return nil }
+            let close = xml[open.upperBound...].firstRange(of: "</\(name)>")
+        else { return nil }
         return unescape(xml[open.upperBound..<close.lowerBound])
     }
 
@@ -75,9 +85,13 @@ enum XMLLeaf {
             case "quot": out += "\""
             case "apos": out += "'"
             default:
-                if entity.hasPrefix("#x"), let code = UInt32(entity.dropFirst(2), radix: 16), let scalar = Unicode.Scalar(code) {
+                if entity.hasPrefix("#x"), let code = UInt32(entity.dropFirst(2), radix: 16),
+                    let scalar = Unicode.Scalar(code)
+                {
                     out.unicodeScalars.append(scalar)
-                } else if entity.hasPrefix("#"), let code = UInt32(entity.dropFirst()), let scalar = Unicode.Scalar(code) {
+                } else if entity.hasPrefix("#"), let code = UInt32(entity.dropFirst()),
+                    let scalar = Unicode.Scalar(code)
+                {
                     out.unicodeScalars.append(scalar)
                 } else {
                     out += rest[amp...semi]

@@ -19,8 +19,9 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
     public func credentials() throws -> Credentials? {
         guard let id = environment["AWS_ACCESS_KEY_ID"] else { return nil }
         guard let secret = environment["AWS_SECRET_ACCESS_KEY"] else {
-            throw ConfigurationError(.invalidConfiguration,
-                                     "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; set both, or unset both to use a profile")
+            throw ConfigurationError(
+                .invalidConfiguration,
+                "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; set both, or unset both to use a profile")
         }
         return Credentials(
             accessKeyId: id, secretAccessKey: secret,

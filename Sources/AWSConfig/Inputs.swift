@@ -1,12 +1,12 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The time, injected: credential expiry, refresh windows and STS session names read it, so tests
@@ -35,8 +35,9 @@ public struct LocalFiles: FileReader {
         guard let file = fopen(path, "rb") else {
             let code = errno
             if code == ENOENT || code == ENOTDIR { return nil }
-            throw ConfigurationError(.invalidConfiguration,
-                                     "cannot read \(path): \(String(cString: strerror(code))); check its permissions")
+            throw ConfigurationError(
+                .invalidConfiguration,
+                "cannot read \(path): \(String(cString: strerror(code))); check its permissions")
         }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -75,7 +76,9 @@ public struct ShellCommandRunner: CommandRunner {
     public func run(_ command: String, environment: [String: String]) throws -> (status: Int32, output: [UInt8]) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else {
-            throw ConfigurationError(.invalidConfiguration, "cannot run credential_process: pipe failed (\(String(cString: strerror(errno))))")
+            throw ConfigurationError(
+                .invalidConfiguration,
+                "cannot run credential_process: pipe failed (\(String(cString: strerror(errno))))")
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -84,21 +87,24 @@ public struct ShellCommandRunner: CommandRunner {
         posix_spawn_file_actions_addclose(&actions, fds[0])
         posix_spawn_file_actions_addclose(&actions, fds[1])
 
-        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", command].map { (text: String) in strdup(text) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { (entry: (key: String, value: String)) in
-            strdup(entry.key + "=" + entry.value)
-        } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] =
+            ["/bin/sh", "-c", command].map { (text: String) in strdup(text) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] =
+            environment.map { (entry: (key: String, value: String)) in
+                strdup(entry.key + "=" + entry.value)
+            } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, envp)
         close(fds[1])
         guard spawned == 0 else {
             close(fds[0])
-            throw ConfigurationError(.invalidConfiguration,
-                                     "cannot run credential_process: \(String(cString: strerror(spawned))); check the command")
+            throw ConfigurationError(
+                .invalidConfiguration,
+                "cannot run credential_process: \(String(cString: strerror(spawned))); check the command")
         }
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)

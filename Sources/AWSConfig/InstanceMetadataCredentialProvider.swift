@@ -30,9 +30,11 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
     public init(environment: [String: String], profile: SharedConfigFiles.Section?, transport: any HTTPTransport) {
         let env = Environment(values: environment)
         disabled = env.isTrue("AWS_EC2_METADATA_DISABLED")
-        v1Disabled = env.isTrue("AWS_EC2_METADATA_V1_DISABLED") || profile?["ec2_metadata_v1_disabled"]?.lowercased() == "true"
+        v1Disabled =
+            env.isTrue("AWS_EC2_METADATA_V1_DISABLED") || profile?["ec2_metadata_v1_disabled"]?.lowercased() == "true"
         let mode = env["AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"] ?? profile?["ec2_metadata_service_endpoint_mode"]
-        var endpoint = env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? profile?["ec2_metadata_service_endpoint"]
+        var endpoint =
+            env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? profile?["ec2_metadata_service_endpoint"]
             ?? (mode?.lowercased() == "ipv6" ? "http://[fd00:ec2::254]" : "http://169.254.169.254")
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         self.endpoint = endpoint
@@ -54,8 +56,9 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
         let token: String?
         do {
             let response = try transport.send(
-                HTTPRequest(method: "PUT", url: endpoint + "/latest/api/token",
-                            headers: [("x-aws-ec2-metadata-token-ttl-seconds", "21600")]))
+                HTTPRequest(
+                    method: "PUT", url: endpoint + "/latest/api/token",
+                    headers: [("x-aws-ec2-metadata-token-ttl-seconds", "21600")]))
             switch response.status {
             case 200:
                 token = String(decoding: response.body, as: UTF8.self)
@@ -66,7 +69,7 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
                 return nil
             }
         } catch is TransportError {
-            return nil // not on EC2, or IMDS unreachable
+            return nil  // not on EC2, or IMDS unreachable
         }
         var headers: [(name: String, value: String)] = []
         if let token { headers.append(("x-aws-ec2-metadata-token", token)) }
@@ -79,17 +82,21 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
             // 404: no instance profile attached; 403: metadata access refused.
             return nothing("answered HTTP \(roleResponse.status) for the instance profile's role")
         }
-        let role = String(decoding: roleResponse.body, as: UTF8.self)
+        let role =
+            String(decoding: roleResponse.body, as: UTF8.self)
             .split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map { String($0.trimmingSpaces()) } ?? ""
         if role.isEmpty { return nothing("named no instance profile role") }
-        guard let credentialsResponse = try? transport.send(
+        guard
+            let credentialsResponse = try? transport.send(
                 HTTPRequest(method: "GET", url: base + S3Path.encodeQueryComponent(role), headers: headers)),
-              credentialsResponse.status == 200 else {
+            credentialsResponse.status == 200
+        else {
             return nothing("did not give the credentials of role \(role)")
         }
         guard let document = try? CredentialsDocument.decode(credentialsResponse.body, what: what),
-              document.code == nil || document.code == "Success",
-              let credentials = try? document.credentials(what: what) else {
+            document.code == nil || document.code == "Success",
+            let credentials = try? document.credentials(what: what)
+        else {
             return nothing("answered no usable credentials for role \(role)")
         }
         return credentials

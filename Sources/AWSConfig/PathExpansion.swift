@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A configured path as botocore opens it: Python's `os.path.expandvars` (`$NAME` and `${NAME}`

@@ -23,13 +23,16 @@ public struct ProcessCredentialProvider: CredentialProvider {
         let what = "the credential_process of profile \(profile)"
         let (status, output) = try runner.run(command, environment: environment.values)
         guard status == 0 else {
-            throw ConfigurationError(.invalidConfiguration,
+            throw ConfigurationError(
+                .invalidConfiguration,
                 "\(what) exited with status \(status); run the command yourself to see why")
         }
         let document = try CredentialsDocument.decode(output, what: what)
         guard document.version == 1 else {
-            throw ConfigurationError(.invalidConfiguration,
-                "\(what) returned Version \(document.version.map(String.init) ?? "(none)"); only Version 1 is supported")
+            throw ConfigurationError(
+                .invalidConfiguration,
+                "\(what) returned Version \(document.version.map(String.init) ?? "(none)"); only Version 1 is supported"
+            )
         }
         return try document.credentials(what: what)
     }

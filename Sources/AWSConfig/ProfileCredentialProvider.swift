@@ -1,10 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import HTTPClient
 import SigV4
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Credentials from a profile's keys or `credential_process`, in botocore's order (its
 /// ProfileProviderBuilder): IAM Identity Center (refused: not supported), the credentials file's
@@ -51,7 +52,8 @@ public struct AssumeRoleProfileProvider: CredentialProvider {
     public var source: String { "role_arn of profile \(profileName)" }
 
     public func credentials() throws -> Credentials? {
-        guard let profile = profiles.files.profile(profileName), ProfileCredentials.hasAssumeRoleSettings(profile) else {
+        guard let profile = profiles.files.profile(profileName), ProfileCredentials.hasAssumeRoleSettings(profile)
+        else {
             return nil
         }
         var visited = [profileName]
@@ -76,13 +78,18 @@ struct ProfileCredentials: Sendable {
     func keysOrProcess(_ name: String) throws -> Credentials? {
         guard let profile = files.profile(name) else { return nil }
         if profile["sso_role_name"] != nil || profile["sso_account_id"] != nil {
-            throw ConfigurationError(.invalidConfiguration,
-                "profile \(name) uses IAM Identity Center (SSO), which s3transcode does not support; use `aws configure export-credentials --profile \(name) --format env` and the environment variables it prints")
+            throw ConfigurationError(
+                .invalidConfiguration,
+                "profile \(name) uses IAM Identity Center (SSO), which s3transcode does not support; use `aws configure export-credentials --profile \(name) --format env` and the environment variables it prints"
+            )
         }
-        if let found = try keys(files.credentialsFileProfile(name), name: name, file: files.credentialsPath) { return found }
+        if let found = try keys(files.credentialsFileProfile(name), name: name, file: files.credentialsPath) {
+            return found
+        }
         if let command = profile["credential_process"] {
             return try ProcessCredentialProvider(
-                command: command, profile: name, environment: context.environment.values, runner: context.runner).credentials()
+                command: command, profile: name, environment: context.environment.values, runner: context.runner
+            ).credentials()
         }
         return try keys(files.configFileProfile(name), name: name, file: files.configPath)
     }
@@ -91,11 +98,13 @@ struct ProfileCredentials: Sendable {
     private func keys(_ section: SharedConfigFiles.Section?, name: String, file: String) throws -> Credentials? {
         guard let section, let id = section["aws_access_key_id"] else { return nil }
         guard let secret = section["aws_secret_access_key"] else {
-            throw ConfigurationError(.invalidConfiguration,
+            throw ConfigurationError(
+                .invalidConfiguration,
                 "profile \(name) in \(file) has aws_access_key_id but no aws_secret_access_key; set both")
         }
-        return Credentials(accessKeyId: id, secretAccessKey: secret,
-                           sessionToken: section["aws_security_token"] ?? section["aws_session_token"])
+        return Credentials(
+            accessKeyId: id, secretAccessKey: secret,
+            sessionToken: section["aws_security_token"] ?? section["aws_session_token"])
     }
 
     /// STS AssumeRole for profile `name`, whose `role_arn` is set; `visited` detects loops.
@@ -108,44 +117,56 @@ struct ProfileCredentials: Sendable {
         let source: Credentials
         switch (sourceProfile, credentialSource) {
         case (_?, _?):
-            throw ConfigurationError(.invalidConfiguration,
+            throw ConfigurationError(
+                .invalidConfiguration,
                 "profile \(name) sets both source_profile and credential_source; keep one")
         case (nil, nil):
-            throw ConfigurationError(.invalidConfiguration,
-                "profile \(name) has role_arn but no source_profile, credential_source or web_identity_token_file; add one")
-        case let (nil, kind?):
+            throw ConfigurationError(
+                .invalidConfiguration,
+                "profile \(name) has role_arn but no source_profile, credential_source or web_identity_token_file; add one"
+            )
+        case (nil, let kind?):
             let provider: any CredentialProvider
             switch kind {
             case "Environment": provider = EnvironmentCredentialProvider(environment: context.environment.values)
             case "Ec2InstanceMetadata":
-                provider = InstanceMetadataCredentialProvider(environment: context.environment.values, profile: profile, transport: context.metadataTransport)
+                provider = InstanceMetadataCredentialProvider(
+                    environment: context.environment.values, profile: profile, transport: context.metadataTransport)
             case "EcsContainer":
-                provider = ContainerCredentialProvider(environment: context.environment.values, transport: context.transport, files: context.files)
+                provider = ContainerCredentialProvider(
+                    environment: context.environment.values, transport: context.transport, files: context.files)
             default:
-                throw ConfigurationError(.invalidConfiguration,
-                    "profile \(name) has credential_source \(kind); use Environment, Ec2InstanceMetadata or EcsContainer")
+                throw ConfigurationError(
+                    .invalidConfiguration,
+                    "profile \(name) has credential_source \(kind); use Environment, Ec2InstanceMetadata or EcsContainer"
+                )
             }
             if profile["mfa_serial"] != nil { throw mfaRefused(name) }
             guard let found = try provider.credentials() else {
                 // An error, not "no credentials": the profile says where they must come from (botocore's CredentialRetrievalError).
-                throw ConfigurationError(.invalidConfiguration,
+                throw ConfigurationError(
+                    .invalidConfiguration,
                     "profile \(name) takes its source credentials from \(kind), which has none (\(provider.source))")
             }
             source = found
-        case let (sourceName?, nil):
+        case (let sourceName?, nil):
             guard let sourceSettings = files.profile(sourceName) else {
-                throw ConfigurationError(.invalidConfiguration,
+                throw ConfigurationError(
+                    .invalidConfiguration,
                     "the source_profile \(sourceName) of profile \(name) is in neither \(files.pathsForMessages)")
             }
             if visited.contains(sourceName) && (sourceName != name || !Self.hasStaticCredentials(sourceSettings)) {
-                throw ConfigurationError(.invalidConfiguration,
-                    "the source_profile chain \((visited + [sourceName]).joined(separator: " -> ")) loops; fix the profiles")
+                throw ConfigurationError(
+                    .invalidConfiguration,
+                    "the source_profile chain \((visited + [sourceName]).joined(separator: " -> ")) loops; fix the profiles"
+                )
             }
             if profile["mfa_serial"] != nil { throw mfaRefused(name) }
             visited.append(sourceName)
             source = try credentials(ofSourceProfile: sourceName, settings: sourceSettings, visited: &visited)
         }
-        let sessionName = profile["role_session_name"] ?? "s3transcode-\(Int(context.clock.now().timeIntervalSince1970))"
+        let sessionName =
+            profile["role_session_name"] ?? "s3transcode-\(Int(context.clock.now().timeIntervalSince1970))"
         return try context.sts(profile).assumeRole(
             roleArn: roleArn, sessionName: sessionName, externalId: profile["external_id"],
             durationSeconds: profile["duration_seconds"].flatMap { Int($0) }, using: source)
@@ -153,13 +174,16 @@ struct ProfileCredentials: Sendable {
 
     /// botocore's `_resolve_credentials_from_profile`: keys (or no role) mean the profile's own
     /// credentials, web identity first; a role alone is assumed.
-    private func credentials(ofSourceProfile name: String, settings: SharedConfigFiles.Section, visited: inout [String]) throws -> Credentials {
+    private func credentials(ofSourceProfile name: String, settings: SharedConfigFiles.Section, visited: inout [String])
+        throws -> Credentials
+    {
         if Self.hasStaticCredentials(settings) || !Self.hasAssumeRoleSettings(settings) {
             let webIdentity = WebIdentityCredentialProvider(
                 tokenFile: settings["web_identity_token_file"], roleArn: settings["role_arn"],
                 sessionName: settings["role_session_name"], sts: context.sts(settings), files: context.files)
             guard let found = try webIdentity.credentials() ?? keysOrProcess(name) else {
-                throw ConfigurationError(.invalidConfiguration,
+                throw ConfigurationError(
+                    .invalidConfiguration,
                     "the source_profile \(name) has no credentials; give it keys, a role or a credential_process")
             }
             return found
@@ -168,8 +192,10 @@ struct ProfileCredentials: Sendable {
     }
 
     private func mfaRefused(_ name: String) -> ConfigurationError {
-        ConfigurationError(.invalidConfiguration,
-            "profile \(name) needs an MFA code (mfa_serial), which s3transcode cannot ask for; use temporary credentials from `aws sts get-session-token` instead")
+        ConfigurationError(
+            .invalidConfiguration,
+            "profile \(name) needs an MFA code (mfa_serial), which s3transcode cannot ask for; use temporary credentials from `aws sts get-session-token` instead"
+        )
     }
 }
 

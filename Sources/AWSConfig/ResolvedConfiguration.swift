@@ -107,14 +107,18 @@ public struct ResolvedConfiguration: Sendable {
         } else {
             (region, regionSource) = ("us-east-1", "default")
         }
-        guard !region.isEmpty, region.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
-            throw ConfigurationError(.invalidConfiguration,
+        guard !region.isEmpty,
+            region.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D })
+        else {
+            throw ConfigurationError(
+                .invalidConfiguration,
                 "the region \"\(region)\" (from \(regionSource)) is not a region name like us-east-1; fix it")
         }
 
         // Endpoint.
         // The variable, when set (even empty), decides; the profile's setting only without it.
-        let ignoreConfigured = (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]
+        let ignoreConfigured =
+            (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]
             ?? profile?.properties["ignore_configured_endpoint_urls"])?.lowercased() == "true"
         func configuredEndpoint(service: String, envName: String) throws -> (String, String)? {
             if ignoreConfigured { return nil }
@@ -122,8 +126,10 @@ public struct ResolvedConfiguration: Sendable {
             if let value = env["AWS_ENDPOINT_URL"] { return (value, "AWS_ENDPOINT_URL") }
             if let servicesName {
                 guard let services, !services.properties.isEmpty else {
-                    throw ConfigurationError(.invalidConfiguration,
-                        "profile \(profileName) has services = \(servicesName), but \(files.configPath) has no [services \(servicesName)] section with settings; add it or remove the line")
+                    throw ConfigurationError(
+                        .invalidConfiguration,
+                        "profile \(profileName) has services = \(servicesName), but \(files.configPath) has no [services \(servicesName)] section with settings; add it or remove the line"
+                    )
                 }
                 if let value = services.subProperties[service]?["endpoint_url"], !value.isEmpty {
                     return (value, "services \(servicesName) in \(files.configPath)")
@@ -141,8 +147,10 @@ public struct ResolvedConfiguration: Sendable {
         if let found = endpoint {
             let lower = found.url.lowercased()
             guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), found.url.count > 8 else {
-                throw ConfigurationError(.invalidConfiguration,
-                    "the endpoint \(Redact.url(found.url)) (from \(found.source)) is not an http:// or https:// URL; fix it")
+                throw ConfigurationError(
+                    .invalidConfiguration,
+                    "the endpoint \(Redact.url(found.url)) (from \(found.source)) is not an http:// or https:// URL; fix it"
+                )
             }
             var trimmed = found.url
             while trimmed.hasSuffix("/") { trimmed.removeLast() }
@@ -155,7 +163,8 @@ public struct ResolvedConfiguration: Sendable {
             addressing = .path
         } else if let style = profile?.subProperties["s3"]?["addressing_style"], !style.isEmpty {
             guard let parsed = AddressingStyle(rawValue: style.lowercased()) else {
-                throw ConfigurationError(.invalidConfiguration,
+                throw ConfigurationError(
+                    .invalidConfiguration,
                     "profile \(profileName) has s3 addressing_style = \(style); use auto, path or virtual")
             }
             addressing = parsed
@@ -165,17 +174,21 @@ public struct ResolvedConfiguration: Sendable {
         let caBundle = (env["AWS_CA_BUNDLE"] ?? profile?["ca_bundle"]).map(expand)
         var maxAttempts: Int?
         if let (text, from) = env["AWS_MAX_ATTEMPTS"].map({ ($0, "AWS_MAX_ATTEMPTS") })
-            ?? profile?["max_attempts"].map({ ($0, "max_attempts of profile \(profileName)") }) {
+            ?? profile?["max_attempts"].map({ ($0, "max_attempts of profile \(profileName)") })
+        {
             guard let value = Int(text.trimmingSpaces()), value >= 1 else {
-                throw ConfigurationError(.invalidConfiguration, "\(from) is \"\(text)\"; use a whole number of at least 1")
+                throw ConfigurationError(
+                    .invalidConfiguration, "\(from) is \"\(text)\"; use a whole number of at least 1")
             }
             maxAttempts = value
         }
         var retryMode = RetryMode.standard
         if let (text, from) = env["AWS_RETRY_MODE"].map({ ($0, "AWS_RETRY_MODE") })
-            ?? profile?["retry_mode"].map({ ($0, "retry_mode of profile \(profileName)") }) {
+            ?? profile?["retry_mode"].map({ ($0, "retry_mode of profile \(profileName)") })
+        {
             guard let mode = RetryMode(rawValue: text.lowercased()) else {
-                throw ConfigurationError(.invalidConfiguration, "\(from) is \"\(text)\"; use standard, legacy or adaptive")
+                throw ConfigurationError(
+                    .invalidConfiguration, "\(from) is \"\(text)\"; use standard, legacy or adaptive")
             }
             retryMode = mode
         }
@@ -190,7 +203,8 @@ public struct ResolvedConfiguration: Sendable {
             stsEndpoint: { stsProfile in
                 var url: String?
                 if !stsIgnore {
-                    url = stsEnvironment["AWS_ENDPOINT_URL_STS"] ?? stsEnvironment["AWS_ENDPOINT_URL"]
+                    url =
+                        stsEnvironment["AWS_ENDPOINT_URL_STS"] ?? stsEnvironment["AWS_ENDPOINT_URL"]
                         ?? stsServices?.subProperties["sts"]?["endpoint_url"].flatMap { $0.isEmpty ? nil : $0 }
                         ?? stsProfile?["endpoint_url"]
                 }
@@ -204,15 +218,17 @@ public struct ResolvedConfiguration: Sendable {
         var providers: [any CredentialProvider] = []
         if !explicitProfile { providers.append(EnvironmentCredentialProvider(environment: environment)) }
         providers.append(AssumeRoleProfileProvider(profileName: profileName, profiles: profiles))
-        providers.append(WebIdentityCredentialProvider(
-            tokenFile: webIdentityEnv["AWS_WEB_IDENTITY_TOKEN_FILE"] ?? profile?["web_identity_token_file"],
-            roleArn: webIdentityEnv["AWS_ROLE_ARN"] ?? profile?["role_arn"],
-            sessionName: webIdentityEnv["AWS_ROLE_SESSION_NAME"] ?? profile?["role_session_name"],
-            sts: context.sts(profile), files: reader))
+        providers.append(
+            WebIdentityCredentialProvider(
+                tokenFile: webIdentityEnv["AWS_WEB_IDENTITY_TOKEN_FILE"] ?? profile?["web_identity_token_file"],
+                roleArn: webIdentityEnv["AWS_ROLE_ARN"] ?? profile?["role_arn"],
+                sessionName: webIdentityEnv["AWS_ROLE_SESSION_NAME"] ?? profile?["role_session_name"],
+                sts: context.sts(profile), files: reader))
         providers.append(ProfileCredentialProvider(profileName: profileName, profiles: profiles))
         providers.append(ContainerCredentialProvider(environment: environment, transport: transport, files: reader))
-        providers.append(InstanceMetadataCredentialProvider(
-            environment: environment, profile: profile, transport: metadataTransport ?? transport))
+        providers.append(
+            InstanceMetadataCredentialProvider(
+                environment: environment, profile: profile, transport: metadataTransport ?? transport))
 
         return ResolvedConfiguration(
             profile: profileName, region: region, regionSource: regionSource,
@@ -240,13 +256,16 @@ public struct ResolvedConfiguration: Sendable {
             configPath: expandPath(env["AWS_CONFIG_FILE"] ?? "~/.aws/config", env),
             credentialsPath: expandPath(env["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials", env),
             files: reader)
-        let named: (name: String, by: String)? = flags.profile.flatMap { $0.isEmpty ? nil : ($0, "--profile") }
+        let named: (name: String, by: String)? =
+            flags.profile.flatMap { $0.isEmpty ? nil : ($0, "--profile") }
             ?? env["AWS_DEFAULT_PROFILE"].map { ($0, "AWS_DEFAULT_PROFILE") }
             ?? env["AWS_PROFILE"].map { ($0, "AWS_PROFILE") }
         let profileName = named?.name ?? "default"
         if let named, !files.hasProfile(named.name) {
-            throw ConfigurationError(.invalidConfiguration,
-                "the profile \(named.name) (from \(named.by)) is in neither \(files.pathsForMessages); check \(named.by) or the files")
+            throw ConfigurationError(
+                .invalidConfiguration,
+                "the profile \(named.name) (from \(named.by)) is in neither \(files.pathsForMessages); check \(named.by) or the files"
+            )
         }
         return (files, profileName, files.profile(profileName))
     }

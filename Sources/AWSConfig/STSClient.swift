@@ -1,12 +1,13 @@
 import HTTPClient
 import SigV4
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The two STS calls credential providers need: AssumeRole (signed with the source credentials)
@@ -50,7 +51,9 @@ public struct STSClient: Sendable {
         return try call(action: "AssumeRole", roleArn: roleArn, form: form, signWith: source)
     }
 
-    public func assumeRoleWithWebIdentity(roleArn: String, sessionName: String, webIdentityToken: String) throws -> Credentials {
+    public func assumeRoleWithWebIdentity(roleArn: String, sessionName: String, webIdentityToken: String) throws
+        -> Credentials
+    {
         let form: [(name: String, value: String?)] = [
             ("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleArn),
             ("RoleSessionName", sessionName), ("WebIdentityToken", webIdentityToken),
@@ -58,41 +61,54 @@ public struct STSClient: Sendable {
         return try call(action: "AssumeRoleWithWebIdentity", roleArn: roleArn, form: form, signWith: nil)
     }
 
-    private func call(action: String, roleArn: String, form: [(name: String, value: String?)], signWith source: Credentials?) throws -> Credentials {
+    private func call(
+        action: String, roleArn: String, form: [(name: String, value: String?)], signWith source: Credentials?
+    ) throws -> Credentials {
         let body = Array(S3Path.query(form).utf8)
         let url = endpoint + "/"
         var lastError: ConfigurationError?
         for attempt in 1...max(1, maxAttempts) {
             if attempt > 1 { usleep(UInt32(min(100_000 << (attempt - 2), 2_000_000))) }
-            var headers: [(name: String, value: String)] = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]
+            var headers: [(name: String, value: String)] = [
+                ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+            ]
             if let source {
                 headers = SigV4Signer(credentials: source, region: region, service: "sts").signedHeaders(
-                    method: "POST", url: url, headers: headers, payloadHash: PayloadHasher.hash(body), date: clock.now())
+                    method: "POST", url: url, headers: headers, payloadHash: PayloadHasher.hash(body), date: clock.now()
+                )
             }
             let response: HTTPResponse
             do {
                 response = try transport.send(HTTPRequest(method: "POST", url: url, headers: headers), body: body)
             } catch let error as TransportError {
-                lastError = ConfigurationError(.unavailable,
-                    "STS \(action) for \(roleArn) failed: cannot reach \(Redact.url(endpoint)) (\(error.message)); check the network or AWS_ENDPOINT_URL_STS")
+                lastError = ConfigurationError(
+                    .unavailable,
+                    "STS \(action) for \(roleArn) failed: cannot reach \(Redact.url(endpoint)) (\(error.message)); check the network or AWS_ENDPOINT_URL_STS"
+                )
                 if error.kind == .cancelled { break }
                 continue
             }
             let xml = String(decoding: response.body, as: UTF8.self)
             if response.status == 200 {
-                guard let id = XMLLeaf.text("AccessKeyId", in: xml), let secret = XMLLeaf.text("SecretAccessKey", in: xml) else {
-                    throw ConfigurationError(.unavailable, "STS \(action) for \(roleArn) answered without credentials; try again later")
+                guard let id = XMLLeaf.text("AccessKeyId", in: xml),
+                    let secret = XMLLeaf.text("SecretAccessKey", in: xml)
+                else {
+                    throw ConfigurationError(
+                        .unavailable, "STS \(action) for \(roleArn) answered without credentials; try again later")
                 }
                 let expiration = XMLLeaf.text("Expiration", in: xml)
-                return Credentials(accessKeyId: id, secretAccessKey: secret,
-                                   sessionToken: XMLLeaf.text("SessionToken", in: xml),
-                                   expiration: expiration.flatMap(AmzDate.parseISO8601))
+                return Credentials(
+                    accessKeyId: id, secretAccessKey: secret,
+                    sessionToken: XMLLeaf.text("SessionToken", in: xml),
+                    expiration: expiration.flatMap(AmzDate.parseISO8601))
             }
             let code = XMLLeaf.text("Code", in: xml) ?? "HTTP \(response.status)"
             let message = XMLLeaf.text("Message", in: xml).map { ": \($0)" } ?? ""
             let retryable = response.status >= 500 || code == "Throttling" || code == "IDPCommunicationError"
-            let error = ConfigurationError(retryable ? .unavailable : .credentialsRejected,
-                "STS \(action) for \(roleArn) was refused (\(code)\(message)); check the role's trust policy and the source credentials")
+            let error = ConfigurationError(
+                retryable ? .unavailable : .credentialsRejected,
+                "STS \(action) for \(roleArn) was refused (\(code)\(message)); check the role's trust policy and the source credentials"
+            )
             if !retryable { throw error }
             lastError = error
         }

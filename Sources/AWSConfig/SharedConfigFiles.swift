@@ -36,7 +36,9 @@ public struct SharedConfigFiles: Sendable, Equatable {
         }
 
         public var description: String {
-            "Section(" + (properties.keys.sorted() + subProperties.keys.sorted().map { $0 + ".*" }).joined(separator: ", ") + ")"
+            "Section("
+                + (properties.keys.sorted() + subProperties.keys.sorted().map { $0 + ".*" }).joined(separator: ", ")
+                + ")"
         }
 
         public var customMirror: Mirror {
@@ -127,10 +129,14 @@ enum INIParser {
     /// The sections in file order, `[DEFAULT]`'s settings applied to each.
     static func parse(_ bytes: [UInt8], path: String) throws -> [(String, SharedConfigFiles.Section)] {
         func refuse(_ line: Int, _ problem: String) -> ConfigurationError {
-            ConfigurationError(.invalidConfiguration, "\(path) line \(line): \(problem); fix the file (the AWS CLI refuses it too)")
+            ConfigurationError(
+                .invalidConfiguration, "\(path) line \(line): \(problem); fix the file (the AWS CLI refuses it too)")
         }
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
-            throw refuse(1, "the file starts with a UTF-8 byte order mark, which the AWS CLI reads as text before the first [section]; save it without the mark")
+            throw refuse(
+                1,
+                "the file starts with a UTF-8 byte order mark, which the AWS CLI reads as text before the first [section]; save it without the mark"
+            )
         }
 
         typealias Lines = [(text: String, line: Int)]
@@ -140,15 +146,19 @@ enum INIParser {
         }
         var sections: [RawSection] = []
         var defaults = RawSection(name: "DEFAULT")
-        var current: Int?              // index into sections, or -1 for DEFAULT
-        var option: Int?               // index of the option whose value continues
+        var current: Int?  // index into sections, or -1 for DEFAULT
+        var option: Int?  // index of the option whose value continues
         var indentLevel = 0
-        var seen: Set<String> = []     // "section" and "section\u{0}key", as configparser's elements_added
+        var seen: Set<String> = []  // "section" and "section\u{0}key", as configparser's elements_added
         var firstError: ConfigurationError?
 
         func append(_ text: String, _ line: Int) {
             guard let current, let option else { return }
-            if current < 0 { defaults.options[option].lines.append((text, line)) } else { sections[current].options[option].lines.append((text, line)) }
+            if current < 0 {
+                defaults.options[option].lines.append((text, line))
+            } else {
+                sections[current].options[option].lines.append((text, line))
+            }
         }
 
         for (index, rawLine) in try lines(of: bytes, path: path).enumerated() {
@@ -183,7 +193,9 @@ enum INIParser {
                 throw refuse(number, "a setting before the first [section] header")
             }
             guard let delimiter = stripped.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
-                if firstError == nil { firstError = refuse(number, "the line is not [section], key = value, nor a # comment") }
+                if firstError == nil {
+                    firstError = refuse(number, "the line is not [section], key = value, nor a # comment")
+                }
                 continue
             }
             let key = String(String.UnicodeScalarView(strip(stripped[..<delimiter]))).lowercased()
@@ -217,7 +229,8 @@ enum INIParser {
                 var nested: [String: String] = [:]
                 for (text, line) in kept.dropFirst() where !text.isEmpty {
                     guard text.contains("=") else {
-                        throw refuse(line, "the sub-setting \"\(text.prefix(40))\" of \(key) has no = (write name = value)")
+                        throw refuse(
+                            line, "the sub-setting \"\(text.prefix(40))\" of \(key) has no = (write name = value)")
                     }
                     let scalars = Array(text.unicodeScalars)
                     let at = scalars.firstIndex(of: "=")!
@@ -245,8 +258,10 @@ enum INIParser {
         var index = 0
         func take(_ end: Int) throws {
             guard let line = String(validating: bytes[start..<end], as: UTF8.self) else {
-                throw ConfigurationError(.invalidConfiguration,
-                    "\(path) line \(result.count + 1): bytes that are not UTF-8; save the file as UTF-8 (the AWS CLI refuses it too)")
+                throw ConfigurationError(
+                    .invalidConfiguration,
+                    "\(path) line \(result.count + 1): bytes that are not UTF-8; save the file as UTF-8 (the AWS CLI refuses it too)"
+                )
             }
             result.append(line)
         }
@@ -263,7 +278,8 @@ enum INIParser {
     }
 
     /// Python's `str.strip()`: white space as `str.isspace()` sees it off both ends.
-    private static func strip<C: BidirectionalCollection>(_ scalars: C) -> C.SubSequence where C.Element == Unicode.Scalar {
+    private static func strip<C: BidirectionalCollection>(_ scalars: C) -> C.SubSequence
+    where C.Element == Unicode.Scalar {
         var start = scalars.startIndex
         var end = scalars.endIndex
         while start < end, isPythonSpace(scalars[start]) { start = scalars.index(after: start) }
@@ -287,7 +303,11 @@ func shellWords(_ text: String) -> [String]? {
     while let c = scalars.popFirst() {
         switch c {
         case " ", "\t", "\r", "\n":
-            if inWord { words.append(word); word = ""; inWord = false }
+            if inWord {
+                words.append(word)
+                word = ""
+                inWord = false
+            }
         case "\\":
             guard let next = scalars.popFirst() else { return nil }
             word.unicodeScalars.append(next)
@@ -301,7 +321,10 @@ func shellWords(_ text: String) -> [String]? {
             inWord = true
             var closed = false
             while let q = scalars.popFirst() {
-                if q == "\"" { closed = true; break }
+                if q == "\"" {
+                    closed = true
+                    break
+                }
                 if q == "\\", let next = scalars.first, next == "\"" || next == "\\" {
                     word.unicodeScalars.append(next)
                     scalars = scalars.dropFirst()
@@ -323,8 +346,12 @@ extension StringProtocol {
     func trimmingSpaces() -> SubSequence {
         var start = startIndex
         var end = endIndex
-        while start < end, self[start] == " " || self[start] == "\t" || self[start] == "\r" { start = index(after: start) }
-        while end > start, self[index(before: end)] == " " || self[index(before: end)] == "\t" || self[index(before: end)] == "\r" {
+        while start < end, self[start] == " " || self[start] == "\t" || self[start] == "\r" {
+            start = index(after: start)
+        }
+        while end > start,
+            self[index(before: end)] == " " || self[index(before: end)] == "\t" || self[index(before: end)] == "\r"
+        {
             end = index(before: end)
         }
         return self[start..<end]

@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import SigV4
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// STS AssumeRoleWithWebIdentity with a token read from a file (EKS IRSA, GitHub OIDC …):
 /// `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`, `AWS_ROLE_SESSION_NAME`, each falling back to the
@@ -29,11 +30,14 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
     public func credentials() throws -> Credentials? {
         guard let tokenFile else { return nil }
         guard let roleArn else {
-            throw ConfigurationError(.invalidConfiguration,
-                "a web identity token file is configured (\(tokenFile)) but no role; set AWS_ROLE_ARN or the profile's role_arn")
+            throw ConfigurationError(
+                .invalidConfiguration,
+                "a web identity token file is configured (\(tokenFile)) but no role; set AWS_ROLE_ARN or the profile's role_arn"
+            )
         }
         guard let bytes = try files.read(tokenFile) else {
-            throw ConfigurationError(.invalidConfiguration,
+            throw ConfigurationError(
+                .invalidConfiguration,
                 "the web identity token file \(tokenFile) does not exist; check AWS_WEB_IDENTITY_TOKEN_FILE")
         }
         let token = String(decoding: bytes, as: UTF8.self).trimmingSpaces().trimmingNewlines()

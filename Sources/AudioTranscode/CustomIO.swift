@@ -2,9 +2,9 @@ import CAVFormat
 import CAVUtil
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The AVIO buffer size for both directions. 64 KiB: large reads go straight into the caller's
@@ -82,7 +82,8 @@ final class SinkCallbacks {
             // A rewrite that reaches past what may still be rewritten: the muxer only rewrites its
             // Xing frame, so this is a bug, never silent corruption.
             if error == nil {
-                error = TranscodeError(.internalFailure, "rewrite at byte \(position) outside the output's rewritable window")
+                error = TranscodeError(
+                    .internalFailure, "rewrite at byte \(position) outside the output's rewritable window")
             }
             return s3t_averror_eio()
         }
@@ -142,8 +143,9 @@ final class CustomIOContext {
     /// known size still answers `AVSEEK_SIZE`.
     init(reading callbacks: SourceCallbacks) throws(FFmpegError) {
         self.callbacks = callbacks
-        context = try CustomIOContext.allocate(opaque: Unmanaged.passUnretained(callbacks).toOpaque(),
-                                               write: false, read: readPacket, writer: nil, seek: seekSource)
+        context = try CustomIOContext.allocate(
+            opaque: Unmanaged.passUnretained(callbacks).toOpaque(),
+            write: false, read: readPacket, writer: nil, seek: seekSource)
         context.pointee.seekable = callbacks.source.isSeekable ? s3t_avio_seekable_normal() : 0
     }
 
@@ -151,19 +153,24 @@ final class CustomIOContext {
     /// when the sink has a rewritable window.
     init(writing callbacks: SinkCallbacks) throws(FFmpegError) {
         self.callbacks = callbacks
-        context = try CustomIOContext.allocate(opaque: Unmanaged.passUnretained(callbacks).toOpaque(),
-                                               write: true, read: nil, writer: writePacket, seek: seekSink)
+        context = try CustomIOContext.allocate(
+            opaque: Unmanaged.passUnretained(callbacks).toOpaque(),
+            write: true, read: nil, writer: writePacket, seek: seekSink)
         context.pointee.seekable = callbacks.sink.rewritableWindow != nil ? s3t_avio_seekable_normal() : 0
     }
 
-    private static func allocate(opaque: UnsafeMutableRawPointer, write: Bool, read: s3t_avio_read_fn?,
-                                 writer: s3t_avio_write_fn?, seek: s3t_avio_seek_fn) throws(FFmpegError)
-        -> UnsafeMutablePointer<AVIOContext> {
+    private static func allocate(
+        opaque: UnsafeMutableRawPointer, write: Bool, read: s3t_avio_read_fn?,
+        writer: s3t_avio_write_fn?, seek: s3t_avio_seek_fn
+    ) throws(FFmpegError)
+        -> UnsafeMutablePointer<AVIOContext>
+    {
         guard let buffer = av_malloc(Int(ioBufferSize)) else {
             throw FFmpegError(code: s3t_averror_enomem(), operation: "av_malloc")
         }
         let bytes = buffer.assumingMemoryBound(to: UInt8.self)
-        guard let context = s3t_avio_alloc_context(bytes, ioBufferSize, write ? 1 : 0, opaque, read, writer, seek) else {
+        guard let context = s3t_avio_alloc_context(bytes, ioBufferSize, write ? 1 : 0, opaque, read, writer, seek)
+        else {
             av_free(buffer)
             throw FFmpegError(code: s3t_averror_enomem(), operation: "avio_alloc_context")
         }

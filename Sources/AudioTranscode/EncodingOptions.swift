@@ -28,8 +28,10 @@ public struct Tags: Sendable, Equatable, Codable {
     public var genre: String?
     public var comment: String?
 
-    public init(title: String? = nil, artist: String? = nil, album: String? = nil, year: String? = nil,
-                track: String? = nil, genre: String? = nil, comment: String? = nil) {
+    public init(
+        title: String? = nil, artist: String? = nil, album: String? = nil, year: String? = nil,
+        track: String? = nil, genre: String? = nil, comment: String? = nil
+    ) {
         self.title = title
         self.artist = artist
         self.album = album
@@ -40,10 +42,12 @@ public struct Tags: Sendable, Equatable, Codable {
     }
 
     /// FFmpeg metadata keys, the order the fields are written in.
-    static var keys: [(key: String, field: WritableKeyPath<Tags, String?>)] { [
-        ("title", \.title), ("artist", \.artist), ("album", \.album), ("date", \.year),
-        ("track", \.track), ("genre", \.genre), ("comment", \.comment),
-    ] }
+    static var keys: [(key: String, field: WritableKeyPath<Tags, String?>)] {
+        [
+            ("title", \.title), ("artist", \.artist), ("album", \.album), ("date", \.year),
+            ("track", \.track), ("genre", \.genre), ("comment", \.comment),
+        ]
+    }
 
     /// The fields found in FFmpeg metadata (`title`, `artist`, `album`, `date`, `track`, `genre`,
     /// `comment`; the WAV demuxer maps LIST/INFO's INAM, IART, IPRD, ICRD, ITRK, IGNR, ICMT to these).
@@ -92,8 +96,10 @@ public struct EncodingOptions: Sendable, Equatable {
     /// false: no ID3v2 tag at all (`--no-tags`), not even the encoder's name.
     public var writesTags: Bool = true
 
-    public init(bitrate: BitrateMode = .cbr(kbps: 192), algorithmQuality: Int? = nil, sampleRate: Int? = nil,
-                channels: Int? = nil, tags: Tags = Tags(), copiesInputTags: Bool = true, writesTags: Bool = true) {
+    public init(
+        bitrate: BitrateMode = .cbr(kbps: 192), algorithmQuality: Int? = nil, sampleRate: Int? = nil,
+        channels: Int? = nil, tags: Tags = Tags(), copiesInputTags: Bool = true, writesTags: Bool = true
+    ) {
         self.bitrate = bitrate
         self.algorithmQuality = algorithmQuality
         self.sampleRate = sampleRate
@@ -146,7 +152,8 @@ public enum MP3SampleRate {
             family = legalRates
         }
         return family.min { a, b in
-            let da = abs(a - rate), db = abs(b - rate)
+            let da = abs(a - rate)
+            let db = abs(b - rate)
             return da != db ? da < db : a > b
         }!
     }

@@ -10,7 +10,9 @@ final class Frame {
     let pointer: UnsafeMutablePointer<AVFrame>
 
     init() throws(FFmpegError) {
-        guard let frame = av_frame_alloc() else { throw FFmpegError(code: s3t_averror_enomem(), operation: "av_frame_alloc") }
+        guard let frame = av_frame_alloc() else {
+            throw FFmpegError(code: s3t_averror_enomem(), operation: "av_frame_alloc")
+        }
         pointer = frame
     }
 
@@ -30,7 +32,9 @@ final class Packet {
     let pointer: UnsafeMutablePointer<AVPacket>
 
     init() throws(FFmpegError) {
-        guard let packet = av_packet_alloc() else { throw FFmpegError(code: s3t_averror_enomem(), operation: "av_packet_alloc") }
+        guard let packet = av_packet_alloc() else {
+            throw FFmpegError(code: s3t_averror_enomem(), operation: "av_packet_alloc")
+        }
         pointer = packet
     }
 
@@ -129,7 +133,9 @@ final class ChannelLayout {
 
     static func describe(_ layout: UnsafePointer<AVChannelLayout>) -> String {
         var buffer = [CChar](repeating: 0, count: 128)
-        guard av_channel_layout_describe(layout, &buffer, buffer.count) >= 0 else { return "\(layout.pointee.nb_channels) channels" }
+        guard av_channel_layout_describe(layout, &buffer, buffer.count) >= 0 else {
+            return "\(layout.pointee.nb_channels) channels"
+        }
         return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
@@ -143,20 +149,25 @@ final class Resampler {
     /// With `evenMix`, the automatic matrix for the layouts is replaced by an equal-weight one
     /// (input channel i to output channel i mod 2, or all to mono): for layouts libswresample
     /// cannot downmix by itself.
-    init(from input: (format: AVSampleFormat, rate: Int32, layout: ChannelLayout),
-         to output: (format: AVSampleFormat, rate: Int32, layout: ChannelLayout), evenMix: Bool = false) throws(FFmpegError) {
+    init(
+        from input: (format: AVSampleFormat, rate: Int32, layout: ChannelLayout),
+        to output: (format: AVSampleFormat, rate: Int32, layout: ChannelLayout), evenMix: Bool = false
+    ) throws(FFmpegError) {
         var context: OpaquePointer?
-        try check(swr_alloc_set_opts2(&context, &output.layout.layout, output.format, output.rate,
-                                      &input.layout.layout, input.format, input.rate, 0, nil), "swr_alloc_set_opts2")
+        try check(
+            swr_alloc_set_opts2(
+                &context, &output.layout.layout, output.format, output.rate,
+                &input.layout.layout, input.format, input.rate, 0, nil), "swr_alloc_set_opts2")
         guard let context else { throw FFmpegError(code: s3t_averror_enomem(), operation: "swr_alloc_set_opts2") }
         pointer = context
         self.input = input
         if evenMix {
-            let ins = Int(input.layout.channels), outs = Int(output.layout.channels)
+            let ins = Int(input.layout.channels)
+            let outs = Int(output.layout.channels)
             var matrix = [Double](repeating: 0, count: ins * outs)
             for i in 0..<ins {
                 let o = i % outs
-                let sharing = (ins - o + outs - 1) / outs // input channels feeding output o
+                let sharing = (ins - o + outs - 1) / outs  // input channels feeding output o
                 matrix[o * ins + i] = 1 / Double(sharing)
             }
             try check(swr_set_matrix(context, matrix, Int32(ins)), "swr_set_matrix")
@@ -173,8 +184,10 @@ final class Resampler {
     func outputBound(forInput count: Int32) -> Int32 { swr_get_out_samples(pointer, count) }
 
     /// Converts `count` input samples (nil: flush) into `output`; returns the samples written.
-    func convert(_ input: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, count: Int32,
-                 into output: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, capacity: Int32) throws(FFmpegError) -> Int32 {
+    func convert(
+        _ input: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, count: Int32,
+        into output: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, capacity: Int32
+    ) throws(FFmpegError) -> Int32 {
         try check(swr_convert(pointer, output, capacity, input, count), "swr_convert")
     }
 }
@@ -256,7 +269,7 @@ final class Demuxer {
         allocated.pointee.pb = io.context
         allocated.pointee.flags |= s3t_avfmt_flag_custom_io()
         var context: UnsafeMutablePointer<AVFormatContext>? = allocated
-        let opened = avformat_open_input(&context, nil, nil, nil) // frees the context on failure
+        let opened = avformat_open_input(&context, nil, nil, nil)  // frees the context on failure
         if let error = callbacks.error {
             // The open may have succeeded despite the source's error (a failed seek past the data
             // chunk ends the WAV demuxer's scan, not its open): nothing owns the context yet.
@@ -264,7 +277,8 @@ final class Demuxer {
             throw error
         }
         guard opened >= 0, let context else {
-            throw Demuxer.notAudio(source, source.size == 0 ? "the file is empty" : "not a recognised audio format", opened)
+            throw Demuxer.notAudio(
+                source, source.size == 0 ? "the file is empty" : "not a recognised audio format", opened)
         }
         format = context
         let found = avformat_find_stream_info(context, nil)
@@ -274,7 +288,7 @@ final class Demuxer {
 
     deinit {
         var context: UnsafeMutablePointer<AVFormatContext>? = format
-        avformat_close_input(&context) // leaves the custom pb alone; `io` frees it after this
+        avformat_close_input(&context)  // leaves the custom pb alone; `io` frees it after this
     }
 
     var containerName: String { String(cString: format.pointee.iformat.pointee.name) }
@@ -296,14 +310,18 @@ final class Demuxer {
     func audioStream() throws -> UnsafeMutablePointer<AVStream> {
         let index = av_find_best_stream(format, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0)
         guard index >= 0, let stream = format.pointee.streams[Int(index)] else {
-            throw TranscodeError(.notAudio, "\(callbacks.source.name): not decodable audio: no audio stream; give a WAV, FLAC, MP3, Ogg or other audio file")
+            throw TranscodeError(
+                .notAudio,
+                "\(callbacks.source.name): not decodable audio: no audio stream; give a WAV, FLAC, MP3, Ogg or other audio file"
+            )
         }
         return stream
     }
 
     static func notAudio(_ source: ByteSource, _ reason: String, _ code: Int32) -> TranscodeError {
-        TranscodeError(.notAudio, "\(source.name): not decodable audio: \(reason); give a WAV, FLAC, MP3, Ogg or other audio file",
-                       underlying: code < 0 ? FFmpegError.text(for: code) : nil)
+        TranscodeError(
+            .notAudio, "\(source.name): not decodable audio: \(reason); give a WAV, FLAC, MP3, Ogg or other audio file",
+            underlying: code < 0 ? FFmpegError.text(for: code) : nil)
     }
 }
 
@@ -323,7 +341,9 @@ enum FFmpegAllocationLimit {
 
 /// Input metadata as a plain dictionary: the container's, then the stream's for keys it lacks
 /// (Ogg and FLAC keep Vorbis comments on the stream). Keys are FFmpeg's lower-case names.
-func metadata(of format: UnsafeMutablePointer<AVFormatContext>, stream: UnsafeMutablePointer<AVStream>?) -> [String: String] {
+func metadata(of format: UnsafeMutablePointer<AVFormatContext>, stream: UnsafeMutablePointer<AVStream>?) -> [String:
+    String]
+{
     var result: [String: String] = [:]
     for dictionary in [format.pointee.metadata, stream?.pointee.metadata] {
         var entry: UnsafeMutablePointer<AVDictionaryEntry>? = nil

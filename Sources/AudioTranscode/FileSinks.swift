@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A local MP3 file. The whole file is the rewritable window, so it gets a correct Xing/Info + LAME
@@ -60,13 +60,15 @@ public final class FileSink: OutputSink {
             throw TranscodeError(.writeFailed, "\(path): output cannot seek")
         }
         while remaining > 0 {
-            let done = temporaryPath != nil
+            let done =
+                temporaryPath != nil
                 ? pwrite(descriptor, base, remaining, off_t(position))
                 : writeDescriptor(descriptor, base, remaining)
             if done < 0 {
                 if errno == EINTR { continue }
-                throw TranscodeError(.writeFailed, "\(path): writing the output failed; check free space",
-                                     underlying: posixMessage(errno))
+                throw TranscodeError(
+                    .writeFailed, "\(path): writing the output failed; check free space",
+                    underlying: posixMessage(errno))
             }
             base += done
             remaining -= done
@@ -87,8 +89,9 @@ public final class FileSink: OutputSink {
         if let temporaryPath, rename(temporaryPath, path) != 0 {
             let code = errno
             unlink(temporaryPath)
-            throw TranscodeError(.outputUnavailable, "\(path): cannot move the finished output into place",
-                                 underlying: posixMessage(code))
+            throw TranscodeError(
+                .outputUnavailable, "\(path): cannot move the finished output into place",
+                underlying: posixMessage(code))
         }
     }
 
@@ -101,7 +104,8 @@ public final class FileSink: OutputSink {
 
     private static func cannotCreate(_ path: String, _ code: Int32) -> TranscodeError {
         let hint = code == ENOENT ? "; check that its directory exists" : code == EACCES ? "; check permissions" : ""
-        return TranscodeError(.outputUnavailable, "\(path): cannot create the output\(hint)", underlying: posixMessage(code))
+        return TranscodeError(
+            .outputUnavailable, "\(path): cannot create the output\(hint)", underlying: posixMessage(code))
     }
 
     private static func temporaryPath(for path: String) -> String {
@@ -147,7 +151,8 @@ public final class FileDescriptorSink: OutputSink {
                 let code = errno
                 if code == EINTR { continue }
                 let advice = code == EPIPE ? "; the reader of the output went away before the end" : ""
-                throw TranscodeError(.writeFailed, "\(name): writing the output failed\(advice)", underlying: posixMessage(code))
+                throw TranscodeError(
+                    .writeFailed, "\(name): writing the output failed\(advice)", underlying: posixMessage(code))
             }
             base += done
             remaining -= done

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `read(2)`, callable from types that have a `read` method of their own.
@@ -38,8 +38,9 @@ public final class FileSource: ByteSource {
         guard fd >= 0 else {
             let code = errno
             let what = code == ENOENT ? "no such file" : code == EACCES ? "permission denied" : "cannot open"
-            throw TranscodeError(.inputUnavailable, "\(path): input \(what); check the path and its permissions",
-                                 underlying: posixMessage(code))
+            throw TranscodeError(
+                .inputUnavailable, "\(path): input \(what); check the path and its permissions",
+                underlying: posixMessage(code))
         }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
@@ -62,13 +63,16 @@ public final class FileSource: ByteSource {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         while true {
-            let got = isSeekable ? pread(descriptor, base, buffer.count, off_t(offset)) : readDescriptor(descriptor, base, buffer.count)
+            let got =
+                isSeekable
+                ? pread(descriptor, base, buffer.count, off_t(offset)) : readDescriptor(descriptor, base, buffer.count)
             if got >= 0 {
                 offset += Int64(got)
                 return got
             }
             if errno == EINTR { continue }
-            throw TranscodeError(.inputUnavailable, "\(name): reading the input failed", underlying: posixMessage(errno))
+            throw TranscodeError(
+                .inputUnavailable, "\(name): reading the input failed", underlying: posixMessage(errno))
         }
     }
 
@@ -110,7 +114,8 @@ public final class FileDescriptorSource: ByteSource {
             let got = readDescriptor(descriptor, base, buffer.count)
             if got >= 0 { return got }
             if errno == EINTR { continue }
-            throw TranscodeError(.inputUnavailable, "\(name): reading the input failed", underlying: posixMessage(errno))
+            throw TranscodeError(
+                .inputUnavailable, "\(name): reading the input failed", underlying: posixMessage(errno))
         }
     }
 

@@ -18,9 +18,11 @@ final class MP3Muxer {
         io = try CustomIOContext(writing: callbacks)
         var context: UnsafeMutablePointer<AVFormatContext>?
         try check(avformat_alloc_output_context2(&context, nil, "mp3", nil), "avformat_alloc_output_context2")
-        guard let context else { throw FFmpegError(code: s3t_averror_enomem(), operation: "avformat_alloc_output_context2") }
+        guard let context else {
+            throw FFmpegError(code: s3t_averror_enomem(), operation: "avformat_alloc_output_context2")
+        }
         guard let stream = avformat_new_stream(context, nil) else {
-            avformat_free_context(context) // deinit cannot: `stream` is not set, so it will not run
+            avformat_free_context(context)  // deinit cannot: `stream` is not set, so it will not run
             throw FFmpegError(code: s3t_averror_enomem(), operation: "avformat_new_stream")
         }
         // From here every property is set, so a throw runs deinit, which frees the context.
@@ -28,11 +30,15 @@ final class MP3Muxer {
         self.stream = stream
         context.pointee.pb = io.context
         context.pointee.flags |= s3t_avfmt_flag_custom_io()
-        try check(avcodec_parameters_from_context(stream.pointee.codecpar, encoder.pointer), "avcodec_parameters_from_context")
+        try check(
+            avcodec_parameters_from_context(stream.pointee.codecpar, encoder.pointer), "avcodec_parameters_from_context"
+        )
         stream.pointee.time_base = encoder.pointer.pointee.time_base
         // The LAME frame's encoder field comes from this tag, as with the ffmpeg CLI.
         let version = avcodec_version()
-        av_dict_set(&stream.pointee.metadata, "encoder", "Lavc\(version >> 16).\((version >> 8) & 0xFF).\(version & 0xFF) libmp3lame", 0)
+        av_dict_set(
+            &stream.pointee.metadata, "encoder",
+            "Lavc\(version >> 16).\((version >> 8) & 0xFF).\(version & 0xFF) libmp3lame", 0)
         var options: OpaquePointer?
         defer { av_dict_free(&options) }
         if let metadata {
@@ -46,7 +52,7 @@ final class MP3Muxer {
     }
 
     deinit {
-        avformat_free_context(format) // never touches the custom pb; `io` frees it after this
+        avformat_free_context(format)  // never touches the custom pb; `io` frees it after this
     }
 
     /// Writes one encoded packet (timestamps in `timeBase`), then unreferences it.

@@ -34,7 +34,8 @@ public func probe(_ source: ByteSource) throws -> ProbeResult {
     do {
         return try probeStreams(source)
     } catch let error as FFmpegError {
-        throw TranscodeError(.internalFailure, "\(source.name): probing failed in \(error.operation)", underlying: error.message)
+        throw TranscodeError(
+            .internalFailure, "\(source.name): probing failed in \(error.operation)", underlying: error.message)
     }
 }
 
@@ -46,7 +47,9 @@ private func probeStreams(_ source: ByteSource) throws -> ProbeResult {
     guard channels > 0 else { throw Demuxer.notAudio(source, "its header says it has zero channels", 0) }
     let layout = ChannelLayout(declared: parameters.pointee.ch_layout, channels: channels)
     let descriptor = avcodec_descriptor_get(parameters.pointee.codec_id)
-    let bits = parameters.pointee.bits_per_raw_sample > 0 ? parameters.pointee.bits_per_raw_sample
+    let bits =
+        parameters.pointee.bits_per_raw_sample > 0
+        ? parameters.pointee.bits_per_raw_sample
         : av_get_exact_bits_per_sample(parameters.pointee.codec_id)
     let rate = parameters.pointee.bit_rate > 0 ? parameters.pointee.bit_rate : demuxer.format.pointee.bit_rate
     return ProbeResult(

@@ -92,17 +92,20 @@ public struct Transcoder: Sendable {
     ///     more data than there is, a truncated last sample, undecodable packets skipped).
     ///   - isCancelled: checked before each packet is read; when it returns true the transcode stops
     ///     with `.cancelled` (set it from a SIGINT handler).
-    public func transcode(from source: ByteSource, to sink: OutputSink,
-                          progress: (TranscodeProgress) -> Void = { _ in },
-                          warning: (String) -> Void = { _ in },
-                          isCancelled: () -> Bool = { false }) throws -> TranscodeResult {
+    public func transcode(
+        from source: ByteSource, to sink: OutputSink,
+        progress: (TranscodeProgress) -> Void = { _ in },
+        warning: (String) -> Void = { _ in },
+        isCancelled: () -> Bool = { false }
+    ) throws -> TranscodeResult {
         do {
             try options.validate()
             let result = try withoutActuallyEscaping(progress) { progress in
                 try withoutActuallyEscaping(warning) { warning in
                     try withoutActuallyEscaping(isCancelled) { isCancelled in
-                        let session = try TranscodeSession(source: source, sink: sink, options: options,
-                                                           progress: progress, warning: warning, isCancelled: isCancelled)
+                        let session = try TranscodeSession(
+                            source: source, sink: sink, options: options,
+                            progress: progress, warning: warning, isCancelled: isCancelled)
                         return try session.run()
                     }
                 }
@@ -111,7 +114,8 @@ public struct Transcoder: Sendable {
             return result
         } catch let error as FFmpegError {
             sink.abort()
-            throw TranscodeError(.internalFailure, "\(source.name): transcoding failed in \(error.operation)", underlying: error.message)
+            throw TranscodeError(
+                .internalFailure, "\(source.name): transcoding failed in \(error.operation)", underlying: error.message)
         } catch {
             sink.abort()
             throw error
@@ -161,9 +165,11 @@ private final class TranscodeSession {
     var warnings: [String] = []
     var warned: Set<String> = []
 
-    init(source: ByteSource, sink: OutputSink, options: EncodingOptions,
-         progress: @escaping (TranscodeProgress) -> Void, warning: @escaping (String) -> Void,
-         isCancelled: @escaping () -> Bool) throws {
+    init(
+        source: ByteSource, sink: OutputSink, options: EncodingOptions,
+        progress: @escaping (TranscodeProgress) -> Void, warning: @escaping (String) -> Void,
+        isCancelled: @escaping () -> Bool
+    ) throws {
         self.source = source
         self.options = options
         self.progress = progress
@@ -181,12 +187,14 @@ private final class TranscodeSession {
 
         // Tags: the input's, overridden by explicit options.
         if options.writesTags {
-            let inputTags = options.copiesInputTags ? Tags(metadata: metadata(of: demuxer.format, stream: stream)) : Tags()
+            let inputTags =
+                options.copiesInputTags ? Tags(metadata: metadata(of: demuxer.format, stream: stream)) : Tags()
             tags = inputTags.overridden(by: options.tags)
         } else {
             tags = Tags()
         }
-        muxer = try Self.makeMuxer(sink: sink, encoder: encoder, metadata: options.writesTags ? tags.metadata : nil, of: source)
+        muxer = try Self.makeMuxer(
+            sink: sink, encoder: encoder, metadata: options.writesTags ? tags.metadata : nil, of: source)
 
         // The FIFO between the resampler and the encoder's fixed frame size, and the reused frames.
         let outputFormat = encoder.pointer.pointee.sample_fmt
@@ -208,10 +216,12 @@ private final class TranscodeSession {
         // packet is whole blocks unless the data was cut short.
         let parameters = stream.pointee.codecpar!
         let streamDuration = stream.pointee.duration
-        let isPCM = (0x10000..<0x11000).contains(Int(parameters.pointee.codec_id.rawValue))
+        let isPCM =
+            (0x10000..<0x11000).contains(Int(parameters.pointee.codec_id.rawValue))
             && av_get_exact_bits_per_sample(parameters.pointee.codec_id) > 0
         if isPCM && streamDuration != s3t_av_nopts_value() && streamDuration > 0 {
-            announcedSamples = av_rescale_q(streamDuration, stream.pointee.time_base, AVRational(num: 1, den: Int32(description.sampleRate)))
+            announcedSamples = av_rescale_q(
+                streamDuration, stream.pointee.time_base, AVRational(num: 1, den: Int32(description.sampleRate)))
         } else {
             announcedSamples = nil
         }
@@ -249,11 +259,16 @@ private final class TranscodeSession {
         -> (description: InputDescription, layout: ChannelLayout, sampleFormat: AVSampleFormat)
     {
         let parameters = stream.pointee.codecpar!
-        let layout = ChannelLayout(declared: decoder.pointer.pointee.ch_layout, channels: parameters.pointee.ch_layout.nb_channels)
+        let layout = ChannelLayout(
+            declared: decoder.pointer.pointee.ch_layout, channels: parameters.pointee.ch_layout.nb_channels)
         var sampleFormat = decoder.pointer.pointee.sample_fmt
         if sampleFormat == AV_SAMPLE_FMT_NONE { sampleFormat = AVSampleFormat(parameters.pointee.format) }
-        let rate = decoder.pointer.pointee.sample_rate > 0 ? decoder.pointer.pointee.sample_rate : parameters.pointee.sample_rate
-        let bits = parameters.pointee.bits_per_raw_sample > 0 ? parameters.pointee.bits_per_raw_sample : parameters.pointee.bits_per_coded_sample
+        let rate =
+            decoder.pointer.pointee.sample_rate > 0
+            ? decoder.pointer.pointee.sample_rate : parameters.pointee.sample_rate
+        let bits =
+            parameters.pointee.bits_per_raw_sample > 0
+            ? parameters.pointee.bits_per_raw_sample : parameters.pointee.bits_per_coded_sample
         let description = InputDescription(
             container: demuxer.containerName,
             codec: String(cString: avcodec_get_name(parameters.pointee.codec_id)),
@@ -268,11 +283,14 @@ private final class TranscodeSession {
     /// Opens libmp3lame (`open_output_file` in `transcode_aac.c`): a legal MP3 rate, 1 or 2
     /// channels, the sample format closest to the input's, and the bitrate mode of `options`.
     static func openEncoder(
-        options: EncodingOptions, input: (description: InputDescription, layout: ChannelLayout, sampleFormat: AVSampleFormat),
+        options: EncodingOptions,
+        input: (description: InputDescription, layout: ChannelLayout, sampleFormat: AVSampleFormat),
         of source: ByteSource
     ) throws -> (encoder: CodecContext, layout: ChannelLayout) {
         guard let mp3 = avcodec_find_encoder_by_name("libmp3lame") else {
-            throw TranscodeError(.encoderUnavailable, "\(source.name): this FFmpeg has no libmp3lame encoder; install one built with --enable-libmp3lame")
+            throw TranscodeError(
+                .encoderUnavailable,
+                "\(source.name): this FFmpeg has no libmp3lame encoder; install one built with --enable-libmp3lame")
         }
         let outputRate = MP3SampleRate.legal(for: options.sampleRate ?? input.description.sampleRate)
         let outputChannels = Int32(options.channels ?? (input.description.channels == 1 ? 1 : 2))
@@ -296,19 +314,24 @@ private final class TranscodeSession {
         if let quality = options.algorithmQuality { context.pointee.compression_level = Int32(quality) }
         let opened = avcodec_open2(context, mp3, nil)
         guard opened >= 0 else {
-            throw TranscodeError(.invalidOptions, "\(source.name): libmp3lame refused \(options.bitrate) at \(outputRate) Hz, \(outputChannels) channels; try another bitrate",
-                                 underlying: FFmpegError.text(for: opened))
+            throw TranscodeError(
+                .invalidOptions,
+                "\(source.name): libmp3lame refused \(options.bitrate) at \(outputRate) Hz, \(outputChannels) channels; try another bitrate",
+                underlying: FFmpegError.text(for: opened))
         }
         return (encoder, layout)
     }
 
     /// The mp3 muxer over `sink`, its header written (ID3v2 tag with `metadata`, nil for none).
-    static func makeMuxer(sink: OutputSink, encoder: CodecContext, metadata: [(key: String, value: String)]?,
-                          of source: ByteSource) throws -> MP3Muxer {
+    static func makeMuxer(
+        sink: OutputSink, encoder: CodecContext, metadata: [(key: String, value: String)]?,
+        of source: ByteSource
+    ) throws -> MP3Muxer {
         do {
             return try MP3Muxer(sink: sink, encoder: encoder, metadata: metadata)
         } catch let error as FFmpegError {
-            throw TranscodeError(.writeFailed, "\(source.name): writing the MP3 header failed", underlying: error.description)
+            throw TranscodeError(
+                .writeFailed, "\(source.name): writing the MP3 header failed", underlying: error.description)
         }
     }
 
@@ -317,13 +340,17 @@ private final class TranscodeSession {
     static func encoderFormat(for input: AVSampleFormat, supported: UnsafePointer<AVSampleFormat>?) -> AVSampleFormat {
         var formats: [AVSampleFormat] = []
         if var pointer = supported {
-            while pointer.pointee != AV_SAMPLE_FMT_NONE { formats.append(pointer.pointee); pointer += 1 }
+            while pointer.pointee != AV_SAMPLE_FMT_NONE {
+                formats.append(pointer.pointee)
+                pointer += 1
+            }
         }
         let packed = av_get_packed_sample_fmt(input)
         let wanted: [AVSampleFormat]
         switch packed {
         case AV_SAMPLE_FMT_U8, AV_SAMPLE_FMT_S16: wanted = [AV_SAMPLE_FMT_S16P, AV_SAMPLE_FMT_S32P, AV_SAMPLE_FMT_FLTP]
-        case AV_SAMPLE_FMT_S32, AV_SAMPLE_FMT_S64: wanted = [AV_SAMPLE_FMT_S32P, AV_SAMPLE_FMT_FLTP, AV_SAMPLE_FMT_S16P]
+        case AV_SAMPLE_FMT_S32, AV_SAMPLE_FMT_S64:
+            wanted = [AV_SAMPLE_FMT_S32P, AV_SAMPLE_FMT_FLTP, AV_SAMPLE_FMT_S16P]
         default: wanted = [AV_SAMPLE_FMT_FLTP, AV_SAMPLE_FMT_S32P, AV_SAMPLE_FMT_S16P]
         }
         return wanted.first(where: formats.contains) ?? formats.first ?? AV_SAMPLE_FMT_FLTP
@@ -340,7 +367,10 @@ private final class TranscodeSession {
             if let error = demuxer.callbacks.error { throw error }
             if read < 0 {
                 if read != s3t_averror_eof() {
-                    warnOnce("read", "\(source.name): the input data ends with an error (\(FFmpegError.text(for: read))); transcoded what was readable")
+                    warnOnce(
+                        "read",
+                        "\(source.name): the input data ends with an error (\(FFmpegError.text(for: read))); transcoded what was readable"
+                    )
                 }
                 break
             }
@@ -352,7 +382,9 @@ private final class TranscodeSession {
                 if partial != 0 {
                     // A truncated last sample: drop the partial bytes, as the PCM decoder would
                     // (it rejects a packet holding nothing else).
-                    warnOnce("truncated", "\(source.name): the audio data ends in a truncated sample; transcoded what is there")
+                    warnOnce(
+                        "truncated",
+                        "\(source.name): the audio data ends in a truncated sample; transcoded what is there")
                     pointer.pointee.size -= partial
                     if pointer.pointee.size == 0 { continue }
                 }
@@ -364,11 +396,19 @@ private final class TranscodeSession {
             throw Demuxer.notAudio(source, "it contains no audio samples", 0)
         }
         if let announcedSamples, samplesIn < announcedSamples {
-            warnOnce("truncated", "\(source.name): the header announces \(announcedSamples) samples but the data ends after \(samplesIn); transcoded what is there")
+            warnOnce(
+                "truncated",
+                "\(source.name): the header announces \(announcedSamples) samples but the data ends after \(samplesIn); transcoded what is there"
+            )
         }
-        if blockAlign > 0, description.container == "wav", let announced = AnnouncedWAVData(head: demuxer.callbacks.head),
-           pcmBytes < announced.size {
-            warnOnce("truncated", "\(source.name): the header announces \(announced.size) bytes of audio but the file ends after \(pcmBytes); transcoded what is there")
+        if blockAlign > 0, description.container == "wav",
+            let announced = AnnouncedWAVData(head: demuxer.callbacks.head),
+            pcmBytes < announced.size
+        {
+            warnOnce(
+                "truncated",
+                "\(source.name): the header announces \(announced.size) bytes of audio but the file ends after \(pcmBytes); transcoded what is there"
+            )
         }
         try drainResampler()
         while fifo.count > 0 { try encodeFromFIFO(min(fifo.count, frameSize)) }
@@ -376,14 +416,17 @@ private final class TranscodeSession {
         do {
             try muxer.finish()
         } catch let error as FFmpegError {
-            throw TranscodeError(.writeFailed, "\(source.name): writing the MP3 trailer failed", underlying: error.description)
+            throw TranscodeError(
+                .writeFailed, "\(source.name): writing the MP3 trailer failed", underlying: error.description)
         }
-        progress(TranscodeProgress(samplesDone: samplesIn, sampleRate: description.sampleRate, totalSeconds: totalSeconds))
+        progress(
+            TranscodeProgress(samplesDone: samplesIn, sampleRate: description.sampleRate, totalSeconds: totalSeconds))
         return TranscodeResult(
             input: description,
             outputSampleRate: Int(encoder.pointer.pointee.sample_rate),
             outputChannels: Int(outputLayout.channels),
-            outputSampleFormat: av_get_sample_fmt_name(encoder.pointer.pointee.sample_fmt).map { String(cString: $0) } ?? "unknown",
+            outputSampleFormat: av_get_sample_fmt_name(encoder.pointer.pointee.sample_fmt).map { String(cString: $0) }
+                ?? "unknown",
             bitrate: options.bitrate,
             samplesIn: samplesIn, samplesOut: samplesOut, frames: frames,
             bytesWritten: muxer.callbacks.bytesWritten,
@@ -434,7 +477,9 @@ private final class TranscodeSession {
     static func checkSampleRate(_ rate: Int, of source: ByteSource) throws {
         guard sampleRates.contains(rate) else {
             throw Demuxer.notAudio(
-                source, "its sample rate of \(rate) Hz is not one audio uses (\(sampleRates.lowerBound)…\(sampleRates.upperBound))", 0)
+                source,
+                "its sample rate of \(rate) Hz is not one audio uses (\(sampleRates.lowerBound)…\(sampleRates.upperBound))",
+                0)
         }
     }
 
@@ -445,12 +490,17 @@ private final class TranscodeSession {
         let rate = frame.pointee.sample_rate
         let channels = frame.pointee.ch_layout.nb_channels
         try Self.checkSampleRate(Int(rate), of: source)
-        if let resampler, resampler.input.format == format, resampler.input.rate == rate, resampler.input.layout.channels == channels {
+        if let resampler, resampler.input.format == format, resampler.input.rate == rate,
+            resampler.input.layout.channels == channels
+        {
             return resampler
         }
-        let layout = channels == inputLayout.channels ? inputLayout
-            : frame.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC ? ChannelLayout(defaultFor: channels)
-            : withUnsafePointer(to: frame.pointee.ch_layout) { ChannelLayout(copying: $0) }
+        let layout =
+            channels == inputLayout.channels
+            ? inputLayout
+            : frame.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC
+                ? ChannelLayout(defaultFor: channels)
+                : withUnsafePointer(to: frame.pointee.ch_layout) { ChannelLayout(copying: $0) }
         let input = (format, rate, layout)
         let output = (encoder.pointer.pointee.sample_fmt, encoder.pointer.pointee.sample_rate, outputLayout)
         let made: Resampler
@@ -460,9 +510,13 @@ private final class TranscodeSession {
             // A layout libswresample has no downmix rule for (a side left without a side right…).
             do {
                 made = try Resampler(from: input, to: output, evenMix: true)
-                warnOnce("mix", "\(source.name): no standard downmix for \(layout.name); mixed its channels evenly to \(outputLayout.name)")
+                warnOnce(
+                    "mix",
+                    "\(source.name): no standard downmix for \(layout.name); mixed its channels evenly to \(outputLayout.name)"
+                )
             } catch {
-                throw Demuxer.notAudio(source, "its \(layout.name) audio cannot be mixed to \(outputLayout.name)", error.code)
+                throw Demuxer.notAudio(
+                    source, "its \(layout.name) audio cannot be mixed to \(outputLayout.name)", error.code)
             }
         }
         resampler = made
@@ -475,14 +529,17 @@ private final class TranscodeSession {
         let resampler = try resampler(for: frame)
         let bound = resampler.outputBound(forInput: count)
         try converted.reserve(bound)
-        let input = UnsafeMutableRawPointer(frame.pointee.extended_data!).assumingMemoryBound(to: UnsafePointer<UInt8>?.self)
+        let input = UnsafeMutableRawPointer(frame.pointee.extended_data!).assumingMemoryBound(
+            to: UnsafePointer<UInt8>?.self)
         let produced = try resampler.convert(input, count: count, into: converted.planes, capacity: converted.capacity)
         try fifo.write(converted.rawPlanes, count: produced)
         samplesIn += Int64(count)
         while fifo.count >= frameSize { try encodeFromFIFO(frameSize) }
         if samplesIn >= nextProgress {
             nextProgress = samplesIn + Int64(description.sampleRate)
-            progress(TranscodeProgress(samplesDone: samplesIn, sampleRate: description.sampleRate, totalSeconds: totalSeconds))
+            progress(
+                TranscodeProgress(
+                    samplesDone: samplesIn, sampleRate: description.sampleRate, totalSeconds: totalSeconds))
         }
     }
 
@@ -532,7 +589,8 @@ private final class TranscodeSession {
                 do {
                     try muxer.write(encodedPacket.pointer, timeBase: encoder.pointer.pointee.time_base)
                 } catch let error as FFmpegError {
-                    throw TranscodeError(.writeFailed, "\(source.name): writing the MP3 failed", underlying: error.description)
+                    throw TranscodeError(
+                        .writeFailed, "\(source.name): writing the MP3 failed", underlying: error.description)
                 }
                 frames += 1
             }

@@ -3,9 +3,9 @@ import SigV4
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `HTTPTransport` on libcurl's easy interface.
@@ -82,15 +82,19 @@ public final class CurlTransport: CancellableTransport, @unchecked Sendable {
     public init(options: Options = Options(), environment: [String: String]? = nil) {
         _ = curlGlobalInit
         self.options = options
-        let environment = environment ?? ["SSL_CERT_FILE", "SSL_CERT_DIR"].reduce(into: [:]) { env, name in
-            env[name] = getenv(name).map { String(cString: $0) }
-        }
+        let environment =
+            environment
+            ?? ["SSL_CERT_FILE", "SSL_CERT_DIR"].reduce(into: [:]) { env, name in
+                env[name] = getenv(name).map { String(cString: $0) }
+            }
         self.trust = options.caBundle.map(TrustStore.file) ?? TrustStore.locate(environment: environment)
         self.share = CurlShare()
     }
 
     public var statistics: Statistics {
-        Statistics(transfers: transfers.load(ordering: .relaxed), connectionsOpened: connectionsOpened.load(ordering: .relaxed))
+        Statistics(
+            transfers: transfers.load(ordering: .relaxed), connectionsOpened: connectionsOpened.load(ordering: .relaxed)
+        )
     }
 
     public func send(_ request: HTTPRequest, body: UnsafeRawBufferPointer?) throws -> HTTPResponse {
@@ -121,8 +125,13 @@ public final class CurlTransport: CancellableTransport, @unchecked Sendable {
             throw TransportError(.cancelled, "\(request.method) \(Redact.url(request.url)) was cancelled")
         }
         // A line break in a header would start a header of its own: refuse rather than send it.
-        if let bad = request.headers.first(where: { $0.name.contains(where: \.isNewline) || $0.value.contains(where: \.isNewline) }) {
-            throw TransportError(.other, "\(request.method) \(Redact.url(request.url)) not sent: the header \(bad.name.filter { !$0.isNewline }) contains a line break; remove it from the option that set it")
+        if let bad = request.headers.first(where: {
+            $0.name.contains(where: \.isNewline) || $0.value.contains(where: \.isNewline)
+        }) {
+            throw TransportError(
+                .other,
+                "\(request.method) \(Redact.url(request.url)) not sent: the header \(bad.name.filter { !$0.isNewline }) contains a line break; remove it from the option that set it"
+            )
         }
         let handle = idle.withLock { $0.popLast() } ?? EasyHandle(share: share)
         defer {
@@ -130,7 +139,8 @@ public final class CurlTransport: CancellableTransport, @unchecked Sendable {
                 if handles.count < options.maxIdleHandles { handles.append(handle) }
             }
         }
-        let response = try handle.perform(request, body: body, options: options, trust: trust, cancellation: cancellation, receive: receive)
+        let response = try handle.perform(
+            request, body: body, options: options, trust: trust, cancellation: cancellation, receive: receive)
         transfers.add(1, ordering: .relaxed)
         connectionsOpened.add(response.newConnections, ordering: .relaxed)
         return response.response
@@ -157,14 +167,16 @@ private final class CurlShare: @unchecked Sendable {
         locks = .allocate(capacity: lockCount)
         for i in 0..<lockCount { pthread_mutex_init(locks + i, nil) }
         var codes = [s3t_curl_share_setopt_userdata(handle, UnsafeMutableRawPointer(locks))]
-        codes.append(s3t_curl_share_setopt_lockfn(handle) { _, data, _, userptr in
-            guard let userptr else { return }
-            pthread_mutex_lock(userptr.assumingMemoryBound(to: pthread_mutex_t.self) + Int(data.rawValue))
-        })
-        codes.append(s3t_curl_share_setopt_unlockfn(handle) { _, data, userptr in
-            guard let userptr else { return }
-            pthread_mutex_unlock(userptr.assumingMemoryBound(to: pthread_mutex_t.self) + Int(data.rawValue))
-        })
+        codes.append(
+            s3t_curl_share_setopt_lockfn(handle) { _, data, _, userptr in
+                guard let userptr else { return }
+                pthread_mutex_lock(userptr.assumingMemoryBound(to: pthread_mutex_t.self) + Int(data.rawValue))
+            })
+        codes.append(
+            s3t_curl_share_setopt_unlockfn(handle) { _, data, userptr in
+                guard let userptr else { return }
+                pthread_mutex_unlock(userptr.assumingMemoryBound(to: pthread_mutex_t.self) + Int(data.rawValue))
+            })
         for data in [CURL_LOCK_DATA_CONNECT, CURL_LOCK_DATA_DNS, CURL_LOCK_DATA_SSL_SESSION] {
             codes.append(s3t_curl_share_setopt_long(handle, CURLSHOPT_SHARE, Int(data.rawValue)))
         }
@@ -209,7 +221,8 @@ private final class EasyHandle: @unchecked Sendable {
         curl_easy_reset(handle)
         errorBuffer[0] = 0
         let transfer = Transfer(
-            body: body, cancellation: cancellation, expectsBody: request.method.uppercased() != "HEAD", receive: receive)
+            body: body, cancellation: cancellation, expectsBody: request.method.uppercased() != "HEAD", receive: receive
+        )
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
 
@@ -220,10 +233,16 @@ private final class EasyHandle: @unchecked Sendable {
             if code != CURLE_OK, refused == nil { refused = (option, code) }
         }
         func set(_ option: CURLoption, _ value: Int) { check(option, s3t_curl_easy_setopt_long(handle, option, value)) }
-        func set(_ option: CURLoption, _ value: String) { check(option, s3t_curl_easy_setopt_string(handle, option, value)) }
-        func set(_ option: CURLoption, _ value: UnsafeMutableRawPointer) { check(option, s3t_curl_easy_setopt_pointer(handle, option, value)) }
+        func set(_ option: CURLoption, _ value: String) {
+            check(option, s3t_curl_easy_setopt_string(handle, option, value))
+        }
+        func set(_ option: CURLoption, _ value: UnsafeMutableRawPointer) {
+            check(option, s3t_curl_easy_setopt_pointer(handle, option, value))
+        }
 
-        if let failure = share.failure { throw TransportError(.setup, "\(request.method) \(Redact.url(request.url)) not sent: \(failure)") }
+        if let failure = share.failure {
+            throw TransportError(.setup, "\(request.method) \(Redact.url(request.url)) not sent: \(failure)")
+        }
         set(CURLOPT_SHARE, share.handle)
         set(CURLOPT_ERRORBUFFER, errorBuffer)
         set(CURLOPT_NOSIGNAL, 1)
@@ -257,34 +276,47 @@ private final class EasyHandle: @unchecked Sendable {
         } else if body != nil || method == "PUT" || method == "POST" {
             // UPLOAD with a known size sends Content-Length (never chunked), for any method.
             set(CURLOPT_UPLOAD, 1)
-            check(CURLOPT_INFILESIZE_LARGE, s3t_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(body?.count ?? 0)))
+            check(
+                CURLOPT_INFILESIZE_LARGE,
+                s3t_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(body?.count ?? 0)))
             if method != "PUT" { set(CURLOPT_CUSTOMREQUEST, method) }
-            check(CURLOPT_READFUNCTION, s3t_curl_easy_setopt_data_fn(handle, CURLOPT_READFUNCTION) { buffer, size, count, userdata in
-                Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().read(into: buffer, size * count)
-            })
-            check(CURLOPT_SEEKFUNCTION, s3t_curl_easy_setopt_seek_fn(handle, CURLOPT_SEEKFUNCTION) { userdata, offset, origin in
-                Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().seek(to: offset, origin: origin)
-            })
+            check(
+                CURLOPT_READFUNCTION,
+                s3t_curl_easy_setopt_data_fn(handle, CURLOPT_READFUNCTION) { buffer, size, count, userdata in
+                    Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().read(into: buffer, size * count)
+                })
+            check(
+                CURLOPT_SEEKFUNCTION,
+                s3t_curl_easy_setopt_seek_fn(handle, CURLOPT_SEEKFUNCTION) { userdata, offset, origin in
+                    Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().seek(to: offset, origin: origin)
+                })
         } else if method == "GET" {
             set(CURLOPT_HTTPGET, 1)
         } else {
             set(CURLOPT_CUSTOMREQUEST, method)
         }
 
-        check(CURLOPT_HEADERFUNCTION, s3t_curl_easy_setopt_data_fn(handle, CURLOPT_HEADERFUNCTION) { buffer, size, count, userdata in
-            Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().receiveHeader(buffer, size * count)
-        })
-        check(CURLOPT_WRITEFUNCTION, s3t_curl_easy_setopt_data_fn(handle, CURLOPT_WRITEFUNCTION) { buffer, size, count, userdata in
-            Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().receiveBody(buffer, size * count)
-        })
+        check(
+            CURLOPT_HEADERFUNCTION,
+            s3t_curl_easy_setopt_data_fn(handle, CURLOPT_HEADERFUNCTION) { buffer, size, count, userdata in
+                Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().receiveHeader(buffer, size * count)
+            })
+        check(
+            CURLOPT_WRITEFUNCTION,
+            s3t_curl_easy_setopt_data_fn(handle, CURLOPT_WRITEFUNCTION) { buffer, size, count, userdata in
+                Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().receiveBody(buffer, size * count)
+            })
         set(CURLOPT_NOPROGRESS, 0)
-        check(CURLOPT_XFERINFOFUNCTION, s3t_curl_easy_setopt_xferinfo_fn(handle, CURLOPT_XFERINFOFUNCTION) { userdata, _, _, _, _ in
-            Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().isCancelled ? 1 : 0
-        })
+        check(
+            CURLOPT_XFERINFOFUNCTION,
+            s3t_curl_easy_setopt_xferinfo_fn(handle, CURLOPT_XFERINFOFUNCTION) { userdata, _, _, _, _ in
+                Unmanaged<Transfer>.fromOpaque(userdata!).takeUnretainedValue().isCancelled ? 1 : 0
+            })
 
         // `transfer` outlives the perform call below, which is the only time curl holds it.
         let context = Unmanaged.passUnretained(transfer).toOpaque()
-        for option in [CURLOPT_READDATA, CURLOPT_SEEKDATA, CURLOPT_HEADERDATA, CURLOPT_WRITEDATA, CURLOPT_XFERINFODATA] {
+        for option in [CURLOPT_READDATA, CURLOPT_SEEKDATA, CURLOPT_HEADERDATA, CURLOPT_WRITEDATA, CURLOPT_XFERINFODATA]
+        {
             set(option, context)
         }
         if let refused { throw refusedOption(refused.option, refused.code, request: request) }
@@ -297,7 +329,8 @@ private final class EasyHandle: @unchecked Sendable {
 
         guard code == CURLE_OK else {
             if code == CURLE_WRITE_ERROR, transfer.receiverStopped {
-                throw TransportError(.cancelled, "\(request.method) \(Redact.url(request.url)) was cancelled by its receiver")
+                throw TransportError(
+                    .cancelled, "\(request.method) \(Redact.url(request.url)) was cancelled by its receiver")
             }
             throw transportError(code, request: request)
         }
@@ -306,10 +339,15 @@ private final class EasyHandle: @unchecked Sendable {
 
     /// An option this libcurl refused, by its name (`curl_easy_option_by_id`, libcurl 7.73+).
     private func refusedOption(_ option: CURLoption, _ code: CURLcode, request: HTTPRequest) -> TransportError {
-        let name = curl_easy_option_by_id(option).map { "CURLOPT_" + String(cString: $0.pointee.name) } ?? "option \(option.rawValue)"
-        let version = curl_version_info(CURLVERSION_FIRST).flatMap { $0.pointee.version.map { String(cString: $0) } } ?? "?"
-        return TransportError(.setup, "\(request.method) \(Redact.url(request.url)) not sent: libcurl \(version) refused \(name) "
-            + "(\(String(cString: curl_easy_strerror(code)))); s3transcode needs libcurl 7.85 or later")
+        let name =
+            curl_easy_option_by_id(option).map { "CURLOPT_" + String(cString: $0.pointee.name) }
+            ?? "option \(option.rawValue)"
+        let version =
+            curl_version_info(CURLVERSION_FIRST).flatMap { $0.pointee.version.map { String(cString: $0) } } ?? "?"
+        return TransportError(
+            .setup,
+            "\(request.method) \(Redact.url(request.url)) not sent: libcurl \(version) refused \(name) "
+                + "(\(String(cString: curl_easy_strerror(code)))); s3transcode needs libcurl 7.85 or later")
     }
 
     private func transportError(_ code: CURLcode, request: HTTPRequest) -> TransportError {
@@ -458,7 +496,7 @@ private final class Transfer {
             headers.append((name: name, value: value))
             // Reserve for the body about to come (a HEAD gets none, whatever its Content-Length says).
             if name == "content-length", expectsBody, receive == nil || !(200..<300).contains(status),
-               let length = Int(value), length > 0, length <= 64 << 20
+                let length = Int(value), length > 0, length <= 64 << 20
             {
                 body.reserveCapacity((200..<300).contains(status) ? length : min(length, Transfer.errorBodyLimit))
             }

@@ -105,7 +105,8 @@ extension HTTPTransport {
         response.body = []
         let accepted = bytes.withUnsafeBytes { receive(response, $0) }
         if !accepted {
-            throw TransportError(.cancelled, "\(request.method) \(Redact.url(request.url)) was cancelled by its receiver")
+            throw TransportError(
+                .cancelled, "\(request.method) \(Redact.url(request.url)) was cancelled by its receiver")
         }
         return response
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where the certificate authorities that HTTPS trusts are, found the way Go's `crypto/x509` finds
@@ -30,7 +30,8 @@ public enum TrustStore: Sendable, Equatable {
     public static func locate(environment: [String: String]) -> TrustStore? {
         let files = environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : [$0] } ?? bundleFiles
         if let file = files.first(where: { isFile($0) }) { return .file(file) }
-        let folders = environment["SSL_CERT_DIR"].flatMap { $0.isEmpty ? nil : $0.split(separator: ":").map(String.init) }
+        let folders =
+            environment["SSL_CERT_DIR"].flatMap { $0.isEmpty ? nil : $0.split(separator: ":").map(String.init) }
             ?? bundleDirectories
         if let folder = folders.first(where: { isDirectory($0) }) { return .directory(folder) }
         return nil

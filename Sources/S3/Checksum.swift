@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The additional checksums S3 takes on uploads (`x-amz-checksum-*`) that s3transcode can send:

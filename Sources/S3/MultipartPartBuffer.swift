@@ -1,14 +1,15 @@
 import CZlib
 import Crypto
+import SigV4
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import SigV4
 
 /// The MD5, SHA-256 and CRC32 of one part (or of a whole PutObject body), and the CRC of the
 /// upload's checksum algorithm when that is another one.
@@ -72,8 +73,10 @@ final class PartBuffer: @unchecked Sendable {
         let length = max(page, (capacity + page - 1) / page * page)
         let address = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let address, address != UnsafeMutableRawPointer(bitPattern: -1) else {
-            throw UploadError(.invalidOptions, "cannot allocate a part buffer of \(formatByteSize(capacity)) "
-                + "(\(String(cString: strerror(errno)))); lower the part size or the memory budget")
+            throw UploadError(
+                .invalidOptions,
+                "cannot allocate a part buffer of \(formatByteSize(capacity)) "
+                    + "(\(String(cString: strerror(errno)))); lower the part size or the memory budget")
         }
         self.capacity = capacity
         otherAlgorithm = checksum == nil || checksum == .crc32 ? nil : checksum?.crc
@@ -109,8 +112,9 @@ final class PartBuffer: @unchecked Sendable {
 
     /// The digests of the bytes appended with `hashing: true`.
     func runningDigest() -> PartDigest {
-        PartDigest(md5: Array(md5.finalize()), sha256: Array(sha256.finalize()), crc32: UInt32(crc), length: count,
-                   otherCRC: otherAlgorithm.map { _ in otherCRC })
+        PartDigest(
+            md5: Array(md5.finalize()), sha256: Array(sha256.finalize()), crc32: UInt32(crc), length: count,
+            otherCRC: otherAlgorithm.map { _ in otherCRC })
     }
 
     /// The digests of the current bytes, in one pass (part 1 and the single PutObject body).
@@ -119,9 +123,10 @@ final class PartBuffer: @unchecked Sendable {
         var sha256 = SHA256()
         md5.update(bufferPointer: bytes)
         sha256.update(bufferPointer: bytes)
-        return PartDigest(md5: Array(md5.finalize()), sha256: Array(sha256.finalize()),
-                          crc32: UInt32(MultipartChecksum.updateCRC32(0, bytes)), length: count,
-                          otherCRC: otherAlgorithm?.update(0, bytes))
+        return PartDigest(
+            md5: Array(md5.finalize()), sha256: Array(sha256.finalize()),
+            crc32: UInt32(MultipartChecksum.updateCRC32(0, bytes)), length: count,
+            otherCRC: otherAlgorithm?.update(0, bytes))
     }
 
     /// Empties the buffer for its next part: the mapping is kept, its pages go back to the system.
@@ -160,7 +165,8 @@ enum MultipartChecksum {
 
     /// The CRC of A‖B for `algorithm`: zlib's `crc32_combine` for CRC32, the same GF(2) matrix
     /// method (`CRCParameters.combine`) for the others.
-    static func combine(_ algorithm: ChecksumAlgorithm, _ first: UInt64, _ second: UInt64, secondLength: Int) -> UInt64 {
+    static func combine(_ algorithm: ChecksumAlgorithm, _ first: UInt64, _ second: UInt64, secondLength: Int) -> UInt64
+    {
         algorithm == .crc32
             ? UInt64(combineCRC32(UInt32(first), UInt32(second), secondLength: secondLength))
             : algorithm.crc.combine(first, second, secondLength: secondLength)

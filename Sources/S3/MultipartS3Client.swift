@@ -43,16 +43,19 @@ extension S3Client: MultipartUploadStore {
             // Perhaps completed by an earlier attempt whose answer was lost: say what the key holds,
             // with its full-object checksum when the upload has one (what identifies it under SSE-KMS).
             let algorithm = fullObjectChecksum?.algorithm
-            guard let head = try? headObject(bucket: destination.bucket, key: destination.key, checksumMode: algorithm != nil),
-                  let etag = head.etag
+            guard
+                let head = try? headObject(
+                    bucket: destination.bucket, key: destination.key, checksumMode: algorithm != nil),
+                let etag = head.etag
             else { throw error }
             return StoredObject(
                 etag: etag, versionID: head.versionId,
                 checksum: algorithm.flatMap { HTTPResponse.header($0.headerName, in: head.headers) },
                 foundByHeadObject: true, encryption: AnsweredEncryption(headers: head.headers))
         }
-        return StoredObject(etag: output.etag, versionID: output.versionId, checksum: output.checksum,
-                            encryption: AnsweredEncryption(headers: output.headers))
+        return StoredObject(
+            etag: output.etag, versionID: output.versionId, checksum: output.checksum,
+            encryption: AnsweredEncryption(headers: output.headers))
     }
 
     public func abortMultipartUpload(_ destination: UploadDestination, uploadID: String, maxAttempts: Int) throws {
@@ -65,7 +68,8 @@ extension S3Client: MultipartUploadStore {
     }
 
     public func putObject(_ destination: UploadDestination, body: UnsafeRawBufferPointer, checksums: BodyChecksums)
-        throws -> StoredObject {
+        throws -> StoredObject
+    {
         let output = try putObject(
             bucket: destination.bucket, key: destination.key, body: body,
             headers: destination.headers + Self.checksumHeaders(checksums), payloadSHA256: checksums.sha256)
@@ -75,8 +79,9 @@ extension S3Client: MultipartUploadStore {
                 detail: "no ETag header")
         }
         let checksum = checksums.checksum.flatMap { HTTPResponse.header($0.algorithm.headerName, in: output.headers) }
-        return StoredObject(etag: etag, versionID: output.versionId, checksum: checksum,
-                            encryption: AnsweredEncryption(headers: output.headers))
+        return StoredObject(
+            etag: etag, versionID: output.versionId, checksum: checksum,
+            encryption: AnsweredEncryption(headers: output.headers))
     }
 
     public func deleteObject(_ destination: UploadDestination, versionID: String?) throws {
@@ -85,7 +90,9 @@ extension S3Client: MultipartUploadStore {
 
     private static func checksumHeaders(_ checksums: BodyChecksums) -> [(name: String, value: String)] {
         var headers = [(name: "Content-MD5", value: checksums.contentMD5)]
-        if let checksum = checksums.checksum { headers.append((name: checksum.algorithm.headerName, value: checksum.base64)) }
+        if let checksum = checksums.checksum {
+            headers.append((name: checksum.algorithm.headerName, value: checksum.base64))
+        }
         return headers
     }
 }

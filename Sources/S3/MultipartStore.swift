@@ -112,8 +112,9 @@ public struct AnsweredEncryption: Sendable, Equatable {
 
     /// From response headers (names in any case).
     public init(headers: [(name: String, value: String)]) {
-        self.init(serverSideEncryption: HTTPResponse.header("x-amz-server-side-encryption", in: headers),
-                  customerKeyAlgorithm: HTTPResponse.header("x-amz-server-side-encryption-customer-algorithm", in: headers))
+        self.init(
+            serverSideEncryption: HTTPResponse.header("x-amz-server-side-encryption", in: headers),
+            customerKeyAlgorithm: HTTPResponse.header("x-amz-server-side-encryption-customer-algorithm", in: headers))
     }
 }
 
@@ -158,8 +159,10 @@ public struct StoredObject: Sendable, Equatable {
     public var foundByHeadObject: Bool
     public var encryption: AnsweredEncryption
 
-    public init(etag: String, versionID: String? = nil, checksum: String? = nil, foundByHeadObject: Bool = false,
-                encryption: AnsweredEncryption = AnsweredEncryption()) {
+    public init(
+        etag: String, versionID: String? = nil, checksum: String? = nil, foundByHeadObject: Bool = false,
+        encryption: AnsweredEncryption = AnsweredEncryption()
+    ) {
         self.etag = etag
         self.versionID = versionID
         self.checksum = checksum

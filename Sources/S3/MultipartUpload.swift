@@ -1,11 +1,12 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Threads
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An S3 object written as a stream: the MP3 muxer's output sink when the destination is S3.
@@ -87,9 +88,11 @@ public final class MultipartUpload: @unchecked Sendable {
 
     /// Checks `options` (see `MultipartUploadOptions.plan()`); sends nothing yet. `lateHeaders`, when
     /// given, is called once, when the object is created, and its headers join `destination.headers`.
-    public init(destination: UploadDestination, store: any MultipartUploadStore,
-                options: MultipartUploadOptions = MultipartUploadOptions(),
-                lateHeaders: (@Sendable () throws -> [(name: String, value: String)])? = nil) throws {
+    public init(
+        destination: UploadDestination, store: any MultipartUploadStore,
+        options: MultipartUploadOptions = MultipartUploadOptions(),
+        lateHeaders: (@Sendable () throws -> [(name: String, value: String)])? = nil
+    ) throws {
         self.destination = destination
         self.store = store
         self.options = options
@@ -116,14 +119,18 @@ public final class MultipartUpload: @unchecked Sendable {
         try checkWritable()
         guard !bytes.isEmpty else { return }
         guard offset >= 0, offset <= written else {
-            throw UploadError(.invalidWrite, "write at offset \(offset) of \(destination) is past the "
-                + "\(written) bytes written so far; an upload is written in order")
+            throw UploadError(
+                .invalidWrite,
+                "write at offset \(offset) of \(destination) is past the "
+                    + "\(written) bytes written so far; an upload is written in order")
         }
         guard offset < written else { return try append(bytes) }
         let rewriteEnd = min(offset + Int64(bytes.count), written)
         guard rewriteEnd <= Int64(plan.partSize), let part1 else {
-            throw UploadError(.invalidWrite, "rewrite of bytes \(offset)..<\(rewriteEnd) of \(destination) is "
-                + "outside the first \(plan.partSize) bytes kept in memory; they were already uploaded")
+            throw UploadError(
+                .invalidWrite,
+                "rewrite of bytes \(offset)..<\(rewriteEnd) of \(destination) is "
+                    + "outside the first \(plan.partSize) bytes kept in memory; they were already uploaded")
         }
         let count = Int(rewriteEnd - offset)
         part1.overwrite(at: Int(offset), with: UnsafeRawBufferPointer(rebasing: bytes[..<count]))
@@ -219,9 +226,11 @@ public final class MultipartUpload: @unchecked Sendable {
 
     private func startStreamingPart() throws -> PartBuffer {
         guard nextPartNumber <= options.maxParts else {
-            let error = UploadError(.outputTooLarge, "the output to \(destination) outgrew the store's "
-                + "\(partCountText(options.maxParts)) parts of \(formatByteSize(plan.partSize)); give a larger part "
-                + "size or the expected output size")
+            let error = UploadError(
+                .outputTooLarge,
+                "the output to \(destination) outgrew the store's "
+                    + "\(partCountText(options.maxParts)) parts of \(formatByteSize(plan.partSize)); give a larger part "
+                    + "size or the expected output size")
             locked { if failure == nil { failure = error } }
             throw error
         }
@@ -261,17 +270,32 @@ public final class MultipartUpload: @unchecked Sendable {
         try createUploadIfNeeded()
         condition.lock()
         defer { condition.unlock() }
-        if let failure { recycle(buffer); throw failure }
-        if cancelled { recycle(buffer); throw cancellationError() }
+        if let failure {
+            recycle(buffer)
+            throw failure
+        }
+        if cancelled {
+            recycle(buffer)
+            throw cancellationError()
+        }
         queue.append(PartJob(buffer: buffer, digest: digest))
         condition.broadcast()
     }
 
     private func createUploadIfNeeded() throws {
         condition.lock()
-        if let failure { condition.unlock(); throw failure }
-        if cancelled { condition.unlock(); throw cancellationError() }
-        if uploadID != nil { condition.unlock(); return }
+        if let failure {
+            condition.unlock()
+            throw failure
+        }
+        if cancelled {
+            condition.unlock()
+            throw cancellationError()
+        }
+        if uploadID != nil {
+            condition.unlock()
+            return
+        }
         creating = true
         condition.unlock()
 
@@ -292,8 +316,9 @@ public final class MultipartUpload: @unchecked Sendable {
                 thread.start()
             }
         case .failure(let error):
-            let uploadError = UploadError(.remote, "starting the multipart upload of \(destination) failed: \(error)",
-                                          underlying: error)
+            let uploadError = UploadError(
+                .remote, "starting the multipart upload of \(destination) failed: \(error)",
+                underlying: error)
             if failure == nil { failure = uploadError }
             throw uploadError
         }
@@ -346,25 +371,36 @@ public final class MultipartUpload: @unchecked Sendable {
         let checksums = job.digest.checksums(options.checksum)
         let answer: UploadedPart
         do {
-            answer = try store.uploadPart(destination, uploadID: uploadID, partNumber: partNumber,
-                                          body: job.buffer.bytes, checksums: checksums,
-                                          maxAttempts: options.partAttempts)
+            answer = try store.uploadPart(
+                destination, uploadID: uploadID, partNumber: partNumber,
+                body: job.buffer.bytes, checksums: checksums,
+                maxAttempts: options.partAttempts)
         } catch {
-            return .failure(UploadError(.remote, "uploading part \(partNumber) of \(destination) failed after "
-                + "up to \(options.partAttempts) attempts: \(error)", underlying: error))
+            return .failure(
+                UploadError(
+                    .remote,
+                    "uploading part \(partNumber) of \(destination) failed after "
+                        + "up to \(options.partAttempts) attempts: \(error)", underlying: error))
         }
         let etagIsMD5 = MultipartChecksum.etagIsMD5(
             answer.etag, multipart: false, encryption: answer.encryption.serverSideEncryption,
             customerKeyAlgorithm: answer.encryption.customerKeyAlgorithm)
         if etagIsMD5, MultipartChecksum.normalizedETag(answer.etag) != job.digest.md5Hex {
-            return .failure(UploadError(.integrity, "S3 answered part \(partNumber) of \(destination) with ETag "
-                + "\(answer.etag), but the part's MD5 is \(job.digest.md5Hex): it was altered in transit"))
+            return .failure(
+                UploadError(
+                    .integrity,
+                    "S3 answered part \(partNumber) of \(destination) with ETag "
+                        + "\(answer.etag), but the part's MD5 is \(job.digest.md5Hex): it was altered in transit"))
         }
         if options.validateAnsweredChecksums, let theirs = answer.checksum, let ours = checksums.checksum,
-           !MultipartChecksum.sameChecksum(theirs, ours.base64) {
-            return .failure(UploadError(.integrity, "S3 answered part \(partNumber) of \(destination) with "
-                + "\(ours.algorithm) \(theirs), but the part's \(ours.algorithm) is \(ours.base64): it was altered "
-                + "in transit"))
+            !MultipartChecksum.sameChecksum(theirs, ours.base64)
+        {
+            return .failure(
+                UploadError(
+                    .integrity,
+                    "S3 answered part \(partNumber) of \(destination) with "
+                        + "\(ours.algorithm) \(theirs), but the part's \(ours.algorithm) is \(ours.base64): it was altered "
+                        + "in transit"))
         }
         return .success(UploadedPartRecord(etag: answer.etag, digest: job.digest))
     }
@@ -377,15 +413,17 @@ public final class MultipartUpload: @unchecked Sendable {
         try enterCompleting()
         let stored: StoredObject
         do {
-            stored = try store.putObject(creationDestination(), body: body.bytes,
-                                         checksums: digest.checksums(options.checksum))
+            stored = try store.putObject(
+                creationDestination(), body: body.bytes,
+                checksums: digest.checksums(options.checksum))
         } catch {
             throw UploadError(.remote, "uploading \(destination) failed: \(error)", underlying: error)
         }
         markCompleted()
         let checksum = options.checksum.map { ChecksumValue($0.algorithm, crc: digest.crc($0.algorithm)) }
-        return try verify(stored, expectedETag: digest.md5Hex, checksum: checksum, crc32: digest.crc32, partCount: 1,
-                          multipart: false)
+        return try verify(
+            stored, expectedETag: digest.md5Hex, checksum: checksum, crc32: digest.crc32, partCount: 1,
+            multipart: false)
     }
 
     private func finishMultipart() throws -> UploadResult {
@@ -405,16 +443,20 @@ public final class MultipartUpload: @unchecked Sendable {
 
         let partCount = nextPartNumber - 1
         guard let id, records.count == partCount else {
-            throw UploadError(.remote, "the upload of \(destination) lost track of its parts "
-                + "(\(records.count) of \(partCount) acknowledged)")
+            throw UploadError(
+                .remote,
+                "the upload of \(destination) lost track of its parts "
+                    + "(\(records.count) of \(partCount) acknowledged)")
         }
         let ordered = (1...partCount).compactMap { records[$0] }
         if options.equalPartSizes {
             // R2: every part but the last the same size, the last no larger. Part 1 is always full here.
             let lengths = ordered.map(\.digest.length)
             guard lengths.dropLast().allSatisfy({ $0 == plan.partSize }), lengths.last ?? 0 <= plan.partSize else {
-                throw UploadError(.invalidWrite, "the parts of \(destination) are not all \(plan.partSize) bytes "
-                    + "(from \(lengths.min() ?? 0) to \(lengths.max() ?? 0)), which this store requires")
+                throw UploadError(
+                    .invalidWrite,
+                    "the parts of \(destination) are not all \(plan.partSize) bytes "
+                        + "(from \(lengths.min() ?? 0) to \(lengths.max() ?? 0)), which this store requires")
             }
         }
         var crc32 = ordered[0].digest.crc32
@@ -431,10 +473,11 @@ public final class MultipartUpload: @unchecked Sendable {
             fullObject = ChecksumValue(checksum.algorithm, crc: crc)
         }
         let parts = ordered.enumerated().map { index, record in
-            CompletedPart(partNumber: index + 1, etag: record.etag,
-                          checksum: options.checksum.map {
-                              ChecksumValue($0.algorithm, crc: record.digest.crc($0.algorithm))
-                          })
+            CompletedPart(
+                partNumber: index + 1, etag: record.etag,
+                checksum: options.checksum.map {
+                    ChecksumValue($0.algorithm, crc: record.digest.crc($0.algorithm))
+                })
         }
 
         try enterCompleting()
@@ -444,14 +487,16 @@ public final class MultipartUpload: @unchecked Sendable {
                 destination, uploadID: id, parts: parts,
                 fullObjectChecksum: options.checksum?.fullObject == true ? fullObject : nil)
         } catch {
-            throw UploadError(.remote, "completing the multipart upload of \(destination) failed: \(error)",
-                              underlying: error)
+            throw UploadError(
+                .remote, "completing the multipart upload of \(destination) failed: \(error)",
+                underlying: error)
         }
         markCompleted()
         let expectedETag = MultipartChecksum.multipartETag(partMD5s: ordered.map(\.digest.md5))
-        return try verify(stored, expectedETag: expectedETag,
-                          checksum: options.checksum?.fullObject == true ? fullObject : nil,
-                          crc32: crc32, partCount: partCount, multipart: true)
+        return try verify(
+            stored, expectedETag: expectedETag,
+            checksum: options.checksum?.fullObject == true ? fullObject : nil,
+            crc32: crc32, partCount: partCount, multipart: true)
     }
 
     /// From here on an `abort()` waits for the outcome instead of aborting.
@@ -475,8 +520,10 @@ public final class MultipartUpload: @unchecked Sendable {
     /// MD5, the checksum (`checksum`: the whole object's, FULL_OBJECT or a single PUT's) when the
     /// store answered one. On a mismatch the stored object is deleted (it was completed, so there is
     /// no upload left to abort) and the error says whether that worked.
-    private func verify(_ stored: StoredObject, expectedETag: String, checksum: ChecksumValue?, crc32: UInt32,
-                        partCount: Int, multipart: Bool) throws -> UploadResult {
+    private func verify(
+        _ stored: StoredObject, expectedETag: String, checksum: ChecksumValue?, crc32: UInt32,
+        partCount: Int, multipart: Bool
+    ) throws -> UploadResult {
         let etagShowsMD5 = MultipartChecksum.etagIsMD5(
             stored.etag, multipart: multipart, encryption: stored.encryption.serverSideEncryption,
             customerKeyAlgorithm: stored.encryption.customerKeyAlgorithm)
@@ -484,7 +531,8 @@ public final class MultipartUpload: @unchecked Sendable {
         let etagMatches = MultipartChecksum.normalizedETag(stored.etag) == expectedETag
         // A COMPOSITE answer (`value-N`) is a checksum of the part checksums: the store checked
         // each part's against what we sent; there is no whole-object value to compare.
-        let answeredChecksum = options.validateAnsweredChecksums
+        let answeredChecksum =
+            options.validateAnsweredChecksums
             ? stored.checksum.flatMap { $0.contains("-") ? nil : $0 } : nil
         let checksumMatches = checksum.flatMap { ours in
             answeredChecksum.map { MultipartChecksum.sameChecksum($0, ours.base64) }
@@ -494,18 +542,22 @@ public final class MultipartUpload: @unchecked Sendable {
             // its full-object checksum is the one our parts give; otherwise it is someone else's
             // (or cannot be shown to be ours), and it is left alone.
             guard (etagIsMD5 && etagMatches) || checksumMatches == true else {
-                throw UploadError(.remote, "completing the multipart upload of \(destination) failed: S3 no "
-                    + "longer knows the upload (NoSuchUpload; was it aborted by a cleanup?) and the object at the "
-                    + "key cannot be shown to be this upload's; upload again")
+                throw UploadError(
+                    .remote,
+                    "completing the multipart upload of \(destination) failed: S3 no "
+                        + "longer knows the upload (NoSuchUpload; was it aborted by a cleanup?) and the object at the "
+                        + "key cannot be shown to be this upload's; upload again")
             }
         }
         var problems: [String] = []
         if etagIsMD5, !etagMatches {
-            problems.append("S3 reports ETag \(stored.etag) for \(destination), but the bytes sent give \(expectedETag)")
+            problems.append(
+                "S3 reports ETag \(stored.etag) for \(destination), but the bytes sent give \(expectedETag)")
         }
         if let checksum, let theirs = answeredChecksum, checksumMatches == false {
-            problems.append("S3 reports \(checksum.algorithm) \(theirs) for \(destination), but the bytes sent give "
-                + "\(checksum.base64)")
+            problems.append(
+                "S3 reports \(checksum.algorithm) \(theirs) for \(destination), but the bytes sent give "
+                    + "\(checksum.base64)")
         }
         let checksumConfirmed = checksumMatches == true
         if !problems.isEmpty {
@@ -521,15 +573,20 @@ public final class MultipartUpload: @unchecked Sendable {
         return UploadResult(
             bucket: destination.bucket, key: destination.key, etag: stored.etag, versionID: stored.versionID,
             partCount: partCount, byteCount: written, crc32: crc32, isMultipart: multipart,
-            checksum: options.checksum.map { UploadChecksum($0.algorithm, fullObject: multipart ? $0.fullObject : true) },
+            checksum: options.checksum.map {
+                UploadChecksum($0.algorithm, fullObject: multipart ? $0.fullObject : true)
+            },
             checksumConfirmedByServer: checksumConfirmed,
-            verification: verificationText(etag: stored, etagShowsMD5: etagShowsMD5, etagIsMD5: etagIsMD5,
-                                           checksumConfirmed: checksumConfirmed, multipart: multipart))
+            verification: verificationText(
+                etag: stored, etagShowsMD5: etagShowsMD5, etagIsMD5: etagIsMD5,
+                checksumConfirmed: checksumConfirmed, multipart: multipart))
     }
 
     /// One line for `-v`: which checks the upload could make.
-    private func verificationText(etag stored: StoredObject, etagShowsMD5: Bool, etagIsMD5: Bool,
-                                  checksumConfirmed: Bool, multipart: Bool) -> String {
+    private func verificationText(
+        etag stored: StoredObject, etagShowsMD5: Bool, etagIsMD5: Bool,
+        checksumConfirmed: Bool, multipart: Bool
+    ) -> String {
         var checks = ["Content-MD5 of every \(multipart ? "part" : "body") checked by the store"]
         if etagIsMD5 {
             checks.append(multipart ? "ETag = MD5 of the part MD5s" : "ETag = MD5")
@@ -599,9 +656,11 @@ public final class MultipartUpload: @unchecked Sendable {
             do {
                 try store.abortMultipartUpload(destination, uploadID: id, maxAttempts: options.abortAttempts)
             } catch {
-                abortError = UploadError(.remote, "aborting multipart upload \(id) of \(destination) failed: "
-                    + "\(error); it is billed until removed: run `s3transcode cleanup s3://\(destination.bucket)/"
-                    + "\(destination.key) --older-than 0s --yes`", underlying: error)
+                abortError = UploadError(
+                    .remote,
+                    "aborting multipart upload \(id) of \(destination) failed: "
+                        + "\(error); it is billed until removed: run `s3transcode cleanup s3://\(destination.bucket)/"
+                        + "\(destination.key) --older-than 0s --yes`", underlying: error)
             }
         }
 

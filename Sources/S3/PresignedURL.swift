@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import SigV4
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A presigned PUT URL, as somebody else's presigner made it. Its query string is a secret (it
 /// authorizes the PUT): `description` and every message show `Redact.url` of it.
@@ -37,7 +38,10 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
     public init(_ url: String) throws(UploadError) {
         let shown = Redact.url(url)
         guard url.hasPrefix("https://") || url.hasPrefix("http://"), let question = url.firstIndex(of: "?") else {
-            throw UploadError(.invalidOptions, "\(shown): not a presigned URL (an http(s) URL with a signed query string); make one with `s3transcode presign s3://BUCKET/KEY --method PUT`")
+            throw UploadError(
+                .invalidOptions,
+                "\(shown): not a presigned URL (an http(s) URL with a signed query string); make one with `s3transcode presign s3://BUCKET/KEY --method PUT`"
+            )
         }
         let afterScheme = url[url.firstRange(of: "://")!.upperBound...]
         guard let first = afterScheme.first, first != "/", first != "?" else {
@@ -57,20 +61,29 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
         if parameters["X-Amz-Signature"] != nil || parameters["X-Amz-Algorithm"] != nil {
             for name in ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature"]
             where (parameters[name] ?? "").isEmpty {
-                throw UploadError(.invalidOptions, "\(shown): the presigned URL lacks \(name); copy the whole URL, or presign it again")
+                throw UploadError(
+                    .invalidOptions,
+                    "\(shown): the presigned URL lacks \(name); copy the whole URL, or presign it again")
             }
             guard parameters["X-Amz-Algorithm"] == SigV4Signer.algorithm else {
-                throw UploadError(.invalidOptions, "\(shown): the presigned URL's X-Amz-Algorithm is not \(SigV4Signer.algorithm); presign it again with SigV4")
+                throw UploadError(
+                    .invalidOptions,
+                    "\(shown): the presigned URL's X-Amz-Algorithm is not \(SigV4Signer.algorithm); presign it again with SigV4"
+                )
             }
             form = .sigV4
             signedHeaders = Set(parameters["X-Amz-SignedHeaders"]!.lowercased().split(separator: ";").map(String.init))
             let date = PresignedURL.parseAmzDate(parameters["X-Amz-Date"]!)
             guard let date else {
-                throw UploadError(.invalidOptions, "\(shown): the presigned URL's X-Amz-Date is not a date such as 20260102T030405Z; presign it again")
+                throw UploadError(
+                    .invalidOptions,
+                    "\(shown): the presigned URL's X-Amz-Date is not a date such as 20260102T030405Z; presign it again")
             }
             if let expires = parameters["X-Amz-Expires"] {
                 guard let seconds = Int(expires), seconds > 0 else {
-                    throw UploadError(.invalidOptions, "\(shown): the presigned URL's X-Amz-Expires is not a number of seconds; presign it again")
+                    throw UploadError(
+                        .invalidOptions,
+                        "\(shown): the presigned URL's X-Amz-Expires is not a number of seconds; presign it again")
                 }
                 expiresAt = date.addingTimeInterval(Double(seconds))
             } else {
@@ -78,16 +91,22 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
             }
         } else if parameters["Signature"] != nil || parameters["AWSAccessKeyId"] != nil {
             for name in ["AWSAccessKeyId", "Signature", "Expires"] where (parameters[name] ?? "").isEmpty {
-                throw UploadError(.invalidOptions, "\(shown): the presigned URL lacks \(name); copy the whole URL, or presign it again")
+                throw UploadError(
+                    .invalidOptions,
+                    "\(shown): the presigned URL lacks \(name); copy the whole URL, or presign it again")
             }
             guard let epoch = Int(parameters["Expires"]!) else {
-                throw UploadError(.invalidOptions, "\(shown): the presigned URL's Expires is not a Unix time; presign it again")
+                throw UploadError(
+                    .invalidOptions, "\(shown): the presigned URL's Expires is not a Unix time; presign it again")
             }
             form = .legacy
             signedHeaders = []
             expiresAt = Date(timeIntervalSince1970: Double(epoch))
         } else {
-            throw UploadError(.invalidOptions, "\(shown): the URL's query has neither X-Amz-Signature (SigV4) nor Signature (legacy); give a presigned PUT URL (`s3transcode presign s3://BUCKET/KEY --method PUT`)")
+            throw UploadError(
+                .invalidOptions,
+                "\(shown): the URL's query has neither X-Amz-Signature (SigV4) nor Signature (legacy); give a presigned PUT URL (`s3transcode presign s3://BUCKET/KEY --method PUT`)"
+            )
         }
     }
 
@@ -115,7 +134,10 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
             let lower = header.name.lowercased()
             if lower.hasPrefix("x-amz-") {
                 guard form == .sigV4, signedHeaders.contains(lower) else {
-                    throw UploadError(.invalidOptions, "\(description): the presigned URL does not sign \(lower), so S3 would refuse a PUT that sends it; presign the URL with that header, or drop the option that sets it")
+                    throw UploadError(
+                        .invalidOptions,
+                        "\(description): the presigned URL does not sign \(lower), so S3 would refuse a PUT that sends it; presign the URL with that header, or drop the option that sets it"
+                    )
                 }
                 headers.append(header)
             } else if form == .legacy && (lower == "content-type" || lower == "content-md5") {
@@ -137,7 +159,8 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
             if byte == UInt8(ascii: "%") {
                 let digits = rest.prefix(2)
                 guard digits.count == 2, digits.allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
-                      let value = UInt8(String(decoding: digits, as: UTF8.self), radix: 16) else { return plusAsSpace }
+                    let value = UInt8(String(decoding: digits, as: UTF8.self), radix: 16)
+                else { return plusAsSpace }
                 bytes.append(value)
                 rest = rest.dropFirst(2)
             } else {
@@ -156,6 +179,7 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
             let start = s.index(s.startIndex, offsetBy: from)
             return s[start..<s.index(start, offsetBy: count)]
         }
-        return AmzDate.parseISO8601("\(part(0, 4))-\(part(4, 2))-\(part(6, 2))T\(part(9, 2)):\(part(11, 2)):\(part(13, 2))Z")
+        return AmzDate.parseISO8601(
+            "\(part(0, 4))-\(part(4, 2))-\(part(6, 2))T\(part(9, 2)):\(part(11, 2)):\(part(13, 2))Z")
     }
 }

@@ -1,15 +1,16 @@
 import Crypto
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import HTTPClient
 import SigV4
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What a finished presigned PUT reports.
@@ -45,8 +46,10 @@ public final class PresignedUpload: @unchecked Sendable {
         /// Seconds a URL may look expired by our clock before it is refused without trying.
         public var expiryTolerance: Double
 
-        public init(budget: Int = 256 << 20, expectedSize: Int64? = nil, retry: RetryPolicy = RetryPolicy(),
-                    expiryTolerance: Double = 900) {
+        public init(
+            budget: Int = 256 << 20, expectedSize: Int64? = nil, retry: RetryPolicy = RetryPolicy(),
+            expiryTolerance: Double = 900
+        ) {
             self.budget = budget
             self.expectedSize = expectedSize
             self.retry = retry
@@ -77,7 +80,9 @@ public final class PresignedUpload: @unchecked Sendable {
         cancellation: CancellationFlag? = nil
     ) throws(UploadError) {
         guard options.budget > 0 else {
-            throw UploadError(.invalidOptions, "\(url): the memory budget of a presigned PUT must be above 0; give --max-memory such as 256M")
+            throw UploadError(
+                .invalidOptions,
+                "\(url): the memory budget of a presigned PUT must be above 0; give --max-memory such as 256M")
         }
         if url.hasExpired(at: timing.now(), tolerance: options.expiryTolerance) {
             throw PresignedUpload.expired(url, detail: "by this machine's clock")
@@ -107,7 +112,10 @@ public final class PresignedUpload: @unchecked Sendable {
         }
         let end = offset + Int64(bytes.count)
         guard end <= Int64(options.budget) else {
-            throw UploadError(.outputTooLarge, "\(url): the MP3 outgrew the \(formatByteSize(options.budget)) memory budget of a presigned PUT (the whole object is held in memory for its one PUT), nothing was sent; raise --max-memory, or write to s3://BUCKET/KEY, which streams")
+            throw UploadError(
+                .outputTooLarge,
+                "\(url): the MP3 outgrew the \(formatByteSize(options.budget)) memory budget of a presigned PUT (the whole object is held in memory for its one PUT), nothing was sent; raise --max-memory, or write to s3://BUCKET/KEY, which streams"
+            )
         }
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
         try reserve(Int(end))
@@ -150,7 +158,9 @@ public final class PresignedUpload: @unchecked Sendable {
                 let s3 = S3Error(
                     kind: .unavailable, operation: "PutObject", bucket: nil, key: nil, status: nil, code: nil,
                     serverMessage: error.message, requestId: nil, attempts: attempt,
-                    message: "the PUT to \(url) got no answer after \(attempt) attempt\(attempt == 1 ? "" : "s"): \(error.message); check the network and the URL's host, then run again")
+                    message:
+                        "the PUT to \(url) got no answer after \(attempt) attempt\(attempt == 1 ? "" : "s"): \(error.message); check the network and the URL's host, then run again"
+                )
                 throw UploadError(.remote, s3.message, underlying: s3)
             }
             log(outcome: String(response.status), attempt: attempt, of: maxAttempts, since: started)
@@ -167,8 +177,9 @@ public final class PresignedUpload: @unchecked Sendable {
                 attempt += 1
                 continue
             }
-            throw PresignedUpload.failure(url, status: response.status, document: document,
-                                          requestId: document?.requestId ?? response.header("x-amz-request-id"), attempts: attempt)
+            throw PresignedUpload.failure(
+                url, status: response.status, document: document,
+                requestId: document?.requestId ?? response.header("x-amz-request-id"), attempts: attempt)
         }
     }
 
@@ -182,10 +193,14 @@ public final class PresignedUpload: @unchecked Sendable {
 
     private func reserve(_ needed: Int) throws {
         guard needed > capacity else { return }
-        var target = capacity == 0 ? Int(min(Int64(options.budget), max(options.expectedSize ?? 0, 1 << 20))) : capacity * 2
+        var target =
+            capacity == 0 ? Int(min(Int64(options.budget), max(options.expectedSize ?? 0, 1 << 20))) : capacity * 2
         target = min(options.budget, max(target, needed))
         guard let grown = realloc(storage, target) else {
-            throw UploadError(.outputTooLarge, "\(url): cannot allocate \(formatByteSize(target)) for the MP3 of a presigned PUT; lower --max-memory's demand by writing to s3://BUCKET/KEY, which streams")
+            throw UploadError(
+                .outputTooLarge,
+                "\(url): cannot allocate \(formatByteSize(target)) for the MP3 of a presigned PUT; lower --max-memory's demand by writing to s3://BUCKET/KEY, which streams"
+            )
         }
         storage = grown
         capacity = target
@@ -200,11 +215,16 @@ public final class PresignedUpload: @unchecked Sendable {
     private func checkETag(_ etag: String?, md5Hex: String, response: HTTPResponse) throws {
         // Compared only when the answer shows it is an MD5 (the rule multipart uploads follow too).
         let encryption = AnsweredEncryption(headers: response.headers)
-        guard let etag, MultipartChecksum.etagIsMD5(
-            etag, multipart: false, encryption: encryption.serverSideEncryption,
-            customerKeyAlgorithm: encryption.customerKeyAlgorithm) else { return }
+        guard let etag,
+            MultipartChecksum.etagIsMD5(
+                etag, multipart: false, encryption: encryption.serverSideEncryption,
+                customerKeyAlgorithm: encryption.customerKeyAlgorithm)
+        else { return }
         guard MultipartChecksum.normalizedETag(etag) == md5Hex else {
-            throw UploadError(.integrity, "\(url): S3 stored something other than what was sent (ETag \(etag), MD5 of the body \(md5Hex)); run again")
+            throw UploadError(
+                .integrity,
+                "\(url): S3 stored something other than what was sent (ETag \(etag), MD5 of the body \(md5Hex)); run again"
+            )
         }
     }
 
@@ -219,9 +239,10 @@ public final class PresignedUpload: @unchecked Sendable {
 
     private func log(outcome: String, attempt: Int, of maxAttempts: Int, since started: Date) {
         guard let logger else { return }
-        logger(S3Client.logLine(
-            operation: "PutObject(presigned)", method: "PUT", url: url.url, outcome: outcome,
-            attempt: attempt, maxAttempts: maxAttempts, seconds: timing.now().timeIntervalSince(started)))
+        logger(
+            S3Client.logLine(
+                operation: "PutObject(presigned)", method: "PUT", url: url.url, outcome: outcome,
+                attempt: attempt, maxAttempts: maxAttempts, seconds: timing.now().timeIntervalSince(started)))
     }
 
     static func unquoted(_ etag: String) -> String {
@@ -232,12 +253,16 @@ public final class PresignedUpload: @unchecked Sendable {
         let s3 = S3Error(
             kind: .accessDenied, operation: "PutObject", bucket: nil, key: nil, status: 403, code: "AccessDenied",
             serverMessage: "Request has expired", requestId: nil, attempts: 0,
-            message: "the presigned URL \(url) has expired (\(detail)); presign it again (`s3transcode presign s3://BUCKET/KEY --method PUT --expires 1h`) and run again")
+            message:
+                "the presigned URL \(url) has expired (\(detail)); presign it again (`s3transcode presign s3://BUCKET/KEY --method PUT --expires 1h`) and run again"
+        )
         return UploadError(.remote, s3.message, underlying: s3)
     }
 
     /// The error for an answer S3 gave the PUT. Never quotes the URL's query.
-    static func failure(_ url: PresignedURL, status: Int, document: S3ErrorDocument?, requestId: String?, attempts: Int) -> UploadError {
+    static func failure(_ url: PresignedURL, status: Int, document: S3ErrorDocument?, requestId: String?, attempts: Int)
+        -> UploadError
+    {
         let code = document?.code
         let said = document?.message.flatMap { $0.isEmpty ? nil : oneLine($0) }
         let what = (code ?? "HTTP \(status)") + (said.map { ": \($0)" } ?? "")
@@ -248,18 +273,23 @@ public final class PresignedUpload: @unchecked Sendable {
         let line: String
         switch kind {
         case .credentialsRejected:
-            line = "S3 refused the presigned URL \(url) (\(what)); it may be signed for another method or other headers, or its credentials revoked: presign it again with --method PUT"
+            line =
+                "S3 refused the presigned URL \(url) (\(what)); it may be signed for another method or other headers, or its credentials revoked: presign it again with --method PUT"
         case .accessDenied:
-            line = "S3 denied the PUT to the presigned URL \(url) (\(what)); check that the presigner's credentials may s3:PutObject there, then presign again"
+            line =
+                "S3 denied the PUT to the presigned URL \(url) (\(what)); check that the presigner's credentials may s3:PutObject there, then presign again"
         case .noSuchBucket:
             line = "the bucket of the presigned URL \(url) does not exist (\(what)); check the URL"
         default:
             let attemptsText = attempts > 1 ? " after \(attempts) attempts" : ""
-            let advice = status >= 500 || code == "SlowDown" ? "S3 is unavailable or throttling; retry later" : "check the URL and the object options"
+            let advice =
+                status >= 500 || code == "SlowDown"
+                ? "S3 is unavailable or throttling; retry later" : "check the URL and the object options"
             line = "the PUT to the presigned URL \(url) failed\(attemptsText): \(what) (HTTP \(status)); \(advice)"
         }
         let s3 = S3Error(
-            kind: kind == .noSuchKey ? .remote : kind, operation: "PutObject", bucket: nil, key: nil, status: status, code: code,
+            kind: kind == .noSuchKey ? .remote : kind, operation: "PutObject", bucket: nil, key: nil, status: status,
+            code: code,
             serverMessage: document?.message, requestId: requestId, attempts: attempts, message: line)
         return UploadError(.remote, line, underlying: s3)
     }

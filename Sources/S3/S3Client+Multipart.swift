@@ -1,10 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import HTTPClient
 import SigV4
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What UploadPart answered.
 public struct UploadPartOutput: Sendable {
@@ -51,19 +52,24 @@ extension S3Client {
     ///
     /// A cancellation stops a Create from starting, but not one already sent: cut in flight, it may
     /// still create an upload whose ID we never learn, and nobody could abort it.
-    public func createMultipartUpload(bucket: String, key: String, headers: [(name: String, value: String)] = []) throws -> String {
+    public func createMultipartUpload(bucket: String, key: String, headers: [(name: String, value: String)] = []) throws
+        -> String
+    {
         if cancellation?.isCancelled == true {
-            throw S3Error.transport(operation: "CreateMultipartUpload", bucket: bucket, key: key,
-                                    error: TransportError(.cancelled, "cancelled"), attempts: 0)
+            throw S3Error.transport(
+                operation: "CreateMultipartUpload", bucket: bucket, key: key,
+                error: TransportError(.cancelled, "cancelled"), attempts: 0)
         }
-        let response = try perform(Request(
-            operation: "CreateMultipartUpload", method: "POST", bucket: bucket, key: key,
-            query: [("uploads", nil)], headers: headers, survivesCancellation: true))
+        let response = try perform(
+            Request(
+                operation: "CreateMultipartUpload", method: "POST", bucket: bucket, key: key,
+                query: [("uploads", nil)], headers: headers, survivesCancellation: true))
         guard let root = XMLElementNode.parse(response.body), root.name == "InitiateMultipartUploadResult",
-              let uploadId = root.text("UploadId"), !uploadId.isEmpty
+            let uploadId = root.text("UploadId"), !uploadId.isEmpty
         else {
             throw S3Error.invalidResponse(
-                operation: "CreateMultipartUpload", bucket: bucket, key: key, status: response.status, detail: "no UploadId")
+                operation: "CreateMultipartUpload", bucket: bucket, key: key, status: response.status,
+                detail: "no UploadId")
         }
         return uploadId
     }
@@ -109,8 +115,8 @@ extension S3Client {
         }
         // moto names the root CompleteMultipartUploadResponse.
         guard let root = XMLElementNode.parse(response.body),
-              root.name == "CompleteMultipartUploadResult" || root.name == "CompleteMultipartUploadResponse",
-              let etag = root.text("ETag")
+            root.name == "CompleteMultipartUploadResult" || root.name == "CompleteMultipartUploadResponse",
+            let etag = root.text("ETag")
         else {
             throw S3Error.invalidResponse(
                 operation: "CompleteMultipartUpload", bucket: bucket, key: key, status: response.status,
@@ -143,15 +149,18 @@ extension S3Client {
     /// The client's cancellation flag does not stop it: this is the cleanup a cancelled run owes
     /// (with a `CancellableTransport` such as `CurlTransport`, the transfer ignores the flag too).
     public func abortMultipartUpload(bucket: String, key: String, uploadId: String, maxAttempts: Int? = nil) throws {
-        _ = try perform(Request(
-            operation: "AbortMultipartUpload", method: "DELETE", bucket: bucket, key: key,
-            query: [("uploadId", uploadId)], maxAttempts: maxAttempts, survivesCancellation: true))
+        _ = try perform(
+            Request(
+                operation: "AbortMultipartUpload", method: "DELETE", bucket: bucket, key: key,
+                query: [("uploadId", uploadId)], maxAttempts: maxAttempts, survivesCancellation: true))
     }
 
     /// Every incomplete multipart upload under `prefix`
     /// ([ListMultipartUploads](https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html)),
     /// following `NextKeyMarker`/`NextUploadIdMarker` page by page.
-    public func listMultipartUploads(bucket: String, prefix: String? = nil, pageSize: Int? = nil) throws -> [MultipartUploadSummary] {
+    public func listMultipartUploads(bucket: String, prefix: String? = nil, pageSize: Int? = nil) throws
+        -> [MultipartUploadSummary]
+    {
         var all: [MultipartUploadSummary] = []
         var keyMarker: String?
         var uploadIdMarker: String?
@@ -162,7 +171,8 @@ extension S3Client {
             if let prefix { query.append(("prefix", prefix)) }
             if let uploadIdMarker { query.append(("upload-id-marker", uploadIdMarker)) }
             query.append(("uploads", nil))
-            let response = try perform(Request(operation: "ListMultipartUploads", method: "GET", bucket: bucket, query: query))
+            let response = try perform(
+                Request(operation: "ListMultipartUploads", method: "GET", bucket: bucket, query: query))
             guard let root = XMLElementNode.parse(response.body), root.name == "ListMultipartUploadsResult" else {
                 throw S3Error.invalidResponse(
                     operation: "ListMultipartUploads", bucket: bucket, key: nil, status: response.status,
@@ -174,7 +184,7 @@ extension S3Client {
             }
             let nextKey = root.text("NextKeyMarker").flatMap { $0.isEmpty ? nil : $0 }
             guard root.text("IsTruncated") == "true", let nextKey,
-                  nextKey != keyMarker || root.text("NextUploadIdMarker") != uploadIdMarker
+                nextKey != keyMarker || root.text("NextUploadIdMarker") != uploadIdMarker
             else { return all }
             keyMarker = nextKey
             uploadIdMarker = root.text("NextUploadIdMarker")

@@ -1,10 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import HTTPClient
 import SigV4
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What PutObject answered.
 public struct PutObjectOutput: Sendable {
@@ -81,7 +82,9 @@ extension S3Client {
         headers: [(name: String, value: String)] = [], payloadSHA256: String? = nil
     ) throws -> PutObjectOutput {
         let response = try perform(
-            Request(operation: "PutObject", method: "PUT", bucket: bucket, key: key, headers: headers, payloadSHA256: payloadSHA256),
+            Request(
+                operation: "PutObject", method: "PUT", bucket: bucket, key: key, headers: headers,
+                payloadSHA256: payloadSHA256),
             body: body)
         return PutObjectOutput(
             etag: response.header("etag"), versionId: response.header("x-amz-version-id"), headers: response.headers)
@@ -98,7 +101,8 @@ extension S3Client {
     public func getObject(bucket: String, key: String, range: ClosedRange<Int>? = nil) throws -> GetObjectOutput {
         var headers: [(name: String, value: String)] = []
         if let range { headers.append(("Range", "bytes=\(range.lowerBound)-\(range.upperBound)")) }
-        let response = try perform(Request(operation: "GetObject", method: "GET", bucket: bucket, key: key, headers: headers))
+        let response = try perform(
+            Request(operation: "GetObject", method: "GET", bucket: bucket, key: key, headers: headers))
         var size: Int? = response.body.count
         if let contentRange = response.header("content-range"), let slash = contentRange.lastIndex(of: "/") {
             size = Int(contentRange[contentRange.index(after: slash)...])
@@ -111,9 +115,10 @@ extension S3Client {
     /// With `checksumMode`, asks for the object's stored checksum (`x-amz-checksum-mode: ENABLED`),
     /// answered as its `x-amz-checksum-*` header.
     public func headObject(bucket: String, key: String, checksumMode: Bool = false) throws -> ObjectAttributes {
-        let response = try perform(Request(
-            operation: "HeadObject", method: "HEAD", bucket: bucket, key: key,
-            headers: checksumMode ? [("x-amz-checksum-mode", "ENABLED")] : []))
+        let response = try perform(
+            Request(
+                operation: "HeadObject", method: "HEAD", bucket: bucket, key: key,
+                headers: checksumMode ? [("x-amz-checksum-mode", "ENABLED")] : []))
         return ObjectAttributes(response)
     }
 
@@ -139,7 +144,8 @@ extension S3Client {
         let response = try perform(Request(operation: "ListObjectsV2", method: "GET", bucket: bucket, query: query))
         guard let root = XMLElementNode.parse(response.body), root.name == "ListBucketResult" else {
             throw S3Error.invalidResponse(
-                operation: "ListObjectsV2", bucket: bucket, key: nil, status: response.status, detail: "no ListBucketResult")
+                operation: "ListObjectsV2", bucket: bucket, key: nil, status: response.status,
+                detail: "no ListBucketResult")
         }
         let objects = root.children("Contents").map { item in
             ObjectSummary(
@@ -175,11 +181,13 @@ extension S3Client {
         let region = region(for: bucket)
         var body: [UInt8] = []
         if region != "us-east-1" {
-            body = Array(("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                + "<LocationConstraint>\(xmlEscape(region))</LocationConstraint></CreateBucketConfiguration>").utf8)
+            body = Array(
+                ("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                    + "<LocationConstraint>\(xmlEscape(region))</LocationConstraint></CreateBucketConfiguration>").utf8)
         }
         _ = try body.withUnsafeBytes { bytes in
-            try perform(Request(operation: "CreateBucket", method: "PUT", bucket: bucket), body: body.isEmpty ? nil : bytes)
+            try perform(
+                Request(operation: "CreateBucket", method: "PUT", bucket: bucket), body: body.isEmpty ? nil : bytes)
         }
     }
 }

@@ -1,12 +1,13 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import Threads
 import HTTPClient
 import SigV4
 import Synchronization
+import Threads
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A synchronous, thread-safe S3 client: every operation signs its request with SigV4, sends it
 /// through an `HTTPTransport` on the calling thread, retries as the AWS "standard" mode does, and
@@ -132,7 +133,8 @@ public final class S3Client: Sendable {
     public func presignedURL(method: String, bucket: String, key: String, expires: Int) throws -> String {
         let region = region(for: bucket)
         let signer = SigV4Signer(credentials: try credentials.fetch(false), region: region)
-        return signer.presignedURL(method: method, url: objectURL(bucket: bucket, key: key), expires: expires, date: signingDate())
+        return signer.presignedURL(
+            method: method, url: objectURL(bucket: bucket, key: key), expires: expires, date: signingDate())
     }
 
     // MARK: - The request loop
@@ -182,12 +184,14 @@ public final class S3Client: Sendable {
                     error: TransportError(.cancelled, "cancelled"), attempts: attempt)
             }
             let region = region(for: request.bucket)
-            let url = configuration.endpoint.url(bucket: request.bucket, key: request.key, encodedQuery: query, region: region)
+            let url = configuration.endpoint.url(
+                bucket: request.bucket, key: request.key, encodedQuery: query, region: region)
             let signingCredentials = try credentials.fetch(refreshCredentials)
             let signer = SigV4Signer(credentials: signingCredentials, region: region)
             refreshCredentials = false
             let headers = signer.signedHeaders(
-                method: request.method, url: url, headers: request.headers, payloadHash: payloadHash, date: signingDate())
+                method: request.method, url: url, headers: request.headers, payloadHash: payloadHash,
+                date: signingDate())
 
             let started = timing.now()
             let response: HTTPResponse
@@ -205,13 +209,16 @@ public final class S3Client: Sendable {
                     response = try transport.send(httpRequest, body: body)
                 }
             } catch let error as TransportError {
-                log(request, url: url, outcome: "failed (\(error.kind))", attempt: attempt, of: maxAttempts, since: started)
+                log(
+                    request, url: url, outcome: "failed (\(error.kind))", attempt: attempt, of: maxAttempts,
+                    since: started)
                 if streamed { throw error }
                 guard let reason = RetryClassifier.classify(error), attempt < maxAttempts,
-                      let cost = quota.acquire(timeout: reason == .timeout)
+                    let cost = quota.acquire(timeout: reason == .timeout)
                 else {
                     throw S3Error.transport(
-                        operation: request.operation, bucket: request.bucket, key: request.key, error: error, attempts: attempt)
+                        operation: request.operation, bucket: request.bucket, key: request.key, error: error,
+                        attempts: attempt)
                 }
                 retryTokens += cost
                 backOff(after: attempt, interruptible: !request.survivesCancellation)
@@ -231,16 +238,19 @@ public final class S3Client: Sendable {
                 document = error
                 reason = .transient
             } else {
-                document = S3ErrorDocument(response.body)
-                    ?? Self.bodilessError(response, method: request.method, withSessionToken: signingCredentials.sessionToken != nil)
+                document =
+                    S3ErrorDocument(response.body)
+                    ?? Self.bodilessError(
+                        response, method: request.method, withSessionToken: signingCredentials.sessionToken != nil)
                 reason = RetryClassifier.classify(status: response.status, code: document?.code)
             }
 
             if let bucket = request.bucket, !followedRedirect,
-               let correct = Self.redirectRegion(response, document), correct != region
+                let correct = Self.redirectRegion(response, document), correct != region
             {
                 bucketRegions.withLock { $0[bucket] = correct }
-                logger?("s3: bucket \(bucket) is in region \(correct), not \(region); following (remembered for this run)")
+                logger?(
+                    "s3: bucket \(bucket) is in region \(correct), not \(region); following (remembered for this run)")
                 followedRedirect = true
                 continue
             }
@@ -308,7 +318,8 @@ public final class S3Client: Sendable {
 
     /// Sets the signing clock's offset from S3's `Date` header (or the error's `ServerTime`).
     private func correctClock(_ response: HTTPResponse, _ document: S3ErrorDocument?, sentAt: Date) {
-        let server = response.header("date").flatMap(HTTPDate.parse)
+        let server =
+            response.header("date").flatMap(HTTPDate.parse)
             ?? document?.serverTime.flatMap(AmzDate.parseISO8601)
         guard let server else { return }
         let offset = server.timeIntervalSince(timing.now())
@@ -316,12 +327,15 @@ public final class S3Client: Sendable {
         logger?("s3: our clock is \(Int((-offset).rounded())) s off S3's; signing with S3's time from now on")
     }
 
-    private func log(_ request: Request, url: String, outcome: String, attempt: Int, of maxAttempts: Int, since started: Date) {
+    private func log(
+        _ request: Request, url: String, outcome: String, attempt: Int, of maxAttempts: Int, since started: Date
+    ) {
         guard let logger else { return }
         let elapsed = timing.now().timeIntervalSince(started)
-        logger(Self.logLine(
-            operation: request.operation, method: request.method, url: url, outcome: outcome,
-            attempt: attempt, maxAttempts: maxAttempts, seconds: elapsed))
+        logger(
+            Self.logLine(
+                operation: request.operation, method: request.method, url: url, outcome: outcome,
+                attempt: attempt, maxAttempts: maxAttempts, seconds: elapsed))
     }
 
     /// `s3: PutObject PUT host /bucket/key?<redacted> 200 attempt 1/3 0.012s`
@@ -333,7 +347,8 @@ public final class S3Client: Sendable {
         let pathStart = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
         let host = rest[..<pathStart]
         let path = rest[pathStart...]
-        return "s3: \(operation) \(method) \(host) \(path.first == "/" ? path : "/" + path) \(outcome) attempt \(attempt)/\(maxAttempts) "
+        return
+            "s3: \(operation) \(method) \(host) \(path.first == "/" ? path : "/" + path) \(outcome) attempt \(attempt)/\(maxAttempts) "
             + "\(Int((seconds * 1000).rounded()) / 1000).\(String(Int((seconds * 1000).rounded()) % 1000).leftPadded(3, with: "0"))s"
     }
 }
@@ -345,12 +360,13 @@ enum HTTPDate {
     static func parse(_ text: String) -> Date? {
         let fields = text.split(separator: " ")
         guard fields.count == 6, fields[5] == "GMT",
-              let day = Int(fields[1]), let monthIndex = months.firstIndex(of: String(fields[2])),
-              let year = Int(fields[3])
+            let day = Int(fields[1]), let monthIndex = months.firstIndex(of: String(fields[2])),
+            let year = Int(fields[3])
         else { return nil }
         let time = fields[4].split(separator: ":").compactMap { Int($0) }
         guard time.count == 3 else { return nil }
-        let iso = "\(String(year).leftPadded(4, with: "0"))-\(String(monthIndex + 1).leftPadded(2, with: "0"))-\(String(day).leftPadded(2, with: "0"))T"
+        let iso =
+            "\(String(year).leftPadded(4, with: "0"))-\(String(monthIndex + 1).leftPadded(2, with: "0"))-\(String(day).leftPadded(2, with: "0"))T"
             + time.map { String($0).leftPadded(2, with: "0") }.joined(separator: ":") + "Z"
         return AmzDate.parseISO8601(iso)
     }

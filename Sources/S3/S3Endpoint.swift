@@ -83,7 +83,8 @@ public struct S3Endpoint: Sendable, Equatable {
     /// `(?:[0-9]{1,3}\.){3}[0-9]{1,3}`, the shape botocore checks (no range check).
     private static func isIPv4(_ text: Substring) -> Bool {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { (1...3).contains($0.count) && $0.allSatisfy { $0.isASCII && $0.isNumber } }
+        return parts.count == 4
+            && parts.allSatisfy { (1...3).contains($0.count) && $0.allSatisfy { $0.isASCII && $0.isNumber } }
     }
 
     /// A bucket name usable as one DNS label under TLS: 3 to 63 lowercase letters, digits and

@@ -10,7 +10,8 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     /// A struct over a private enum, so that kinds can be added without breaking callers.
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
         private enum Raw: String, Sendable, Hashable {
-            case credentialsRejected, accessDenied, noSuchBucket, noSuchKey, noSuchUpload, remote, unavailable, cancelled
+            case credentialsRejected, accessDenied, noSuchBucket, noSuchKey, noSuchUpload, remote, unavailable,
+                cancelled
             case archived
         }
         private let raw: Raw
@@ -113,37 +114,48 @@ extension S3Error {
         let code = error?.code
         let kind = kind(code: code, status: status)
         let target = describeTarget(bucket: bucket, key: key)
-        let what = error?.inferred == true
+        let what =
+            error?.inferred == true
             ? "HTTP \(status) with no error code, most likely \(code ?? "?")"
             : code.map { "\($0)" } ?? "HTTP \(status)"
         let said = error?.message.flatMap { $0.isEmpty ? nil : $0 }.map { ": \(oneLine($0))" } ?? ""
         let line: String
         switch (kind, code) {
         case (.credentialsRejected, "SignatureDoesNotMatch"):
-            line = "S3 rejected the signature of \(operation) on \(target) (\(what)\(said)); check the secret access key that goes with this access key id, and the region (\(region))"
+            line =
+                "S3 rejected the signature of \(operation) on \(target) (\(what)\(said)); check the secret access key that goes with this access key id, and the region (\(region))"
         case (.credentialsRejected, "InvalidAccessKeyId"):
-            line = "S3 does not know the access key of \(operation) on \(target) (\(what)\(said)); check AWS_ACCESS_KEY_ID, --profile and the endpoint"
+            line =
+                "S3 does not know the access key of \(operation) on \(target) (\(what)\(said)); check AWS_ACCESS_KEY_ID, --profile and the endpoint"
         case (.credentialsRejected, "ExpiredToken"), (.credentialsRejected, "TokenRefreshRequired"):
-            line = "the session token expired during \(operation) on \(target) (\(what)); get fresh temporary credentials and run again"
+            line =
+                "the session token expired during \(operation) on \(target) (\(what)); get fresh temporary credentials and run again"
         case (.credentialsRejected, _):
-            line = "S3 refused the credentials of \(operation) on \(target) (\(what)\(said)); check your credentials and region (\(region))"
+            line =
+                "S3 refused the credentials of \(operation) on \(target) (\(what)\(said)); check your credentials and region (\(region))"
         case (.accessDenied, nil):
-            line = "S3 refused \(operation) on \(target) (\(what), no error code given); check your credentials, and that their policy allows s3:\(iamAction(operation)) there"
+            line =
+                "S3 refused \(operation) on \(target) (\(what), no error code given); check your credentials, and that their policy allows s3:\(iamAction(operation)) there"
         case (.accessDenied, _):
-            line = "S3 denied \(operation) on \(target) (\(what)\(said)); check that your credentials' policy allows s3:\(iamAction(operation)) there"
+            line =
+                "S3 denied \(operation) on \(target) (\(what)\(said)); check that your credentials' policy allows s3:\(iamAction(operation)) there"
         case (.noSuchBucket, _):
-            line = "bucket \"\(bucket ?? "?")\" does not exist (\(what)) for \(operation); check the bucket name, the region (\(region)) and the endpoint"
+            line =
+                "bucket \"\(bucket ?? "?")\" does not exist (\(what)) for \(operation); check the bucket name, the region (\(region)) and the endpoint"
         case (.noSuchKey, _):
             // Only an explicit NoSuchKey names the key: a HEAD's bodiless 404 is the same whether
             // the bucket or the key is missing.
             let check = code == "NoSuchKey" && error?.inferred != true ? "the key" : "the bucket and the key"
             line = "\(target) does not exist (\(what)) for \(operation); check \(check)"
         case (.archived, _):
-            line = "\(target) is archived (\(what)\(said)) and cannot be read by \(operation); restore it first (aws s3api restore-object), then run again"
+            line =
+                "\(target) is archived (\(what)\(said)) and cannot be read by \(operation); restore it first (aws s3api restore-object), then run again"
         case (.noSuchUpload, _):
-            line = "the multipart upload for \(target) no longer exists (\(what)) during \(operation); it was aborted or completed, run again"
+            line =
+                "the multipart upload for \(target) no longer exists (\(what)) during \(operation); it was aborted or completed, run again"
         case (_, _) where sentChecksumHeaders && refusesChecksums(status: status, code: code, message: error?.message):
-            line = "the store refused the checksum headers of \(operation) on \(target) (\(what)\(status != 200 && code != nil ? " (HTTP \(status))" : "")\(said)); "
+            line =
+                "the store refused the checksum headers of \(operation) on \(target) (\(what)\(status != 200 && code != nil ? " (HTTP \(status))" : "")\(said)); "
                 + "it does not take x-amz-checksum-*: run with --checksum none or AWS_REQUEST_CHECKSUM_CALCULATION=when_required"
         default:
             let attemptsText = attempts > 1 ? " after \(attempts) attempts" : ""
@@ -155,7 +167,8 @@ extension S3Error {
             } else {
                 advice = "check the request's options"
             }
-            line = "S3 \(operation) on \(target) failed\(attemptsText): \(what)\(status != 200 && code != nil ? " (HTTP \(status))" : "")\(said); \(advice)"
+            line =
+                "S3 \(operation) on \(target) failed\(attemptsText): \(what)\(status != 200 && code != nil ? " (HTTP \(status))" : "")\(said); \(advice)"
         }
         return S3Error(
             kind: kind, operation: operation, bucket: bucket, key: key, status: status, code: code,
@@ -176,7 +189,9 @@ extension S3Error {
     }
 
     /// Builds the error for a request that got no answer.
-    static func transport(operation: String, bucket: String?, key: String?, error: TransportError, attempts: Int) -> S3Error {
+    static func transport(operation: String, bucket: String?, key: String?, error: TransportError, attempts: Int)
+        -> S3Error
+    {
         let target = describeTarget(bucket: bucket, key: key)
         if error.kind == .cancelled {
             return S3Error(
@@ -192,11 +207,15 @@ extension S3Error {
     }
 
     /// A 2xx answer whose body was not what the operation returns.
-    static func invalidResponse(operation: String, bucket: String?, key: String?, status: Int, detail: String) -> S3Error {
+    static func invalidResponse(operation: String, bucket: String?, key: String?, status: Int, detail: String)
+        -> S3Error
+    {
         S3Error(
             kind: .remote, operation: operation, bucket: bucket, key: key, status: status, code: nil,
             serverMessage: nil, requestId: nil, attempts: 1,
-            message: "S3 \(operation) on \(describeTarget(bucket: bucket, key: key)) answered HTTP \(status) with \(detail); is the endpoint an S3 service?")
+            message:
+                "S3 \(operation) on \(describeTarget(bucket: bucket, key: key)) answered HTTP \(status) with \(detail); is the endpoint an S3 service?"
+        )
     }
 }
 

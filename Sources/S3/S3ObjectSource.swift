@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import HTTPClient
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One S3 object read as a seekable stream of bytes: the transcoder's input when it is
 /// `s3://bucket/key`. No temporary file: the bytes stream from long ranged GETs through a small ring.
@@ -159,7 +160,8 @@ struct RangeFetcher: Sendable {
             throw invalid(status: status, mismatch)
         }
         if !checked {  // a 2xx with no body for a range of at least one byte
-            throw invalid(status: status, "an empty body for the \(range.count) bytes asked at offset \(range.lowerBound)")
+            throw invalid(
+                status: status, "an empty body for the \(range.count) bytes asked at offset \(range.lowerBound)")
         }
     }
 
@@ -186,7 +188,8 @@ extension S3ObjectSource {
     /// The one-line error for an object that changed under the reader.
     static func changed(_ error: S3Error, bucket: String, key: String, etag: String?) -> S3Error {
         var changed = error
-        changed.message = "s3://\(bucket)/\(key) changed while it was being read (its ETag is no longer \(etag ?? "the one read first"), "
+        changed.message =
+            "s3://\(bucket)/\(key) changed while it was being read (its ETag is no longer \(etag ?? "the one read first"), "
             + "S3 answered 412 PreconditionFailed); nothing was written from it, run again once it is no longer being replaced"
         return changed
     }

@@ -35,11 +35,14 @@ struct XMLElementNode: Sendable, Equatable {
         let unmanaged = Unmanaged.passRetained(builder)
         defer { unmanaged.release() }
         XML_SetUserData(parser, unmanaged.toOpaque())
-        XML_SetElementHandler(parser, { user, name, _ in
-            TreeBuilder.from(user).start(name)
-        }, { user, _ in
-            TreeBuilder.from(user).end()
-        })
+        XML_SetElementHandler(
+            parser,
+            { user, name, _ in
+                TreeBuilder.from(user).start(name)
+            },
+            { user, _ in
+                TreeBuilder.from(user).end()
+            })
         XML_SetCharacterDataHandler(parser) { user, text, length in
             TreeBuilder.from(user).characters(text, Int(length))
         }
@@ -78,7 +81,8 @@ private final class TreeBuilder {
     func characters(_ text: UnsafePointer<XML_Char>?, _ length: Int) {
         guard let text, length > 0, !stack.isEmpty else { return }
         text.withMemoryRebound(to: UInt8.self, capacity: length) {
-            stack[stack.count - 1].text += String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+            stack[stack.count - 1].text += String(
+                decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
         }
     }
 

@@ -44,8 +44,10 @@ public struct StoreProfile: Sendable, Equatable, CustomStringConvertible {
         name: "aws", title: "Amazon S3", hosts: [".amazonaws.com", ".amazonaws.com.cn"],
         checksums: allCRCsFullObject, defaultChecksum: .crc32, maxParts: 10_000, equalPartSizes: false,
         pathStyle: false, multipartETagIsMD5OfMD5s: true,
-        sources: ["https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity-upload.html",
-                  "https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html"])
+        sources: [
+            "https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity-upload.html",
+            "https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html",
+        ])
 
     /// Any other S3-compatible endpoint: nothing beyond Content-MD5 is sent unless asked for, since
     /// many stores refuse the checksum headers (B2, GCS, OVH) and a refusal fails the whole upload.
@@ -62,21 +64,27 @@ public struct StoreProfile: Sendable, Equatable, CustomStringConvertible {
             name: "r2", title: "Cloudflare R2", hosts: [".r2.cloudflarestorage.com"],
             checksums: [.crc64nvme: true, .crc32: false, .crc32c: false], defaultChecksum: .crc64nvme,
             maxParts: 10_000, equalPartSizes: true, pathStyle: true, multipartETagIsMD5OfMD5s: true,
-            sources: ["https://developers.cloudflare.com/r2/api/s3/api/",
-                      "https://developers.cloudflare.com/r2/objects/multipart-objects/"]),
+            sources: [
+                "https://developers.cloudflare.com/r2/api/s3/api/",
+                "https://developers.cloudflare.com/r2/objects/multipart-objects/",
+            ]),
         StoreProfile(
             name: "b2", title: "Backblaze B2", hosts: [".backblazeb2.com"],
             checksums: [:], defaultChecksum: nil, maxParts: 10_000, equalPartSizes: false, pathStyle: true,
             multipartETagIsMD5OfMD5s: false,
-            sources: ["https://www.backblaze.com/docs/cloud-storage-s3-compatible-api",
-                      "https://github.com/stonith404/pingvin-share/issues/798"]),
+            sources: [
+                "https://www.backblaze.com/docs/cloud-storage-s3-compatible-api",
+                "https://github.com/stonith404/pingvin-share/issues/798",
+            ]),
         StoreProfile(
             name: "gcs", title: "Google Cloud Storage (XML API)", hosts: ["storage.googleapis.com"],
             checksums: [:], defaultChecksum: nil, maxParts: 10_000, equalPartSizes: false, pathStyle: true,
             multipartETagIsMD5OfMD5s: false,
-            sources: ["https://cloud.google.com/storage/docs/xml-api/put-object-multipart",
-                      "https://cloud.google.com/storage/docs/multipart-uploads",
-                      "https://github.com/gramps-project/gramps-web-api/pull/758"]),
+            sources: [
+                "https://cloud.google.com/storage/docs/xml-api/put-object-multipart",
+                "https://cloud.google.com/storage/docs/multipart-uploads",
+                "https://github.com/gramps-project/gramps-web-api/pull/758",
+            ]),
         StoreProfile(
             name: "minio", title: "MinIO", hosts: [],
             checksums: [.crc32: false, .crc32c: false], defaultChecksum: .crc32, maxParts: 10_000,
@@ -106,8 +114,10 @@ public struct StoreProfile: Sendable, Equatable, CustomStringConvertible {
             name: "ovh", title: "OVHcloud Object Storage", hosts: [".cloud.ovh.net"],
             checksums: [:], defaultChecksum: nil, maxParts: 10_000, equalPartSizes: false, pathStyle: true,
             multipartETagIsMD5OfMD5s: true,
-            sources: ["https://github.com/ovh/public-cloud-roadmap/issues/781",
-                      "https://github.com/boto/boto3/issues/4401"]),
+            sources: [
+                "https://github.com/ovh/public-cloud-roadmap/issues/781",
+                "https://github.com/boto/boto3/issues/4401",
+            ]),
         generic,
     ]
 

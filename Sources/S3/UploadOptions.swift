@@ -95,8 +95,10 @@ public struct MultipartUploadOptions: Sendable, Equatable {
     public func plan() throws -> MultipartUploadPlan {
         typealias O = MultipartUploadOptions
         guard partSize >= O.minimumPartSize, partSize <= O.maximumPartSize else {
-            throw UploadError(.invalidOptions, "part size \(formatByteSize(partSize)) is outside S3's limits; "
-                + "use a part size from 5 MiB to 5 GiB (--part-size 5M to 5G)")
+            throw UploadError(
+                .invalidOptions,
+                "part size \(formatByteSize(partSize)) is outside S3's limits; "
+                    + "use a part size from 5 MiB to 5 GiB (--part-size 5M to 5G)")
         }
         guard concurrency >= 1 else {
             throw UploadError(.invalidOptions, "concurrency \(concurrency) must be at least 1")
@@ -116,8 +118,10 @@ public struct MultipartUploadOptions: Sendable, Equatable {
                 let mib = Int64(O.mebibyte)
                 let rounded = (needed + mib - 1) / mib * mib
                 guard rounded <= Int64(O.maximumPartSize) else {
-                    throw UploadError(.outputTooLarge, "an expected output of \(formatByteSize(Int(expected))) does "
-                        + "not fit in \(partCountText(maxParts)) parts of at most 5 GiB")
+                    throw UploadError(
+                        .outputTooLarge,
+                        "an expected output of \(formatByteSize(Int(expected))) does "
+                            + "not fit in \(partCountText(maxParts)) parts of at most 5 GiB")
                 }
                 size = Int(rounded)
             }
@@ -125,10 +129,15 @@ public struct MultipartUploadOptions: Sendable, Equatable {
         let budget = memoryBudget ?? 3 * size
         let buffers = budget / size
         guard buffers >= 2 else {
-            let grown = size == partSize ? "" : " (grown from \(formatByteSize(partSize)) to fit \(partCountText(maxParts)) parts)"
-            throw UploadError(.invalidOptions, "a memory budget of \(formatByteSize(budget)) is too small for "
-                + "parts of \(formatByteSize(size))\(grown): part 1 stays in memory until the end and one more part "
-                + "streams, so it needs at least \(formatByteSize(2 * size)); raise the memory budget (--max-memory)")
+            let grown =
+                size == partSize
+                ? "" : " (grown from \(formatByteSize(partSize)) to fit \(partCountText(maxParts)) parts)"
+            throw UploadError(
+                .invalidOptions,
+                "a memory budget of \(formatByteSize(budget)) is too small for "
+                    + "parts of \(formatByteSize(size))\(grown): part 1 stays in memory until the end and one more part "
+                    + "streams, so it needs at least \(formatByteSize(2 * size)); raise the memory budget (--max-memory)"
+            )
         }
         return MultipartUploadPlan(partSize: size, bufferCount: buffers, concurrency: min(concurrency, buffers - 1))
     }

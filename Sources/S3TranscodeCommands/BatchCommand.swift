@@ -1,9 +1,10 @@
 import ArgumentParser
 import AudioTranscode
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// `s3transcode batch SRC DEST`: every matching file under a folder (or an S3 prefix), in parallel.
@@ -51,13 +52,18 @@ struct BatchCommand: ParsableCommand {
     @Argument(help: "The destination: s3://BUCKET/PREFIX or a local folder.")
     var destination: String
 
-    @Option(help: ArgumentHelp("Take files matching this glob, compared without regard to case; a glob with / matches the path under SRC, one without the file name (repeatable; default *.wav).", valueName: "glob"))
+    @Option(
+        help: ArgumentHelp(
+            "Take files matching this glob, compared without regard to case; a glob with / matches the path under SRC, one without the file name (repeatable; default *.wav).",
+            valueName: "glob"))
     var include: [String] = []
 
     @Option(help: ArgumentHelp("Leave out files matching this glob (repeatable).", valueName: "glob"))
     var exclude: [String] = []
 
-    @Option(help: ArgumentHelp("Each file's name under DEST from {relpath} {dir} {stem} {name} {ext} (see below).", valueName: "template"))
+    @Option(
+        help: ArgumentHelp(
+            "Each file's name under DEST from {relpath} {dir} {stem} {name} {ext} (see below).", valueName: "template"))
     var keyTemplate = "{dir}/{stem}.mp3"
 
     @Option(help: ArgumentHelp("Files transcoded at once (default: the number of cores).", valueName: "n"))
@@ -66,7 +72,9 @@ struct BatchCommand: ParsableCommand {
     @Flag(help: "Skip files whose target exists and was made from the same source (see below).")
     var skipExisting = false
 
-    @Option(help: ArgumentHelp("Take only shard K of N (0-based), or auto from the job-array engine's variables.", valueName: "K/N|auto"))
+    @Option(
+        help: ArgumentHelp(
+            "Take only shard K of N (0-based), or auto from the job-array engine's variables.", valueName: "K/N|auto"))
     var shard: String?
 
     @Option(help: ArgumentHelp("N for --shard auto (Kubernetes sets none).", valueName: "n"))
@@ -123,7 +131,9 @@ struct BatchCommand: ParsableCommand {
         let destination = try BatchLocation(parsing: self.destination, as: .destination)
         let template = try KeyTemplate(keyTemplate)
         let filter = GlobFilter(include: include.isEmpty ? ["*.wav"] : include, exclude: exclude)
-        let shard: Shard? = try self.shard.map { $0 == "auto" ? try Shard.auto(environment: environment, count: shardCount) : try Shard(parsing: $0) }
+        let shard: Shard? = try self.shard.map {
+            $0 == "auto" ? try Shard.auto(environment: environment, count: shardCount) : try Shard(parsing: $0)
+        }
         let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
         let perJobUpload = try BatchCommand.share(upload, jobs: jobs)
         let encodingOptions = try encoding.encodingOptions(tags: tags.tags, writesTags: !tags.noTags)
@@ -138,26 +148,33 @@ struct BatchCommand: ParsableCommand {
         let s3Options = s3
         // The trap's flag: a signal ends the transfers in flight at once; AbortMultipartUpload
         // still goes out (S3Client sends it ignoring cancellation).
-        let session = SharedSession { try S3Session(options: s3Options, verbosity: verbosity, cancellation: trap.cancellation) }
+        let session = SharedSession {
+            try S3Session(options: s3Options, verbosity: verbosity, cancellation: trap.cancellation)
+        }
         if needsS3 { _ = try session.get() }
 
         // The files: listed, filtered, sharded, named.
         let found: [FoundFile]
         switch source {
         case .folder(let path): found = try BatchListing.localFiles(under: path)
-        case .s3(let bucket, let prefix): found = try BatchListing.s3Objects(client: session.get().client, bucket: bucket, prefix: prefix)
+        case .s3(let bucket, let prefix):
+            found = try BatchListing.s3Objects(client: session.get().client, bucket: bucket, prefix: prefix)
         }
         let matching = found.filter { filter.accepts($0.relativePath) }
         guard !matching.isEmpty else {
-            throw CommandFailure(.noInput, "\(source): no file matches " + filter.include.map { "--include '\($0)'" }.joined(separator: " ")
-                + (filter.exclude.isEmpty ? "" : " without " + filter.exclude.map { "--exclude '\($0)'" }.joined(separator: " "))
-                + " (\(found.count) files found); check SRC and the globs")
+            throw CommandFailure(
+                .noInput,
+                "\(source): no file matches " + filter.include.map { "--include '\($0)'" }.joined(separator: " ")
+                    + (filter.exclude.isEmpty
+                        ? "" : " without " + filter.exclude.map { "--exclude '\($0)'" }.joined(separator: " "))
+                    + " (\(found.count) files found); check SRC and the globs")
         }
         let mine = shard.map { shard in matching.filter { shard.contains($0.relativePath) } } ?? matching
         let items = try BatchCommand.items(mine, source: source, destination: destination, template: template)
 
-        var settings = BatchSettings(jobs: jobs, encoding: encodingOptions, upload: perJobUpload, object: object,
-                                     skipExisting: skipExisting, dryRun: dryRun, failFast: failFast)
+        var settings = BatchSettings(
+            jobs: jobs, encoding: encodingOptions, upload: perJobUpload, object: object,
+            skipExisting: skipExisting, dryRun: dryRun, failFast: failFast)
         if let resume {
             settings.resumeDone = try ManifestReader.done(path: resume)
             settings.resumePath = resume
@@ -173,16 +190,18 @@ struct BatchCommand: ParsableCommand {
         }
 
         let monitor = BatchMonitor(console: console, items: items, output: output, dryRun: dryRun)
-        let runner = BatchRunner(items: items, settings: settings, trap: trap, session: session, monitor: monitor,
-                                 manifest: writer)
+        let runner = BatchRunner(
+            items: items, settings: settings, trap: trap, session: session, monitor: monitor,
+            manifest: writer)
         let started = Date()
         monitor.start()
         let reports = runner.run()
         monitor.stop()
         if dryRun { monitor.printPlan() }
 
-        let summary = BatchSummary(items: items, reports: reports, seconds: Date().timeIntervalSince(started),
-                                   signal: trap.exitCode, dryRun: dryRun)
+        let summary = BatchSummary(
+            items: items, reports: reports, seconds: Date().timeIntervalSince(started),
+            signal: trap.exitCode, dryRun: dryRun)
         if output.json { console.output(try JSONLine.encode(summary)) }
         if !output.quiet || summary.failed > 0 || summary.interrupted {
             for line in summary.lines() { console.info(line) }
@@ -199,28 +218,36 @@ struct BatchCommand: ParsableCommand {
         let share = total / jobs
         guard share >= 2 * partSize else {
             let fits = total / (2 * partSize)
-            throw CommandFailure(.usage, "--max-memory \(maxMemory) split over --jobs \(jobs) gives each file "
-                + "\(Units.describe(bytes: Int64(share))), less than the two \(upload.partSize) part buffers one upload needs; "
-                + (fits >= 1 ? "use --jobs \(fits) or " : "") + "raise --max-memory to at least \(Units.describe(bytes: Int64(2 * partSize * jobs)))")
+            throw CommandFailure(
+                .usage,
+                "--max-memory \(maxMemory) split over --jobs \(jobs) gives each file "
+                    + "\(Units.describe(bytes: Int64(share))), less than the two \(upload.partSize) part buffers one upload needs; "
+                    + (fits >= 1 ? "use --jobs \(fits) or " : "")
+                    + "raise --max-memory to at least \(Units.describe(bytes: Int64(2 * partSize * jobs)))")
         }
         perJob.maxMemory = String(share)
         return perJob
     }
 
     /// Each file's input and destination; refuses two inputs that would land on the same name.
-    static func items(_ files: [FoundFile], source: BatchLocation, destination: BatchLocation,
-                      template: KeyTemplate) throws(CommandFailure) -> [BatchItem] {
+    static func items(
+        _ files: [FoundFile], source: BatchLocation, destination: BatchLocation,
+        template: KeyTemplate
+    ) throws(CommandFailure) -> [BatchItem] {
         var owners: [String: String] = [:]
         var items: [BatchItem] = []
         for file in files {
             let name = template.render(file.relativePath)
             guard !name.isEmpty else {
-                throw CommandFailure(.usage, "--key-template \(template.template) gives \(file.relativePath) an empty name")
+                throw CommandFailure(
+                    .usage, "--key-template \(template.template) gives \(file.relativePath) an empty name")
             }
             let target = destination.location(for: name)
             if let other = owners[target.description] {
-                throw CommandFailure(.usage, "\(other) and \(file.relativePath) would both go to \(target); "
-                    + "change --key-template (e.g. {relpath}.mp3) or narrow --include")
+                throw CommandFailure(
+                    .usage,
+                    "\(other) and \(file.relativePath) would both go to \(target); "
+                        + "change --key-template (e.g. {relpath}.mp3) or narrow --include")
             }
             owners[target.description] = file.relativePath
             let input: Location
@@ -228,8 +255,10 @@ struct BatchCommand: ParsableCommand {
             case .folder: input = .file(file.path)
             case .s3(let bucket, _): input = .s3(bucket: bucket, key: file.path)
             }
-            items.append(BatchItem(relativePath: file.relativePath, input: input, destination: target,
-                                   size: file.size, modified: file.modified))
+            items.append(
+                BatchItem(
+                    relativePath: file.relativePath, input: input, destination: target,
+                    size: file.size, modified: file.modified))
         }
         return items
     }
@@ -264,7 +293,10 @@ struct BatchSummary: Encodable {
         self.dryRun = dryRun
         interrupted = signal != nil
         for report in reports {
-            guard let report else { notStarted += 1; continue }
+            guard let report else {
+                notStarted += 1
+                continue
+            }
             switch report.status {
             case "uploaded": uploaded += 1
             case "written": written += 1
@@ -288,13 +320,16 @@ struct BatchSummary: Encodable {
     /// then one line per failure.
     func lines() -> [String] {
         var counts: [String] = []
-        for (count, label) in [(uploaded, "uploaded"), (written, "written"), (planned, "to transcode"), (skipped, "skipped"),
-                               (failed, "failed"), (notStarted, "not started")] where count > 0 {
+        for (count, label) in [
+            (uploaded, "uploaded"), (written, "written"), (planned, "to transcode"), (skipped, "skipped"),
+            (failed, "failed"), (notStarted, "not started"),
+        ] where count > 0 {
             counts.append("\(count) \(label)")
         }
         var line = "batch: \(files) files: " + (counts.isEmpty ? "nothing to do" : counts.joined(separator: ", "))
         if uploaded + written > 0 {
-            line += "; \(Summary.clock(audioSeconds)) of audio, \(Units.describe(bytes: bytes)) in \(String(format1: seconds)) s"
+            line +=
+                "; \(Summary.clock(audioSeconds)) of audio, \(Units.describe(bytes: bytes)) in \(String(format1: seconds)) s"
             if seconds > 0 { line += " (\(Int(audioSeconds / seconds))× realtime)" }
         }
         var lines = [line]

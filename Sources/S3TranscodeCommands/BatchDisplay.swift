@@ -1,16 +1,17 @@
 import AudioTranscode
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import Threads
 import Dispatch
 import Synchronization
+import Threads
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What a person and a program see of a batch.
@@ -193,14 +194,17 @@ final class BatchMonitor: @unchecked Sendable {  // configuration is immutable; 
             } else {
                 overall += " audio"
             }
-            overall += " · " + (speed > 0 ? "\(Int(speed))×" : "…×") + " realtime · \(Units.describe(bytes: state.bytesDone)) out · \(eta)"
+            overall +=
+                " · " + (speed > 0 ? "\(Int(speed))×" : "…×")
+                + " realtime · \(Units.describe(bytes: state.bytesDone)) out · \(eta)"
             var lines = [String(overall.prefix(width))]
             for slot in state.running.keys.sorted() {
                 let file = state.running[slot]!
                 let fraction = file.totalSeconds.map { $0 > 0 ? min(1, file.secondsDone / $0) : 0 }
                 let barWidth = 20
                 let filled = Int((fraction ?? 0) * Double(barWidth))
-                let bar = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: barWidth - filled) + "]"
+                let bar =
+                    "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: barWidth - filled) + "]"
                 var line = "  \(bar) " + (fraction.map { String(Int($0 * 100)).leftPadded(3) + "%" } ?? "  ?%")
                 line += " \(Summary.clock(file.secondsDone))"
                 if let total = file.totalSeconds { line += "/\(Summary.clock(total))" }

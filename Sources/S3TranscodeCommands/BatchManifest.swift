@@ -1,13 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `--manifest FILE`: one JSON line (the `--json` object) per finished file, appended as each file
@@ -21,8 +22,10 @@ final class ManifestWriter: Sendable {
     init(path: String) throws(CommandFailure) {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw CommandFailure(.cannotCreate, "--manifest \(path): cannot open it for appending "
-                + "(\(String(cString: strerror(errno)))); check the folder exists and is writable")
+            throw CommandFailure(
+                .cannotCreate,
+                "--manifest \(path): cannot open it for appending "
+                    + "(\(String(cString: strerror(errno)))); check the folder exists and is writable")
         }
         self.path = path
         descriptor = Mutex(fd)
@@ -35,7 +38,8 @@ final class ManifestWriter: Sendable {
         try descriptor.withLock { fd in
             let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             guard written == line.count else {
-                throw CommandFailure(.ioError, "--manifest \(path): writing failed (\(String(cString: strerror(errno))))")
+                throw CommandFailure(
+                    .ioError, "--manifest \(path): writing failed (\(String(cString: strerror(errno))))")
             }
         }
     }
@@ -51,14 +55,15 @@ enum ManifestReader {
     /// success (the object is still there).
     static func done(path: String) throws(CommandFailure) -> Set<Pair> {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CommandFailure(.noInput, "--resume \(path): cannot read it; give the manifest an earlier run wrote with --manifest")
+            throw CommandFailure(
+                .noInput, "--resume \(path): cannot read it; give the manifest an earlier run wrote with --manifest")
         }
         var done: Set<Pair> = []
         let decoder = JSONDecoder()
         for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
             guard let entry = try? decoder.decode(Entry.self, from: Data(line)),
-                  let status = entry.status, doneStatuses.contains(status),
-                  let input = entry.input, let destination = entry.destination
+                let status = entry.status, doneStatuses.contains(status),
+                let input = entry.input, let destination = entry.destination
             else { continue }
             done.insert(Pair(input: input, destination: destination))
         }

@@ -1,14 +1,15 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import S3
 import SigV4
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One file of a batch: where it is read, its path relative to SRC (what templates, shards and
@@ -40,8 +41,10 @@ enum BatchLocation: Equatable, CustomStringConvertible {
             }
             self = .s3(bucket: String(bucket), prefix: String(rest.dropFirst(bucket.count + 1)))
         } else if argument == "-" || argument.hasPrefix("http://") || argument.hasPrefix("https://") {
-            let what = role == .source ? "batch reads a local folder or an s3://BUCKET/PREFIX/"
-                                       : "batch writes to an s3://BUCKET/PREFIX or a local folder"
+            let what =
+                role == .source
+                ? "batch reads a local folder or an s3://BUCKET/PREFIX/"
+                : "batch writes to an s3://BUCKET/PREFIX or a local folder"
             throw CommandFailure(.usage, "\(Redact.url(argument)): \(what)")
         } else {
             self = .folder(argument)
@@ -91,14 +94,18 @@ struct KeyTemplate: Equatable {
             }
             let name = String(rest[rest.index(after: open)..<close])
             guard KeyTemplate.placeholders.contains(name) else {
-                throw CommandFailure(.usage, "--key-template \(template): unknown placeholder {\(name)}; use "
-                    + KeyTemplate.placeholders.map { "{\($0)}" }.joined(separator: " "))
+                throw CommandFailure(
+                    .usage,
+                    "--key-template \(template): unknown placeholder {\(name)}; use "
+                        + KeyTemplate.placeholders.map { "{\($0)}" }.joined(separator: " "))
             }
             rest = rest[rest.index(after: close)...]
         }
         guard KeyTemplate.placeholders.contains(where: { template.contains("{\($0)}") }) else {
-            throw CommandFailure(.usage, "--key-template \(template): every file would get the same name; "
-                + "use {relpath}, or {dir} with {stem} or {name}")
+            throw CommandFailure(
+                .usage,
+                "--key-template \(template): every file would get the same name; "
+                    + "use {relpath}, or {dir} with {stem} or {name}")
         }
         self.template = template
     }
@@ -110,7 +117,9 @@ struct KeyTemplate: Equatable {
         let stem = dot.map { String(name[..<$0]) } ?? name
         let ext = dot.map { String(name[name.index(after: $0)...]) } ?? ""
         var result = template
-        for (placeholder, value) in [("relpath", relativePath), ("dir", directory), ("stem", stem), ("name", name), ("ext", ext)] {
+        for (placeholder, value) in [
+            ("relpath", relativePath), ("dir", directory), ("stem", stem), ("name", name), ("ext", ext),
+        ] {
             result = result.replacing("{\(placeholder)}", with: value)
         }
         return KeyTemplate.normalized(result)
@@ -184,7 +193,9 @@ struct Shard: Equatable, CustomStringConvertible {
         let givenCount = overrideCount ?? envCount
         func number(_ name: String) throws(CommandFailure) -> Int? {
             guard let text = environment[name], !text.isEmpty else { return nil }
-            guard let value = Int(text) else { throw CommandFailure(.usage, "--shard auto: \(name)=\(text) is not a number") }
+            guard let value = Int(text) else {
+                throw CommandFailure(.usage, "--shard auto: \(name)=\(text) is not a number")
+            }
             return value
         }
         if let id = try number("SLURM_ARRAY_TASK_ID") {
@@ -193,11 +204,15 @@ struct Shard: Equatable, CustomStringConvertible {
             let maximum = try number("SLURM_ARRAY_TASK_MAX")
             let slurmCount = try number("SLURM_ARRAY_TASK_COUNT")
             guard let count = givenCount ?? slurmCount else {
-                throw CommandFailure(.usage, "--shard auto: SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_COUNT; give --shard-count")
+                throw CommandFailure(
+                    .usage,
+                    "--shard auto: SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_COUNT; give --shard-count")
             }
             if givenCount == nil, let maximum, step > 0, (maximum - minimum) / step + 1 != count {
-                throw CommandFailure(.usage, "--shard auto: this Slurm array (\(minimum)-\(maximum) step \(step), "
-                    + "\(count) tasks) has gaps; submit it as a range such as --array=0-\(count - 1)")
+                throw CommandFailure(
+                    .usage,
+                    "--shard auto: this Slurm array (\(minimum)-\(maximum) step \(step), "
+                        + "\(count) tasks) has gaps; submit it as a range such as --array=0-\(count - 1)")
             }
             guard step > 0, (id - minimum) % step == 0 else {
                 throw CommandFailure(.usage, "--shard auto: SLURM_ARRAY_TASK_ID \(id) is not on the array's steps")
@@ -207,20 +222,26 @@ struct Shard: Equatable, CustomStringConvertible {
         if let index = try number("AWS_BATCH_JOB_ARRAY_INDEX") {
             let arraySize = try number("AWS_BATCH_JOB_ARRAY_SIZE")
             guard let count = givenCount ?? arraySize else {
-                throw CommandFailure(.usage, "--shard auto: AWS_BATCH_JOB_ARRAY_INDEX is set but not "
-                    + "AWS_BATCH_JOB_ARRAY_SIZE; give --shard-count with the array size")
+                throw CommandFailure(
+                    .usage,
+                    "--shard auto: AWS_BATCH_JOB_ARRAY_INDEX is set but not "
+                        + "AWS_BATCH_JOB_ARRAY_SIZE; give --shard-count with the array size")
             }
             return try Shard(index: index, count: count)
         }
         if let index = try number("JOB_COMPLETION_INDEX") {
             guard let count = givenCount else {
-                throw CommandFailure(.usage, "--shard auto: Kubernetes sets JOB_COMPLETION_INDEX but no count; give "
-                    + "--shard-count N or set \(countVariable) to the Job's completions")
+                throw CommandFailure(
+                    .usage,
+                    "--shard auto: Kubernetes sets JOB_COMPLETION_INDEX but no count; give "
+                        + "--shard-count N or set \(countVariable) to the Job's completions")
             }
             return try Shard(index: index, count: count)
         }
-        throw CommandFailure(.usage, "--shard auto: no job-array index in the environment (SLURM_ARRAY_TASK_ID, "
-            + "AWS_BATCH_JOB_ARRAY_INDEX or JOB_COMPLETION_INDEX); give --shard K/N")
+        throw CommandFailure(
+            .usage,
+            "--shard auto: no job-array index in the environment (SLURM_ARRAY_TASK_ID, "
+                + "AWS_BATCH_JOB_ARRAY_INDEX or JOB_COMPLETION_INDEX); give --shard K/N")
     }
 }
 
@@ -232,7 +253,8 @@ struct GlobFilter: Equatable {
     var exclude: [String]
 
     func accepts(_ relativePath: String) -> Bool {
-        include.contains { GlobFilter.matches($0, relativePath) } && !exclude.contains { GlobFilter.matches($0, relativePath) }
+        include.contains { GlobFilter.matches($0, relativePath) }
+            && !exclude.contains { GlobFilter.matches($0, relativePath) }
     }
 
     /// `FNM_CASEFOLD`: 1 << 4 in glibc, musl and the BSDs, but declared only under `_GNU_SOURCE`,
@@ -263,7 +285,8 @@ enum BatchListing {
             throw CommandFailure(.noInput, "\(root): no such folder; check SRC")
         }
         guard status.isDirectory else {
-            throw CommandFailure(.usage, "\(root): SRC is a file; batch takes a folder (use `s3transcode transcode` for one file)")
+            throw CommandFailure(
+                .usage, "\(root): SRC is a file; batch takes a folder (use `s3transcode transcode` for one file)")
         }
         guard let top = opendir(root) else {
             throw CommandFailure(.noInput, "\(root): cannot read the folder; check its permissions")
@@ -273,7 +296,9 @@ enum BatchListing {
         func walk(_ directory: OpaquePointer, _ relativeFolder: String) {
             defer { closedir(directory) }
             while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+                }
                 guard !name.hasPrefix(".") else { continue }
                 let relative = relativeFolder.isEmpty ? name : relativeFolder + "/" + name
                 let path = PathText.appending(root, relative)
@@ -282,7 +307,8 @@ enum BatchListing {
                 if link.st_mode & S_IFMT == S_IFDIR {
                     if let sub = opendir(path) { walk(sub, relative) }
                 } else if let status = FileStatus(path), status.isRegularFile {
-                    found.append(FoundFile(relativePath: relative, path: path, size: status.size, modified: status.modified))
+                    found.append(
+                        FoundFile(relativePath: relative, path: path, size: status.size, modified: status.modified))
                 }
             }
         }
@@ -296,7 +322,11 @@ enum BatchListing {
         let base = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
         return try client.listAllObjects(bucket: bucket, prefix: base.isEmpty ? nil : base)
             .filter { !$0.key.hasSuffix("/") }
-            .map { FoundFile(relativePath: String($0.key.dropFirst(base.count)), path: $0.key, size: Int64($0.size), modified: nil) }
+            .map {
+                FoundFile(
+                    relativePath: String($0.key.dropFirst(base.count)), path: $0.key, size: Int64($0.size),
+                    modified: nil)
+            }
             .sorted { $0.relativePath < $1.relativePath }
     }
 }

@@ -1,13 +1,14 @@
 import AudioTranscode
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import Threads
 import Dispatch
 import S3
 import Synchronization
+import Threads
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How every file of a batch is handled.
 struct BatchSettings {
@@ -63,8 +64,10 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
     }
     private let state: Mutex<State>
 
-    init(items: [BatchItem], settings: BatchSettings, trap: SignalTrap, session: SharedSession, monitor: BatchMonitor,
-         manifest: ManifestWriter?) {
+    init(
+        items: [BatchItem], settings: BatchSettings, trap: SignalTrap, session: SharedSession, monitor: BatchMonitor,
+        manifest: ManifestWriter?
+    ) {
         self.items = items
         self.manifest = manifest
         self.settings = settings
@@ -121,7 +124,10 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
     private func record(_ report: JobReport) {
         guard let manifest else { return }
         if report.status == "skipped", settings.resumePath == manifest.path,
-           settings.resumeDone.contains(ManifestReader.Pair(input: report.input, destination: report.destination)) { return }
+            settings.resumeDone.contains(ManifestReader.Pair(input: report.input, destination: report.destination))
+        {
+            return
+        }
         do {
             try manifest.append(report)
         } catch {
@@ -133,8 +139,9 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
     /// is a report.
     func process(_ item: BatchItem, slot: Int) -> JobReport {
         let started = Date()
-        var report = JobReport(input: item.input.description, destination: item.destination.description,
-                               status: "failed", seconds: 0)
+        var report = JobReport(
+            input: item.input.description, destination: item.destination.description,
+            status: "failed", seconds: 0)
         do {
             if settings.resumeDone.contains(ManifestReader.Pair(input: report.input, destination: report.destination)) {
                 report.status = "skipped"
@@ -155,8 +162,9 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
         } catch {
             var failure = CommandFailure(error)
             if let code = trap.exitCode {
-                failure = CommandFailure(.signalled(code),
-                                         "\(item.input): interrupted before it finished; nothing was left behind")
+                failure = CommandFailure(
+                    .signalled(code),
+                    "\(item.input): interrupted before it finished; nothing was left behind")
             }
             report.status = "failed"
             report.error = failure.message
@@ -173,12 +181,15 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
                 do {
                     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 } catch {
-                    throw CommandFailure(.cannotCreate, "\(folder): cannot create the output folder for \(item.input); check DEST's permissions")
+                    throw CommandFailure(
+                        .cannotCreate,
+                        "\(folder): cannot create the output folder for \(item.input); check DEST's permissions")
                 }
             }
         }
-        var job = TranscodeJob(input: item.input, destination: item.destination, encoding: settings.encoding,
-                               upload: settings.upload, object: settings.object)
+        var job = TranscodeJob(
+            input: item.input, destination: item.destination, encoding: settings.encoding,
+            upload: settings.upload, object: settings.object)
         job.knownSourceSHA256 = knownSourceSHA256
         let monitor = monitor
         let input = item.input.description
@@ -216,14 +227,16 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
                 source = try S3ObjectSource(client: session.get().client, bucket: sourceBucket, key: sourceKey)
             default: return .stale(sourceSHA256: nil)
             }
-            guard let size = source.size, attributes.metadata["source-size"] == String(size) else { return .stale(sourceSHA256: nil) }
+            guard let size = source.size, attributes.metadata["source-size"] == String(size) else {
+                return .stale(sourceSHA256: nil)
+            }
             let hash = try SourceHash.sha256(of: source)
             guard attributes.metadata["source-sha256"] == hash else { return .stale(sourceSHA256: hash) }
             return .upToDate(reason: "up to date (source SHA-256 and size match the object's)")
         case .file(let path):
             guard case .file(let sourcePath) = item.input else { return .stale(sourceSHA256: nil) }
             guard let target = FileStatus(path), let source = FileStatus(sourcePath),
-                  target.size > 0, target.modified >= source.modified
+                target.size > 0, target.modified >= source.modified
             else { return .stale(sourceSHA256: nil) }
             return .upToDate(reason: "up to date (the output is newer than the source)")
         default:

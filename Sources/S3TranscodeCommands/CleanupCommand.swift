@@ -1,15 +1,16 @@
 import ArgumentParser
 import HTTPClient
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import S3
 import SigV4
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `s3transcode cleanup s3://BUCKET[/PREFIX] --older-than DURATION [--yes]`: finds incomplete
 /// multipart uploads (billed until aborted) and aborts them when told to.
@@ -30,10 +31,14 @@ struct CleanupCommand: ParsableCommand {
               s3transcode cleanup s3://bucket/music/ --older-than 2h --yes
             """)
 
-    @Argument(help: ArgumentHelp("The bucket, and optionally a key prefix: s3://BUCKET[/PREFIX].", valueName: "s3://bucket[/prefix]"))
+    @Argument(
+        help: ArgumentHelp(
+            "The bucket, and optionally a key prefix: s3://BUCKET[/PREFIX].", valueName: "s3://bucket[/prefix]"))
     var target: String
 
-    @Option(help: ArgumentHelp("Only uploads started longer ago than this: 90s, 15m, 2h, 7d (0s: all).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "Only uploads started longer ago than this: 90s, 15m, 2h, 7d (0s: all).", valueName: "duration"))
     var olderThan: String
 
     @Flag(help: "Abort them. Without it, only print what would be aborted.")
@@ -72,10 +77,13 @@ struct CleanupCommand: ParsableCommand {
                 var outcome = CleanupOutcome(bucket: target.bucket, upload: stale, action: yes ? .aborted : .wouldAbort)
                 if yes {
                     if trap.cancellation.isCancelled {
-                        throw CommandFailure(.interrupted, "\(target): interrupted after \(outcomes.count) of \(plan.stale.count) aborts")
+                        throw CommandFailure(
+                            .interrupted, "\(target): interrupted after \(outcomes.count) of \(plan.stale.count) aborts"
+                        )
                     }
                     do {
-                        try session.client.abortMultipartUpload(bucket: target.bucket, key: stale.upload.key, uploadId: stale.upload.uploadId)
+                        try session.client.abortMultipartUpload(
+                            bucket: target.bucket, key: stale.upload.key, uploadId: stale.upload.uploadId)
                     } catch let error as S3Error where error.kind == .noSuchUpload {
                         outcome.action = .gone
                     } catch {
@@ -86,13 +94,16 @@ struct CleanupCommand: ParsableCommand {
                 outcomes.append(outcome)
                 console.output(output.json ? try JSONLine.encode(outcome.report) : outcome.line)
             }
-            let summary = CleanupSummary(target: target.description, olderThanSeconds: olderThan, dryRun: !yes,
-                                         plan: plan, outcomes: outcomes)
+            let summary = CleanupSummary(
+                target: target.description, olderThanSeconds: olderThan, dryRun: !yes,
+                plan: plan, outcomes: outcomes)
             if output.json { console.output(try JSONLine.encode(summary)) }
             if !output.quiet { console.info(summary.line) }
             if let failed = outcomes.first(where: { $0.failure != nil }), let failure = failed.failure {
-                throw CommandFailure(failure.status, "\(summary.failed) of \(plan.stale.count) aborts failed under \(target); "
-                    + "the first: \(failure.message)")
+                throw CommandFailure(
+                    failure.status,
+                    "\(summary.failed) of \(plan.stale.count) aborts failed under \(target); "
+                        + "the first: \(failure.message)")
             }
         } catch {
             var failure = CommandFailure(error)
@@ -144,7 +155,10 @@ struct CleanupPlan {
 
     init(uploads: [MultipartUploadSummary], now: Date, olderThan: Int) {
         for upload in uploads {
-            guard let initiated = upload.initiatedDate else { undated += 1; continue }
+            guard let initiated = upload.initiatedDate else {
+                undated += 1
+                continue
+            }
             let age = now.timeIntervalSince(initiated)
             if age >= Double(olderThan) {
                 stale.append(Stale(upload: upload, ageSeconds: max(0, Int(age.rounded(.down)))))
@@ -177,21 +191,25 @@ struct CleanupOutcome {
 
     /// `would abort s3://b/k (upload 2~abc, started 2026-11-29T01:02:03Z, 3h 4m ago)`.
     var line: String {
-        let verb = switch action {
-        case .wouldAbort: "would abort"
-        case .aborted: "aborted"
-        case .gone: "already gone"
-        case .failed: "FAILED to abort"
-        }
-        var line = "\(verb) s3://\(bucket)/\(upload.upload.key) (upload \(upload.upload.uploadId), started "
+        let verb =
+            switch action {
+            case .wouldAbort: "would abort"
+            case .aborted: "aborted"
+            case .gone: "already gone"
+            case .failed: "FAILED to abort"
+            }
+        var line =
+            "\(verb) s3://\(bucket)/\(upload.upload.key) (upload \(upload.upload.uploadId), started "
             + "\(upload.upload.initiated ?? "?"), \(CleanupOutcome.age(upload.ageSeconds)) ago)"
         if let failure { line += ": \(failure.message)" }
         return line
     }
 
     var report: Report {
-        Report(bucket: bucket, key: upload.upload.key, uploadId: upload.upload.uploadId, initiated: upload.upload.initiated,
-               ageSeconds: upload.ageSeconds, action: action, error: failure?.message)
+        Report(
+            bucket: bucket, key: upload.upload.key, uploadId: upload.upload.uploadId,
+            initiated: upload.upload.initiated,
+            ageSeconds: upload.ageSeconds, action: action, error: failure?.message)
     }
 
     struct Report: Codable {
@@ -247,10 +265,12 @@ struct CleanupSummary: Codable {
         if stale == 0 {
             line = "\(target): no incomplete multipart upload older than \(limit)"
         } else if dryRun {
-            line = "\(target): \(stale) incomplete multipart upload\(stale == 1 ? "" : "s") older than \(limit) "
+            line =
+                "\(target): \(stale) incomplete multipart upload\(stale == 1 ? "" : "s") older than \(limit) "
                 + "would be aborted; nothing was changed: add --yes to abort \(stale == 1 ? "it" : "them")"
         } else {
-            line = "\(target): aborted \(aborted) of \(stale) incomplete multipart upload\(stale == 1 ? "" : "s") older than \(limit)"
+            line =
+                "\(target): aborted \(aborted) of \(stale) incomplete multipart upload\(stale == 1 ? "" : "s") older than \(limit)"
             if gone > 0 { line += ", \(gone) already gone" }
             if failed > 0 { line += ", \(failed) failed" }
         }

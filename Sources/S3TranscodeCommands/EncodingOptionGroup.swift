@@ -6,19 +6,28 @@ struct EncodingOptionGroup: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Constant bitrate in kbit/s (8-320).", valueName: "kbps"))
     var bitrate: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Variable bitrate at LAME quality 0 (best) to 9 (smallest), as lame -V.", valueName: "q"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Variable bitrate at LAME quality 0 (best) to 9 (smallest), as lame -V.", valueName: "q"))
     var vbr: Int?
 
     @Option(name: .long, help: ArgumentHelp("Average bitrate in kbit/s (8-320), as lame --abr.", valueName: "kbps"))
     var abr: Int?
 
-    @Option(name: .long, help: ArgumentHelp("LAME's algorithm quality, 0 (best, slowest) to 9 (fastest), as lame -q.", valueName: "0-9"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("LAME's algorithm quality, 0 (best, slowest) to 9 (fastest), as lame -q.", valueName: "0-9"))
     var quality: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Output sample rate; rates MP3 cannot carry go to the nearest legal one.", valueName: "hz"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Output sample rate; rates MP3 cannot carry go to the nearest legal one.", valueName: "hz"))
     var sampleRate: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Output channels, 1 or 2 (default: mono stays mono, the rest becomes stereo).", valueName: "1|2"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Output channels, 1 or 2 (default: mono stays mono, the rest becomes stereo).", valueName: "1|2"))
     var channels: Int?
 
     func validate() throws {
@@ -30,11 +39,16 @@ struct EncodingOptionGroup: ParsableArguments {
 
     func encodingOptions(tags: Tags, writesTags: Bool) throws(TranscodeError) -> EncodingOptions {
         let mode: BitrateMode
-        if let vbr { mode = .vbr(quality: vbr) }
-        else if let abr { mode = .abr(kbps: abr) }
-        else { mode = .cbr(kbps: bitrate ?? 192) }
-        return EncodingOptions(bitrate: mode, algorithmQuality: quality, sampleRate: sampleRate,
-                               channels: channels, tags: tags, writesTags: writesTags)
+        if let vbr {
+            mode = .vbr(quality: vbr)
+        } else if let abr {
+            mode = .abr(kbps: abr)
+        } else {
+            mode = .cbr(kbps: bitrate ?? 192)
+        }
+        return EncodingOptions(
+            bitrate: mode, algorithmQuality: quality, sampleRate: sampleRate,
+            channels: channels, tags: tags, writesTags: writesTags)
     }
 }
 

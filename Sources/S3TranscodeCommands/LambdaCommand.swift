@@ -22,7 +22,9 @@ struct LambdaCommand: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let console = Console.shared
         guard let address = environment["AWS_LAMBDA_RUNTIME_API"], !address.isEmpty else {
-            console.error("AWS_LAMBDA_RUNTIME_API is not set: `s3transcode lambda` runs inside AWS Lambda (or its runtime emulator)")
+            console.error(
+                "AWS_LAMBDA_RUNTIME_API is not set: `s3transcode lambda` runs inside AWS Lambda (or its runtime emulator)"
+            )
             throw ExitCode(ExitStatus.configuration.rawValue)
         }
         FFmpegLog.setLevel(.quiet)
@@ -34,7 +36,8 @@ struct LambdaCommand: ParsableCommand {
             let s3 = configuration.options.s3
             let verbosity = configuration.verbose ? 1 : 0
             let session = SharedSession {
-                try S3Session(options: s3, verbosity: verbosity, cancellation: trap.cancellation, environment: environment)
+                try S3Session(
+                    options: s3, verbosity: verbosity, cancellation: trap.cancellation, environment: environment)
             }
             _ = try session.get()
             handler = try LambdaHandler(configuration: configuration, trap: trap, session: session)
@@ -123,10 +126,13 @@ final class LambdaHandler {
         self.configuration = configuration
         self.trap = trap
         self.session = session
-        let settings = BatchSettings(jobs: 1, encoding: configuration.encoding, upload: configuration.options.upload,
-                                     object: configuration.options.object, skipExisting: true, dryRun: false, failFast: false)
-        let monitor = BatchMonitor(console: Console.shared, items: [], output: try OutputOptionGroup.parse(["--quiet"]), dryRun: false)
-        freshnessCheck = BatchRunner(items: [], settings: settings, trap: trap, session: session, monitor: monitor, manifest: nil)
+        let settings = BatchSettings(
+            jobs: 1, encoding: configuration.encoding, upload: configuration.options.upload,
+            object: configuration.options.object, skipExisting: true, dryRun: false, failFast: false)
+        let monitor = BatchMonitor(
+            console: Console.shared, items: [], output: try OutputOptionGroup.parse(["--quiet"]), dryRun: false)
+        freshnessCheck = BatchRunner(
+            items: [], settings: settings, trap: trap, session: session, monitor: monitor, manifest: nil)
     }
 
     func handle(_ invocation: LambdaInvocation) -> Answer {
@@ -135,19 +141,26 @@ final class LambdaHandler {
         do {
             event = try LambdaEvent(json: invocation.body)
         } catch {
-            log(LambdaLogLine(requestId: requestId, source: "event", status: "failed", seconds: 0, error: error.description))
+            log(
+                LambdaLogLine(
+                    requestId: requestId, source: "event", status: "failed", seconds: 0, error: error.description))
             return .error(type: "S3Transcode.UnknownEvent", message: "s3transcode: \(error.description)")
         }
         for skipped in event.skipped {
-            log(LambdaLogLine(requestId: requestId, source: skipped.what, status: "skipped", seconds: 0,
-                              reason: skipped.reason, messageId: skipped.messageId))
+            log(
+                LambdaLogLine(
+                    requestId: requestId, source: skipped.what, status: "skipped", seconds: 0,
+                    reason: skipped.reason, messageId: skipped.messageId))
         }
         for malformed in event.malformed {
-            log(LambdaLogLine(requestId: requestId, source: "event", status: "failed", seconds: 0,
-                              error: malformed.error, messageId: malformed.messageId))
+            log(
+                LambdaLogLine(
+                    requestId: requestId, source: "event", status: "failed", seconds: 0,
+                    error: malformed.error, messageId: malformed.messageId))
         }
-        let watchdog = DeadlineWatchdog(deadline: invocation.deadline, margin: configuration.deadlineMargin,
-                                        cancellation: trap.cancellation)
+        let watchdog = DeadlineWatchdog(
+            deadline: invocation.deadline, margin: configuration.deadlineMargin,
+            cancellation: trap.cancellation)
         var lines: [LambdaLogLine] = []
         for object in event.objects {
             let line = process(object, requestId: requestId, watchdog: watchdog)
@@ -175,7 +188,8 @@ final class LambdaHandler {
         }
         let failed = lines.filter { $0.status == "failed" }
         if !failed.isEmpty {
-            var message = "\(failed.count) of \(lines.count) objects failed: "
+            var message =
+                "\(failed.count) of \(lines.count) objects failed: "
                 + failed.map { $0.error ?? $0.source }.joined(separator: "; ")
             if message.count > 4000 { message = String(message.prefix(4000)) + "…" }
             return .error(type: "S3Transcode.Failed", message: message)
@@ -184,8 +198,9 @@ final class LambdaHandler {
             var outputs: [String]
             var skipped: [String]
         }
-        let response = Response(outputs: lines.filter { $0.status == "uploaded" }.compactMap(\.destination),
-                                skipped: lines.filter { $0.status == "skipped" }.map(\.source))
+        let response = Response(
+            outputs: lines.filter { $0.status == "uploaded" }.compactMap(\.destination),
+            skipped: lines.filter { $0.status == "skipped" }.map(\.source))
         return .response(Array(((try? JSONLine.encode(response)) ?? "{}").utf8))
     }
 
@@ -198,10 +213,12 @@ final class LambdaHandler {
 
     private func attempt(_ object: LambdaEvent.Object, requestId: String, watchdog: DeadlineWatchdog) -> LambdaLogLine {
         let output = configuration.destination.destination(bucket: object.bucket, key: object.key)
-        let item = BatchItem(relativePath: object.key, input: .s3(bucket: object.bucket, key: object.key),
-                             destination: .s3(bucket: output.bucket, key: output.key))
-        var line = LambdaLogLine(requestId: requestId, source: item.input.description, destination: item.destination.description,
-                                 status: "failed", seconds: 0, messageId: object.messageId)
+        let item = BatchItem(
+            relativePath: object.key, input: .s3(bucket: object.bucket, key: object.key),
+            destination: .s3(bucket: output.bucket, key: output.key))
+        var line = LambdaLogLine(
+            requestId: requestId, source: item.input.description, destination: item.destination.description,
+            status: "failed", seconds: 0, messageId: object.messageId)
         if let refusal = configuration.refusal(bucket: object.bucket, key: object.key, output: output) {
             line.status = "skipped"
             line.reason = refusal
@@ -223,16 +240,18 @@ final class LambdaHandler {
                     known = hash
                 }
             }
-            var job = TranscodeJob(input: item.input, destination: item.destination, encoding: configuration.encoding,
-                                   upload: configuration.options.upload, object: configuration.options.object)
+            var job = TranscodeJob(
+                input: item.input, destination: item.destination, encoding: configuration.encoding,
+                upload: configuration.options.upload, object: configuration.options.object)
             job.knownSourceSHA256 = known
             watchdog.jobStarted()
             let session = session
             let input = item.input.description
             let estimates = configuration.estimatesDeadline
-            let (_, report) = try job.run(session: { try session.get() }, trap: trap,
-                                          progress: { if estimates { watchdog.estimate($0) } },
-                                          warning: { Console.shared.warning("\(input): \($0)") })
+            let (_, report) = try job.run(
+                session: { try session.get() }, trap: trap,
+                progress: { if estimates { watchdog.estimate($0) } },
+                warning: { Console.shared.warning("\(input): \($0)") })
             line.status = report.status
             if let statistics = try? session.get().transport.statistics {
                 (line.requests, line.connectionsOpened) = (statistics.transfers, statistics.connectionsOpened)
@@ -242,7 +261,9 @@ final class LambdaHandler {
         } catch {
             let failure = CommandFailure(error)
             if let reason = watchdog.reason {
-                line.error = "\(item.input): stopped: \(reason); " + (failure.leftBehind ?? "nothing was left behind (an upload in progress is aborted)")
+                line.error =
+                    "\(item.input): stopped: \(reason); "
+                    + (failure.leftBehind ?? "nothing was left behind (an upload in progress is aborted)")
             } else {
                 line.error = failure.message
             }

@@ -22,8 +22,11 @@ struct DestinationTemplate: Equatable {
 
     init(_ text: String) throws(CommandFailure) {
         let rest = text.hasPrefix("s3://") ? text.dropFirst(5) : ""
-        guard let slash = rest.firstIndex(of: "/"), slash != rest.startIndex, rest.index(after: slash) != rest.endIndex else {
-            throw CommandFailure(.configuration, "S3TRANSCODE_DEST=\(text): give s3://BUCKET/KEY-TEMPLATE, e.g. s3://{bucket}-mp3/{dir}/{stem}.mp3")
+        guard let slash = rest.firstIndex(of: "/"), slash != rest.startIndex, rest.index(after: slash) != rest.endIndex
+        else {
+            throw CommandFailure(
+                .configuration,
+                "S3TRANSCODE_DEST=\(text): give s3://BUCKET/KEY-TEMPLATE, e.g. s3://{bucket}-mp3/{dir}/{stem}.mp3")
         }
         self.text = text
         bucket = String(rest[..<slash])
@@ -69,20 +72,27 @@ struct LambdaConfiguration {
     static let optionVariables: [(variable: String, option: String)] = [
         "bitrate", "vbr", "abr", "quality", "sample-rate", "channels",
         "part-size", "concurrency", "max-memory",
-        "content-type", "cache-control", "storage-class", "sse", "sse-kms-key-id", "acl", "tagging", "expected-bucket-owner",
+        "content-type", "cache-control", "storage-class", "sse", "sse-kms-key-id", "acl", "tagging",
+        "expected-bucket-owner",
     ].map { ("S3TRANSCODE_" + $0.uppercased().replacingOccurrences(of: "-", with: "_"), "--" + $0) }
 
     init(environment: [String: String]) throws(CommandFailure) {
         guard let dest = environment["S3TRANSCODE_DEST"], !dest.isEmpty else {
-            throw CommandFailure(.configuration, "S3TRANSCODE_DEST is not set: give the destination template, e.g. s3://{bucket}-mp3/{dir}/{stem}.mp3")
+            throw CommandFailure(
+                .configuration,
+                "S3TRANSCODE_DEST is not set: give the destination template, e.g. s3://{bucket}-mp3/{dir}/{stem}.mp3")
         }
         destination = try DestinationTemplate(dest)
         func globs(_ name: String, default fallback: [String]) -> [String] {
             guard let text = environment[name] else { return fallback }
             return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
-        filter = GlobFilter(include: globs("S3TRANSCODE_INCLUDE", default: ["*.wav"]), exclude: globs("S3TRANSCODE_EXCLUDE", default: []))
-        guard !filter.include.isEmpty else { throw CommandFailure(.configuration, "S3TRANSCODE_INCLUDE is empty: give globs such as *.wav,*.flac") }
+        filter = GlobFilter(
+            include: globs("S3TRANSCODE_INCLUDE", default: ["*.wav"]),
+            exclude: globs("S3TRANSCODE_EXCLUDE", default: []))
+        guard !filter.include.isEmpty else {
+            throw CommandFailure(.configuration, "S3TRANSCODE_INCLUDE is empty: give globs such as *.wav,*.flac")
+        }
         skipExisting = try LambdaConfiguration.flag(environment, "S3TRANSCODE_SKIP_EXISTING")
         verbose = try LambdaConfiguration.flag(environment, "S3TRANSCODE_VERBOSE")
         estimatesDeadline = try LambdaConfiguration.flag(environment, "S3TRANSCODE_DEADLINE_ESTIMATE", default: true)
@@ -107,13 +117,17 @@ struct LambdaConfiguration {
             options = try LambdaOptions.parse(arguments)
             encoding = try options.encoding.encodingOptions(tags: options.tags.tags, writesTags: !options.tags.noTags)
         } catch {
-            throw CommandFailure(.configuration, "S3TRANSCODE_ARGS and the S3TRANSCODE_ option variables: "
-                + LambdaOptions.message(for: error))
+            throw CommandFailure(
+                .configuration,
+                "S3TRANSCODE_ARGS and the S3TRANSCODE_ option variables: "
+                    + LambdaOptions.message(for: error))
         }
         try refuseLoop()
     }
 
-    static func flag(_ environment: [String: String], _ name: String, default fallback: Bool = false) throws(CommandFailure) -> Bool {
+    static func flag(_ environment: [String: String], _ name: String, default fallback: Bool = false)
+        throws(CommandFailure) -> Bool
+    {
         switch environment[name]?.lowercased() {
         case nil, "": return fallback
         case "0", "false", "no": return false
@@ -133,9 +147,12 @@ struct LambdaConfiguration {
             guard filter.accepts(key) else { continue }
             let output = destination.destination(bucket: "bucket", key: key).key
             if filter.accepts(output) {
-                throw CommandFailure(.configuration, "S3TRANSCODE_DEST=\(destination.text) writes into the source bucket, and "
-                    + "its output (\(key) → \(output)) matches S3TRANSCODE_INCLUDE=\(filter.include.joined(separator: ",")): each "
-                    + "MP3 would start the function again. Write to another bucket or prefix the trigger does not watch, or narrow the globs")
+                throw CommandFailure(
+                    .configuration,
+                    "S3TRANSCODE_DEST=\(destination.text) writes into the source bucket, and "
+                        + "its output (\(key) → \(output)) matches S3TRANSCODE_INCLUDE=\(filter.include.joined(separator: ",")): each "
+                        + "MP3 would start the function again. Write to another bucket or prefix the trigger does not watch, or narrow the globs"
+                )
             }
         }
     }
@@ -148,7 +165,8 @@ struct LambdaConfiguration {
                 + (filter.exclude.isEmpty ? "" : " / S3TRANSCODE_EXCLUDE=\(filter.exclude.joined(separator: ","))")
         }
         if output.bucket == bucket, output.key == key || filter.accepts(output.key) {
-            return "its output s3://\(output.bucket)/\(output.key) would match S3TRANSCODE_INCLUDE in the same bucket and start the function again"
+            return
+                "its output s3://\(output.bucket)/\(output.key) would match S3TRANSCODE_INCLUDE in the same bucket and start the function again"
         }
         return nil
     }
@@ -169,7 +187,11 @@ enum ShellWords {
         while let character = iterator.next() {
             switch character {
             case " ", "\t", "\n":
-                if inWord { words.append(current); current = ""; inWord = false }
+                if inWord {
+                    words.append(current)
+                    current = ""
+                    inWord = false
+                }
             case "'":
                 inWord = true
                 while true {

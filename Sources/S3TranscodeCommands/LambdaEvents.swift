@@ -64,22 +64,27 @@ struct LambdaEvent {
         if let records = event["Records"] as? [[String: Any]] {
             for record in records { try readRecord(record, messageId: messageId) }
         } else if event["Event"] as? String == "s3:TestEvent" {
-            skipped.append(Skipped(what: "s3:TestEvent of \(event["Bucket"] as? String ?? "?")",
-                                   reason: "a test event S3 sends when a notification is configured", messageId: messageId))
+            skipped.append(
+                Skipped(
+                    what: "s3:TestEvent of \(event["Bucket"] as? String ?? "?")",
+                    reason: "a test event S3 sends when a notification is configured", messageId: messageId))
         } else if event["Type"] as? String == "Notification", let message = event["Message"] as? String {
             try read(LambdaEvent.parse(message, what: "the SNS message"), messageId: messageId)
         } else if let detailType = event["detail-type"] as? String, let detail = event["detail"] as? [String: Any] {
             readEventBridge(detailType: detailType, detail: detail, messageId: messageId)
         } else {
-            throw ParseError(description: "not an S3, SQS, SNS or EventBridge event (keys: "
-                + event.keys.sorted().prefix(8).joined(separator: ", ") + ")")
+            throw ParseError(
+                description: "not an S3, SQS, SNS or EventBridge event (keys: "
+                    + event.keys.sorted().prefix(8).joined(separator: ", ") + ")")
         }
     }
 
     private mutating func readRecord(_ record: [String: Any], messageId: String?) throws(ParseError) {
         if let s3 = record["s3"] as? [String: Any] {
             readS3Record(s3, eventName: record["eventName"] as? String ?? "", messageId: messageId)
-        } else if let body = record["body"] as? String, record["eventSource"] as? String == "aws:sqs" || record["messageId"] != nil {
+        } else if let body = record["body"] as? String,
+            record["eventSource"] as? String == "aws:sqs" || record["messageId"] != nil
+        {
             isSQS = true
             let id = record["messageId"] as? String
             do {
@@ -90,8 +95,9 @@ struct LambdaEvent {
         } else if let sns = record["Sns"] as? [String: Any], let message = sns["Message"] as? String {
             try read(LambdaEvent.parse(message, what: "the SNS message"), messageId: messageId)
         } else {
-            throw ParseError(description: "a record is neither S3, SQS nor SNS (eventSource "
-                + "\(record["eventSource"] as? String ?? record["EventSource"] as? String ?? "none"))")
+            throw ParseError(
+                description: "a record is neither S3, SQS nor SNS (eventSource "
+                    + "\(record["eventSource"] as? String ?? record["EventSource"] as? String ?? "none"))")
         }
     }
 
@@ -100,8 +106,11 @@ struct LambdaEvent {
         let rawKey = (s3["object"] as? [String: Any])?["key"] as? String ?? ""
         let key = LambdaEvent.decodeS3Key(rawKey)
         guard eventName.hasPrefix("ObjectCreated:") else {
-            skipped.append(Skipped(what: "s3://\(bucket)/\(key)", reason: "event \(eventName): only ObjectCreated events are transcoded",
-                                   messageId: messageId))
+            skipped.append(
+                Skipped(
+                    what: "s3://\(bucket)/\(key)",
+                    reason: "event \(eventName): only ObjectCreated events are transcoded",
+                    messageId: messageId))
             return
         }
         objects.append(Object(bucket: bucket, key: key, messageId: messageId))
@@ -112,8 +121,11 @@ struct LambdaEvent {
         let bucket = (detail["bucket"] as? [String: Any])?["name"] as? String ?? ""
         let key = (detail["object"] as? [String: Any])?["key"] as? String ?? ""
         guard detailType == "Object Created" else {
-            skipped.append(Skipped(what: "s3://\(bucket)/\(key)", reason: "EventBridge \(detailType): only Object Created is transcoded",
-                                   messageId: messageId))
+            skipped.append(
+                Skipped(
+                    what: "s3://\(bucket)/\(key)",
+                    reason: "EventBridge \(detailType): only Object Created is transcoded",
+                    messageId: messageId))
             return
         }
         objects.append(Object(bucket: bucket, key: key, messageId: messageId))

@@ -28,9 +28,10 @@ struct LambdaRuntimeAPI {
     init(address: String) {
         base = "http://\(address)/2018-06-01/runtime"
         // No low-speed limit: `next` is a long poll that may stay silent for any time.
-        transport = CurlTransport(options: CurlTransport.Options(
-            connectTimeout: 2, lowSpeedLimit: 0, lowSpeedTime: 0, userAgent: "s3transcode/\(S3Transcode.version)",
-            maxIdleHandles: 2))
+        transport = CurlTransport(
+            options: CurlTransport.Options(
+                connectTimeout: 2, lowSpeedLimit: 0, lowSpeedTime: 0, userAgent: "s3transcode/\(S3Transcode.version)",
+                maxIdleHandles: 2))
     }
 
     func next() throws -> LambdaInvocation {
@@ -39,14 +40,17 @@ struct LambdaRuntimeAPI {
             throw Failure(description: "GET /runtime/invocation/next answered \(response.status)")
         }
         guard let requestId = response.header("Lambda-Runtime-Aws-Request-Id"), !requestId.isEmpty,
-              requestId.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            requestId.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
+        else {
             throw Failure(description: "GET /runtime/invocation/next gave no usable Lambda-Runtime-Aws-Request-Id")
         }
         // Without a deadline (never seen from Lambda), 15 minutes: Lambda's longest timeout.
-        let deadline = response.header("Lambda-Runtime-Deadline-Ms").flatMap(Double.init)
+        let deadline =
+            response.header("Lambda-Runtime-Deadline-Ms").flatMap(Double.init)
             .map { Date(timeIntervalSince1970: $0 / 1000) } ?? Date().addingTimeInterval(900)
-        return LambdaInvocation(requestId: requestId, deadline: deadline,
-                                functionArn: response.header("Lambda-Runtime-Invoked-Function-Arn"), body: response.body)
+        return LambdaInvocation(
+            requestId: requestId, deadline: deadline,
+            functionArn: response.header("Lambda-Runtime-Invoked-Function-Arn"), body: response.body)
     }
 
     /// `POST …/invocation/{id}/response`.
@@ -56,7 +60,9 @@ struct LambdaRuntimeAPI {
 
     /// `POST …/invocation/{id}/error`.
     func fail(_ requestId: String, type: String, message: String) throws {
-        try post("/invocation/\(requestId)/error", json: LambdaRuntimeAPI.errorDocument(type: type, message: message), errorType: type)
+        try post(
+            "/invocation/\(requestId)/error", json: LambdaRuntimeAPI.errorDocument(type: type, message: message),
+            errorType: type)
     }
 
     /// `POST /runtime/init/error`: the function cannot start; Lambda reports it and does not invoke it.
@@ -77,8 +83,9 @@ struct LambdaRuntimeAPI {
         if let errorType { request.headers.append(("Lambda-Runtime-Function-Error-Type", errorType)) }
         let response = try transport.send(request, body: json)
         guard (200..<300).contains(response.status) else {
-            throw Failure(description: "POST /runtime\(path) answered \(response.status): "
-                + String(decoding: response.body.prefix(300), as: UTF8.self))
+            throw Failure(
+                description: "POST /runtime\(path) answered \(response.status): "
+                    + String(decoding: response.body.prefix(300), as: UTF8.self))
         }
     }
 }

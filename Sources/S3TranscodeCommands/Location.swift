@@ -14,15 +14,18 @@ enum Location: Equatable, CustomStringConvertible {
             self = .standardStream
         } else if argument.hasPrefix("s3://") {
             let rest = argument.dropFirst(5)
-            guard let slash = rest.firstIndex(of: "/"), slash != rest.startIndex, rest.index(after: slash) != rest.endIndex
+            guard let slash = rest.firstIndex(of: "/"), slash != rest.startIndex,
+                rest.index(after: slash) != rest.endIndex
             else {
                 throw CommandFailure(.usage, "\(argument): an S3 object is written s3://BUCKET/KEY")
             }
             self = .s3(bucket: String(rest[..<slash]), key: String(rest[rest.index(after: slash)...]))
         } else if argument.hasPrefix("https://") || argument.hasPrefix("http://") {
             guard argument.contains("X-Amz-Signature=") || argument.contains("Signature=") else {
-                throw CommandFailure(.usage, "\(Redact.url(argument)): an http(s) destination must be a presigned "
-                    + "PUT URL (make one with `s3transcode presign s3://BUCKET/KEY --method PUT`)")
+                throw CommandFailure(
+                    .usage,
+                    "\(Redact.url(argument)): an http(s) destination must be a presigned "
+                        + "PUT URL (make one with `s3transcode presign s3://BUCKET/KEY --method PUT`)")
             }
             self = .presignedURL(argument)
         } else {

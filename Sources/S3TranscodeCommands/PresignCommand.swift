@@ -1,13 +1,14 @@
-import ArgumentParser
 import AWSConfig
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import ArgumentParser
 import HTTPClient
 import S3
 import SigV4
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `s3transcode presign s3://BUCKET/KEY [--expires 15m] [--method GET|PUT]`: prints a presigned URL.
 ///
@@ -56,7 +57,8 @@ struct PresignCommand: ParsableCommand {
             throw ValidationError("--expires \(text): give a duration such as 90s, 15m, 2h or 7d")
         }
         guard seconds <= maxExpiry else {
-            throw ValidationError("--expires \(text) is \(seconds) s; S3 accepts at most 7 days (7d = 604800 s): give 7d or less")
+            throw ValidationError(
+                "--expires \(text) is \(seconds) s; S3 accepts at most 7 days (7d = 604800 s): give 7d or less")
         }
         return seconds
     }
@@ -71,15 +73,21 @@ struct PresignCommand: ParsableCommand {
             }
             let seconds = try PresignCommand.seconds(expires)
             let session = try S3Session(options: s3, verbosity: output.verbose, cancellation: trap.cancellation)
-            let url = try session.client.presignedURL(method: method.uppercased(), bucket: bucket, key: key, expires: seconds)
+            let url = try session.client.presignedURL(
+                method: method.uppercased(), bucket: bucket, key: key, expires: seconds)
             if output.json {
                 let expiresAt = AmzDate(Date().addingTimeInterval(Double(seconds))).iso8601
-                console.output(try JSONLine.encode(PresignReport(url: url, method: method.uppercased(), expiresSeconds: seconds, expiresAt: expiresAt)))
+                console.output(
+                    try JSONLine.encode(
+                        PresignReport(
+                            url: url, method: method.uppercased(), expiresSeconds: seconds, expiresAt: expiresAt)))
             } else {
                 console.output(url)
             }
             if output.verbose > 0 {
-                console.info("presigned \(method.uppercased()) for s3://\(bucket)/\(key), valid \(seconds) s (the URL is on stdout only)")
+                console.info(
+                    "presigned \(method.uppercased()) for s3://\(bucket)/\(key), valid \(seconds) s (the URL is on stdout only)"
+                )
             }
         } catch {
             let failure = CommandFailure(error)
@@ -104,27 +112,35 @@ struct PresignedAccess {
     var logger: S3Client.Logger?
     var cancellation: CancellationFlag?
 
-    init(transport: @escaping () throws -> any HTTPTransport, logger: S3Client.Logger? = nil, cancellation: CancellationFlag? = nil) {
+    init(
+        transport: @escaping () throws -> any HTTPTransport, logger: S3Client.Logger? = nil,
+        cancellation: CancellationFlag? = nil
+    ) {
         self.transport = transport
         self.logger = logger
         self.cancellation = cancellation
     }
 
-    init(options: S3OptionGroup, verbosity: Int, cancellation: CancellationFlag,
-         environment: [String: String] = ProcessInfo.processInfo.environment) {
+    init(
+        options: S3OptionGroup, verbosity: Int, cancellation: CancellationFlag,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         let flags = options.flags
         self.init(
             transport: {
-                CurlTransport(options: CurlTransport.Options(
-                    caBundle: try ResolvedConfiguration.caBundle(flags: flags, environment: environment),
-                    userAgent: "s3transcode/\(S3Transcode.version)", cancellation: cancellation))
+                CurlTransport(
+                    options: CurlTransport.Options(
+                        caBundle: try ResolvedConfiguration.caBundle(flags: flags, environment: environment),
+                        userAgent: "s3transcode/\(S3Transcode.version)", cancellation: cancellation))
             },
             logger: verbosity > 0 ? { @Sendable line in Console.shared.info(line) } : nil,
             cancellation: cancellation)
     }
 
     /// The sink for `url`: checked (form, expiry, headers) before anything is encoded.
-    func sink(url: String, objectHeaders: [(name: String, value: String)], budget: Int, expectedSize: Int64?) throws -> PresignedUpload {
+    func sink(url: String, objectHeaders: [(name: String, value: String)], budget: Int, expectedSize: Int64?) throws
+        -> PresignedUpload
+    {
         var options = PresignedUpload.Options(budget: budget)
         // A WAV's MP3 is a small fraction of it; this only sizes the first allocation.
         options.expectedSize = expectedSize.map { min($0 / 4, Int64(budget)) }

@@ -24,8 +24,9 @@ struct ProbeCommand: ParsableCommand {
         FFmpegLog.setLevel(output.verbose >= 2 ? .warning : .quiet)
         do {
             let location = try Location(parsing: input)
-            let job = TranscodeJob(input: location, destination: .standardStream, encoding: EncodingOptions(),
-                                   upload: UploadOptionGroup(), object: ObjectOptionGroup())
+            let job = TranscodeJob(
+                input: location, destination: .standardStream, encoding: EncodingOptions(),
+                upload: UploadOptionGroup(), object: ObjectOptionGroup())
             let session = { try S3Session(options: s3, verbosity: output.verbose, cancellation: CancellationFlag()) }
             let result = try probe(try job.openSource(session: session))
             if output.json {
@@ -45,7 +46,8 @@ struct ProbeCommand: ParsableCommand {
             "\(name):",
             "  container:   \(result.container)" + (result.containerLongName.map { " (\($0))" } ?? ""),
             "  codec:       \(result.codec)" + (result.codecLongName.map { " (\($0))" } ?? ""),
-            "  duration:    " + (result.duration.map { "\(Summary.clock($0)) (\(String(format1: $0)) s)" } ?? "unknown"),
+            "  duration:    "
+                + (result.duration.map { "\(Summary.clock($0)) (\(String(format1: $0)) s)" } ?? "unknown"),
             "  sample rate: \(result.sampleRate) Hz",
             "  channels:    \(result.channels) (\(result.channelLayout))",
         ]

@@ -1,12 +1,13 @@
 import AWSConfig
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import HTTPClient
 import S3
 import SigV4
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One process's way to S3: a single curl transport (connections, DNS and TLS sessions reused across
 /// every request and file), the configuration resolved as the AWS CLI resolves it, and the client.
@@ -20,28 +21,35 @@ final class S3Session: Sendable {
     let checksumSettings: ChecksumSettings
     let verbosity: Int
 
-    init(options: S3OptionGroup, verbosity: Int, cancellation: CancellationFlag,
-         environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    init(
+        options: S3OptionGroup, verbosity: Int, cancellation: CancellationFlag,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
         let log: S3Client.Logger? = verbosity > 0 ? { @Sendable line in Console.shared.info(line) } : nil
         // Connections to S3 are not where a run spends its time: a short connect timeout only for
         // the instance metadata service, which is absent off EC2.
-        let transport = CurlTransport(options: CurlTransport.Options(
-            lowSpeedTime: S3Session.lowSpeedTime(environment),
-            caBundle: try ResolvedConfiguration.caBundle(flags: options.flags, environment: environment),
-            userAgent: "s3transcode/\(S3Transcode.version)", cancellation: cancellation))
-        let metadataTransport = CurlTransport(options: CurlTransport.Options(
-            connectTimeout: 1, lowSpeedTime: 2, userAgent: "s3transcode/\(S3Transcode.version)", cancellation: cancellation))
+        let transport = CurlTransport(
+            options: CurlTransport.Options(
+                lowSpeedTime: S3Session.lowSpeedTime(environment),
+                caBundle: try ResolvedConfiguration.caBundle(flags: options.flags, environment: environment),
+                userAgent: "s3transcode/\(S3Transcode.version)", cancellation: cancellation))
+        let metadataTransport = CurlTransport(
+            options: CurlTransport.Options(
+                connectTimeout: 1, lowSpeedTime: 2, userAgent: "s3transcode/\(S3Transcode.version)",
+                cancellation: cancellation))
         let configuration = try ResolvedConfiguration.resolve(
             flags: options.flags, environment: environment, transport: transport, metadataTransport: metadataTransport)
         // Addressing stays as configured: every S3-compatible entry of the table is path-style, which
         // is already the default for a custom endpoint (`StoreProfile.pathStyle` documents it).
-        let (store, storeSource) = try S3Session.store(options.store, environment: environment, endpoint: configuration.endpointURL)
+        let (store, storeSource) = try S3Session.store(
+            options.store, environment: environment, endpoint: configuration.endpointURL)
         let checksumSettings = try configuration.checksumSettings(environment: environment)
         if verbosity > 0 {
             Console.shared.info(configuration.summary)
-            Console.shared.info("store \(store) (from \(storeSource)); request_checksum_calculation "
-                + "\(checksumSettings.requestCalculation.rawValue), response_checksum_validation "
-                + "\(checksumSettings.responseValidation.rawValue)")
+            Console.shared.info(
+                "store \(store) (from \(storeSource)); request_checksum_calculation "
+                    + "\(checksumSettings.requestCalculation.rawValue), response_checksum_validation "
+                    + "\(checksumSettings.responseValidation.rawValue)")
         }
         try S3Session.requireTrust(transport, for: configuration.endpointURL ?? "https://s3.amazonaws.com")
         self.configuration = configuration
@@ -54,16 +62,21 @@ final class S3Session: Sendable {
 
     /// The store profile: `--store`, else `S3TRANSCODE_STORE`, else what the endpoint's host is.
     static func store(_ flag: String?, environment: [String: String], endpoint: String?) throws
-        -> (StoreProfile, String) {
+        -> (StoreProfile, String)
+    {
         if let flag, let profile = StoreProfile.named(flag) { return (profile, "--store") }
         if let name = environment["S3TRANSCODE_STORE"], !name.isEmpty {
             guard let profile = StoreProfile.named(name) else {
-                throw ConfigurationError(.invalidConfiguration, "S3TRANSCODE_STORE is \"\(name)\"; use one of "
-                    + StoreProfile.all.map(\.name).joined(separator: ", "))
+                throw ConfigurationError(
+                    .invalidConfiguration,
+                    "S3TRANSCODE_STORE is \"\(name)\"; use one of "
+                        + StoreProfile.all.map(\.name).joined(separator: ", "))
             }
             return (profile, "S3TRANSCODE_STORE")
         }
-        return (StoreProfile.profile(forEndpoint: endpoint), endpoint == nil ? "no custom endpoint" : "the endpoint's host")
+        return (
+            StoreProfile.profile(forEndpoint: endpoint), endpoint == nil ? "no custom endpoint" : "the endpoint's host"
+        )
     }
 
     /// HTTPS needs certificate authorities: without any, fail now with one clear line (78), not

@@ -20,8 +20,10 @@ public struct S3Transcode: ParsableCommand {
             Shell completion: s3transcode --generate-completion-script bash|zsh|fish
             """,
         version: "s3transcode \(version)",
-        subcommands: [TranscodeCommand.self, BatchCommand.self, ProbeCommand.self, PresignCommand.self, CleanupCommand.self,
-                      LambdaCommand.self],
+        subcommands: [
+            TranscodeCommand.self, BatchCommand.self, ProbeCommand.self, PresignCommand.self, CleanupCommand.self,
+            LambdaCommand.self,
+        ],
         defaultSubcommand: TranscodeCommand.self)
 
     public init() {}

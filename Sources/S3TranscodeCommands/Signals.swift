@@ -1,10 +1,11 @@
 import Dispatch
 import HTTPClient
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Turns SIGINT, SIGTERM and SIGHUP into a cancellation: the transcoder stops between frames, curl

@@ -1,9 +1,10 @@
 import ArgumentParser
 import AudioTranscode
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// `s3transcode [transcode] INPUT DEST`: one input, one MP3.
@@ -48,7 +49,8 @@ struct TranscodeCommand: ParsableCommand {
                 input: try Location(parsing: input), destination: try Location(parsing: destination),
                 encoding: try encoding.encodingOptions(tags: tags.tags, writesTags: !tags.noTags),
                 upload: upload, object: object,
-                presignedAccess: PresignedAccess(options: s3, verbosity: output.verbose, cancellation: trap.cancellation))
+                presignedAccess: PresignedAccess(
+                    options: s3, verbosity: output.verbose, cancellation: trap.cancellation))
             if job.input == .standardStream && job.destination == .standardStream && output.json {
                 throw CommandFailure(.usage, "--json prints to stdout, which carries the MP3 here: drop --json")
             }
@@ -66,8 +68,10 @@ struct TranscodeCommand: ParsableCommand {
             if let code = trap.exitCode {
                 // After a signal, the cause is the signal; but an upload whose abort failed is still
                 // said, with the command that removes it.
-                failure = CommandFailure(.signalled(code), "\(input): interrupted; "
-                    + (failure.leftBehind ?? "nothing was left behind"), leftBehind: failure.leftBehind)
+                failure = CommandFailure(
+                    .signalled(code),
+                    "\(input): interrupted; "
+                        + (failure.leftBehind ?? "nothing was left behind"), leftBehind: failure.leftBehind)
             }
             console.error(failure.message)
             throw ExitCode(failure.status.rawValue)

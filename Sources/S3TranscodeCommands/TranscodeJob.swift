@@ -1,13 +1,14 @@
 import AudioTranscode
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import Threads
 import Dispatch
 import S3
 import SigV4
+import Threads
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension MultipartUpload: OutputSink {}
 extension S3ObjectSource: ByteSource {}
@@ -49,9 +50,11 @@ struct TranscodeJob {
     var presignedAccess: PresignedAccess? = nil
 
     /// Runs the job. `session` is needed only when the input or the destination is on S3.
-    func run(session: () throws -> S3Session, trap: SignalTrap,
-             progress: @escaping (TranscodeProgress) -> Void = { _ in },
-             warning: @escaping (String) -> Void) throws -> (TranscodeResult, JobReport) {
+    func run(
+        session: () throws -> S3Session, trap: SignalTrap,
+        progress: @escaping (TranscodeProgress) -> Void = { _ in },
+        warning: @escaping (String) -> Void
+    ) throws -> (TranscodeResult, JobReport) {
         let started = Date()
         // One session for the input and the destination (S3 to S3 resolves credentials once).
         var opened: S3Session?
@@ -76,9 +79,10 @@ struct TranscodeJob {
             if !failure.message.contains(abortError.message) { failure.message += "; " + abortError.message }
             throw failure
         }
-        var report = JobReport(input: input.description, destination: sink.name, status: "written",
-                               bytes: result.bytesWritten, audioSeconds: result.duration,
-                               seconds: Date().timeIntervalSince(started))
+        var report = JobReport(
+            input: input.description, destination: sink.name, status: "written",
+            bytes: result.bytesWritten, audioSeconds: result.duration,
+            seconds: Date().timeIntervalSince(started))
         if let upload = sink.upload, let uploaded = upload.result {
             report.status = "uploaded"
             report.parts = uploaded.partCount
@@ -101,7 +105,8 @@ struct TranscodeJob {
         case .standardStream: return FileDescriptorSource.standardInput()
         case .file(let path): return try FileSource(path: path)
         case .s3(let bucket, let key): return try S3ObjectSource(client: session().client, bucket: bucket, key: key)
-        case .presignedURL: throw CommandFailure(.usage, "\(input): a presigned URL is not an input; use s3://BUCKET/KEY")
+        case .presignedURL:
+            throw CommandFailure(.usage, "\(input): a presigned URL is not an input; use s3://BUCKET/KEY")
         }
     }
 
@@ -123,8 +128,10 @@ struct TranscodeJob {
     }
 
     /// `isCancelled` ends a source hash that the upload would otherwise wait for (a signal during it).
-    private func openSink(session: () throws -> S3Session, source: ByteSource,
-                          isCancelled: @escaping @Sendable () -> Bool) throws -> OpenedSink {
+    private func openSink(
+        session: () throws -> S3Session, source: ByteSource,
+        isCancelled: @escaping @Sendable () -> Bool
+    ) throws -> OpenedSink {
         let expectedSize = source.size
         switch destination {
         case .standardStream:
@@ -155,20 +162,25 @@ struct TranscodeJob {
                     [("x-amz-meta-source-sha256", try pending.value()), ("x-amz-meta-source-size", size)]
                 }
             }
-            let headers = object.headers(sourceSHA256: sourceSHA256, sourceSize: sourceSHA256 == nil ? nil : expectedSize)
+            let headers = object.headers(
+                sourceSHA256: sourceSHA256, sourceSize: sourceSHA256 == nil ? nil : expectedSize)
             let upload = try MultipartUpload(
                 destination: UploadDestination(bucket: bucket, key: key, headers: headers), store: client,
-                options: upload.options(expectedSize: expectedSize, store: session.store, settings: session.checksumSettings),
+                options: upload.options(
+                    expectedSize: expectedSize, store: session.store, settings: session.checksumSettings),
                 lateHeaders: late)
-            return OpenedSink(sink: upload, name: destination.description, upload: upload,
-                              sourceSHA256: sourceSHA256, pendingSHA256: pending)
+            return OpenedSink(
+                sink: upload, name: destination.description, upload: upload,
+                sourceSHA256: sourceSHA256, pendingSHA256: pending)
         case .presignedURL(let url):
             guard let presignedAccess else {
-                throw CommandFailure(.usage, "\(destination): a presigned URL is a destination of `s3transcode transcode` only")
+                throw CommandFailure(
+                    .usage, "\(destination): a presigned URL is a destination of `s3transcode transcode` only")
             }
             // The object headers S3 takes from the PUT; no source hash (a presigned URL does not sign it).
-            let sink = try presignedAccess.sink(url: url, objectHeaders: object.headers(sourceSHA256: nil),
-                                                budget: upload.presignedBudget, expectedSize: expectedSize)
+            let sink = try presignedAccess.sink(
+                url: url, objectHeaders: object.headers(sourceSHA256: nil),
+                budget: upload.presignedBudget, expectedSize: expectedSize)
             return OpenedSink(sink: sink, name: destination.description, presigned: sink)
         }
     }
@@ -231,7 +243,9 @@ enum SourceHash {
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { chunk.deallocate() }
         while case let count = try file.read(into: chunk), count > 0 {
-            if isCancelled() { throw CommandFailure(.interrupted, "\(file.name): interrupted while hashing the source") }
+            if isCancelled() {
+                throw CommandFailure(.interrupted, "\(file.name): interrupted while hashing the source")
+            }
             hasher.update(UnsafeRawBufferPointer(rebasing: chunk[..<count]))
         }
         return hasher.finalize()

@@ -1,4 +1,5 @@
 import S3
+
 /// Sizes and durations as people type them.
 enum Units {
     /// `5M`, `5MiB`, `16m`, `1G`, `1048576`: bytes. K, M, G, T are binary multiples (KiB, MiB …).
@@ -10,9 +11,9 @@ enum Units {
         switch lower.dropFirst(digits.count) {
         case "": multiplier = 1
         case "k": multiplier = 1024
-        case "m": multiplier = 1048576
-        case "g": multiplier = 1073741824
-        case "t": multiplier = 1099511627776
+        case "m": multiplier = 1_048_576
+        case "g": multiplier = 1_073_741_824
+        case "t": multiplier = 1_099_511_627_776
         default: return nil
         }
         let result = value * multiplier
@@ -23,9 +24,14 @@ enum Units {
     /// duration too long to count in an `Int` (`99999999999999999d`).
     static func seconds(_ text: String) -> Int? {
         if let plain = Int(text) { return plain >= 0 ? plain : nil }
-        var total = 0, number = "", sawUnit = false
+        var total = 0
+        var number = ""
+        var sawUnit = false
         for character in text.lowercased() {
-            if character.isNumber { number.append(character); continue }
+            if character.isNumber {
+                number.append(character)
+                continue
+            }
             guard let value = Int(number) else { return nil }
             let unit: Int
             switch character {

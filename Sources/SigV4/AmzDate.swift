@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A UTC timestamp in the forms SigV4 and the AWS credential sources use, formatted and parsed
@@ -50,13 +50,14 @@ public struct AmzDate: Sendable, Equatable {
             return value
         }
         guard b.count >= 20,
-              let year = number(0, 4), b[4] == UInt8(ascii: "-"),
-              let month = number(5, 2), b[7] == UInt8(ascii: "-"),
-              let day = number(8, 2), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
-              let hour = number(11, 2), b[13] == UInt8(ascii: ":"),
-              let minute = number(14, 2), b[16] == UInt8(ascii: ":"),
-              let second = number(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+            let year = number(0, 4), b[4] == UInt8(ascii: "-"),
+            let month = number(5, 2), b[7] == UInt8(ascii: "-"),
+            let day = number(8, 2),
+            b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
+            let hour = number(11, 2), b[13] == UInt8(ascii: ":"),
+            let minute = number(14, 2), b[16] == UInt8(ascii: ":"),
+            let second = number(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var i = 19
         var fraction = 0.0
@@ -79,7 +80,8 @@ public struct AmzDate: Sendable, Equatable {
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             let sign = b[i] == UInt8(ascii: "+") ? 1 : -1
             guard let oh = number(i + 1, 2), i + 3 < b.count, b[i + 3] == UInt8(ascii: ":"),
-                  let om = number(i + 4, 2) else { return nil }
+                let om = number(i + 4, 2)
+            else { return nil }
             offset = sign * (oh * 3600 + om * 60)
             i += 6
         default:

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// AWS credentials: an access key, its secret, and for temporary credentials a session token
@@ -35,11 +35,13 @@ extension Credentials: CustomStringConvertible, CustomDebugStringConvertible, Cu
     public var debugDescription: String { description }
 
     public var customMirror: Mirror {
-        Mirror(self, children: [
-            "accessKeyId": accessKeyId,
-            "secretAccessKey": "<redacted>",
-            "sessionToken": sessionToken == nil ? "nil" : "<redacted>",
-            "expiration": expiration.map { AmzDate($0).iso8601 } ?? "nil",
-        ], displayStyle: .struct)
+        Mirror(
+            self,
+            children: [
+                "accessKeyId": accessKeyId,
+                "secretAccessKey": "<redacted>",
+                "sessionToken": sessionToken == nil ? "nil" : "<redacted>",
+                "expiration": expiration.map { AmzDate($0).iso8601 } ?? "nil",
+            ], displayStyle: .struct)
     }
 }

@@ -1,8 +1,9 @@
 import Crypto
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// AWS Signature Version 4 for S3: header signing (`Authorization`) and query signing
@@ -58,7 +59,9 @@ public struct SigV4Signer: Sendable {
     ) -> [(name: String, value: String)] {
         let parts = RequestURL(url) ?? RequestURL.empty
         let time = AmzDate(date)
-        let replaced: Set<String> = ["host", "authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"]
+        let replaced: Set<String> = [
+            "host", "authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token",
+        ]
         var out = headers.filter { !replaced.contains($0.name.lowercased()) }
         out.append(("host", parts.host))
         out.append(("x-amz-date", time.amzDate))
@@ -79,9 +82,12 @@ public struct SigV4Signer: Sendable {
         let key = SigV4Signer.signingKey(
             secretAccessKey: credentials.secretAccessKey, dateStamp: time.dateStamp, region: region, service: service)
         let signature = SigV4Signer.signature(signingKey: key, stringToSign: stringToSign)
-        out.append(("authorization",
-                    "\(SigV4Signer.algorithm) Credential=\(credentials.accessKeyId)/\(scope), "
-                        + "SignedHeaders=\(signedHeaderList), Signature=\(signature)"))
+        out.append(
+            (
+                "authorization",
+                "\(SigV4Signer.algorithm) Credential=\(credentials.accessKeyId)/\(scope), "
+                    + "SignedHeaders=\(signedHeaderList), Signature=\(signature)"
+            ))
         return out
     }
 
@@ -103,7 +109,9 @@ public struct SigV4Signer: Sendable {
         let parts = RequestURL(url) ?? RequestURL.empty
         let time = AmzDate(date)
         let scope = SigV4Signer.credentialScope(dateStamp: time.dateStamp, region: region, service: service)
-        var toSign = headers.filter { !SigV4Signer.unsignedHeaderNames.contains($0.name.lowercased()) && $0.name.lowercased() != "host" }
+        var toSign = headers.filter {
+            !SigV4Signer.unsignedHeaderNames.contains($0.name.lowercased()) && $0.name.lowercased() != "host"
+        }
         toSign.append(("host", parts.host))
         let (canonicalHeaders, signedHeaderList) = SigV4Signer.canonicalHeaders(toSign)
 
@@ -196,17 +204,25 @@ public struct SigV4Signer: Sendable {
                 name = item
                 value = ""
             }
-            pairs.append((uriEncode(bytes: percentDecode(name), encodeSlash: true),
-                          uriEncode(bytes: percentDecode(value), encodeSlash: true)))
+            pairs.append(
+                (
+                    uriEncode(bytes: percentDecode(name), encodeSlash: true),
+                    uriEncode(bytes: percentDecode(value), encodeSlash: true)
+                ))
         }
-        pairs.sort { $0.name != $1.name ? $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
-                                         : $0.value.utf8.lexicographicallyPrecedes($1.value.utf8) }
+        pairs.sort {
+            $0.name != $1.name
+                ? $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
+                : $0.value.utf8.lexicographicallyPrecedes($1.value.utf8)
+        }
         return pairs.map { $0.name + "=" + $0.value }.joined(separator: "&")
     }
 
     /// `CanonicalHeaders` and `SignedHeaders`: names lowercased and sorted, values trimmed with
     /// inner runs of spaces folded to one, repeated headers joined with `,`.
-    public static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (canonical: String, signed: String) {
+    public static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (
+        canonical: String, signed: String
+    ) {
         var merged: [String: String] = [:]
         var order: [String] = []
         for (name, value) in headers {
@@ -235,7 +251,9 @@ public struct SigV4Signer: Sendable {
     }
 
     /// The signing key: `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
-    public static func signingKey(secretAccessKey: String, dateStamp: String, region: String, service: String) -> SymmetricKey {
+    public static func signingKey(secretAccessKey: String, dateStamp: String, region: String, service: String)
+        -> SymmetricKey
+    {
         var key = SymmetricKey(data: Array(("AWS4" + secretAccessKey).utf8))
         for part in [dateStamp, region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))

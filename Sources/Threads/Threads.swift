@@ -2,9 +2,9 @@
 // NSCondition gave, without Foundation, whose static link brings ICU (37 MB) into the release
 // binary. Blocking work (curl transfers, the encoder) runs on these, never on Swift's cooperative pool.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A thread of its own for a block; detached: it ends when the block returns.
@@ -26,15 +26,17 @@ public final class OSThread: @unchecked Sendable {
         if stackSize > 0 { pthread_attr_setstacksize(&attributes, stackSize) }
         let context = Unmanaged.passRetained(self).toOpaque()
         #if canImport(Glibc)
-        var thread = pthread_t()
+            var thread = pthread_t()
         #else
-        var thread: pthread_t?
+            var thread: pthread_t?
         #endif
-        let status = pthread_create(&thread, &attributes, { context in
-            let this = Unmanaged<OSThread>.fromOpaque(context!).takeRetainedValue()
-            this.block()
-            return nil
-        }, context)
+        let status = pthread_create(
+            &thread, &attributes,
+            { context in
+                let this = Unmanaged<OSThread>.fromOpaque(context!).takeRetainedValue()
+                this.block()
+                return nil
+            }, context)
         precondition(status == 0, "pthread_create failed: \(status)")
     }
 

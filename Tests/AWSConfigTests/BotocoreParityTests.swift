@@ -122,134 +122,237 @@ let keysAndProcess = """
     region = eu-west-1
     """
 let environmentKeys = ["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "e"]
-let webIdentityEnv = ["AWS_WEB_IDENTITY_TOKEN_FILE": "@DIR@/env-token", "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/EnvWeb"]
+let webIdentityEnv = [
+    "AWS_WEB_IDENTITY_TOKEN_FILE": "@DIR@/env-token", "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/EnvWeb",
+]
 let tokens = ["env-token": "envjwt", "profile-token": "profilejwt", "process.sh": processScript("AKIDPROCESS")]
 
 /// The table: each row's expected values are botocore's, computed by `botocore-oracle.py`.
 let parityCases: [ParityCase] = [
     // 1. Keys and credential_process: credentials-file keys, then the process, then config-file keys.
     ParityCase(name: "config-file keys and credential_process: the process", config: keysAndProcess, files: tokens),
-    ParityCase(name: "credentials-file keys beat credential_process", config: keysAndProcess,
-               credentials: "[default]\naws_access_key_id = AKIDCREDS\naws_secret_access_key = k\n", files: tokens),
-    ParityCase(name: "credential_process in the credentials file, keys in config", config: "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = c\n",
-               credentials: "[default]\ncredential_process = @DIR@/process.sh\n", files: tokens),
+    ParityCase(
+        name: "credentials-file keys beat credential_process", config: keysAndProcess,
+        credentials: "[default]\naws_access_key_id = AKIDCREDS\naws_secret_access_key = k\n", files: tokens),
+    ParityCase(
+        name: "credential_process in the credentials file, keys in config",
+        config: "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = c\n",
+        credentials: "[default]\ncredential_process = @DIR@/process.sh\n", files: tokens),
     // 2. An explicit --profile beats web identity and environment keys; AWS_PROFILE does not.
-    ParityCase(name: "--profile dev with web identity variables set", config: keysAndProcess,
-               env: webIdentityEnv, profile: "dev", files: tokens),
-    ParityCase(name: "AWS_PROFILE=dev with web identity variables set", config: keysAndProcess,
-               env: webIdentityEnv.merging(["AWS_PROFILE": "dev"]) { a, _ in a }, files: tokens),
-    ParityCase(name: "--profile dev with environment keys", config: keysAndProcess, env: environmentKeys, profile: "dev", files: tokens),
-    ParityCase(name: "AWS_PROFILE=dev with environment keys", config: keysAndProcess,
-               env: environmentKeys.merging(["AWS_PROFILE": "dev"]) { a, _ in a }, files: tokens),
-    ParityCase(name: "web identity variables with a role profile: the role first", config: keysAndProcess,
-               env: webIdentityEnv.merging(["AWS_PROFILE": "role"]) { a, _ in a }, files: tokens),
+    ParityCase(
+        name: "--profile dev with web identity variables set", config: keysAndProcess,
+        env: webIdentityEnv, profile: "dev", files: tokens),
+    ParityCase(
+        name: "AWS_PROFILE=dev with web identity variables set", config: keysAndProcess,
+        env: webIdentityEnv.merging(["AWS_PROFILE": "dev"]) { a, _ in a }, files: tokens),
+    ParityCase(
+        name: "--profile dev with environment keys", config: keysAndProcess, env: environmentKeys, profile: "dev",
+        files: tokens),
+    ParityCase(
+        name: "AWS_PROFILE=dev with environment keys", config: keysAndProcess,
+        env: environmentKeys.merging(["AWS_PROFILE": "dev"]) { a, _ in a }, files: tokens),
+    ParityCase(
+        name: "web identity variables with a role profile: the role first", config: keysAndProcess,
+        env: webIdentityEnv.merging(["AWS_PROFILE": "role"]) { a, _ in a }, files: tokens),
     ParityCase(name: "web identity from the profile", config: keysAndProcess, profile: "web", files: tokens),
-    ParityCase(name: "web identity from the environment, role from the profile", config: keysAndProcess,
-               env: ["AWS_WEB_IDENTITY_TOKEN_FILE": "@DIR@/env-token", "AWS_PROFILE": "web"], files: tokens),
+    ParityCase(
+        name: "web identity from the environment, role from the profile", config: keysAndProcess,
+        env: ["AWS_WEB_IDENTITY_TOKEN_FILE": "@DIR@/env-token", "AWS_PROFILE": "web"], files: tokens),
     // 3. AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, when set, decides; the profile's setting otherwise.
-    ParityCase(name: "ignore: variable false, profile true", config: "[default]\nignore_configured_endpoint_urls = true\nendpoint_url = http://profile.example:9000\n",
-               env: ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false"]),
-    ParityCase(name: "ignore: variable true, profile false", config: "[default]\nignore_configured_endpoint_urls = false\nendpoint_url = http://profile.example:9000\n",
-               env: ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "TRUE", "AWS_ENDPOINT_URL": "http://env.example"]),
-    ParityCase(name: "ignore: profile true alone", config: "[default]\nignore_configured_endpoint_urls = true\nendpoint_url = http://profile.example:9000\n",
-               env: ["AWS_ENDPOINT_URL_S3": "http://env.example"]),
-    ParityCase(name: "ignore: variable true does not touch --endpoint-url", env: ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"],
-               endpointURL: "http://flag.example:1/"),
-    ParityCase(name: "endpoint order: AWS_ENDPOINT_URL_S3 over AWS_ENDPOINT_URL over services over profile",
-               config: "[default]\nendpoint_url = http://profile.example\nservices = local\n[services local]\ns3 =\n  endpoint_url = http://services.example\n",
-               env: ["AWS_ENDPOINT_URL": "http://global.example"]),
-    ParityCase(name: "endpoint from a services section",
-               config: "[default]\nendpoint_url = http://profile.example\nservices = local\n[services local]\ns3 =\n  endpoint_url = http://services.example:9000\n"),
+    ParityCase(
+        name: "ignore: variable false, profile true",
+        config: "[default]\nignore_configured_endpoint_urls = true\nendpoint_url = http://profile.example:9000\n",
+        env: ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false"]),
+    ParityCase(
+        name: "ignore: variable true, profile false",
+        config: "[default]\nignore_configured_endpoint_urls = false\nendpoint_url = http://profile.example:9000\n",
+        env: ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "TRUE", "AWS_ENDPOINT_URL": "http://env.example"]),
+    ParityCase(
+        name: "ignore: profile true alone",
+        config: "[default]\nignore_configured_endpoint_urls = true\nendpoint_url = http://profile.example:9000\n",
+        env: ["AWS_ENDPOINT_URL_S3": "http://env.example"]),
+    ParityCase(
+        name: "ignore: variable true does not touch --endpoint-url",
+        env: ["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"],
+        endpointURL: "http://flag.example:1/"),
+    ParityCase(
+        name: "endpoint order: AWS_ENDPOINT_URL_S3 over AWS_ENDPOINT_URL over services over profile",
+        config:
+            "[default]\nendpoint_url = http://profile.example\nservices = local\n[services local]\ns3 =\n  endpoint_url = http://services.example\n",
+        env: ["AWS_ENDPOINT_URL": "http://global.example"]),
+    ParityCase(
+        name: "endpoint from a services section",
+        config:
+            "[default]\nendpoint_url = http://profile.example\nservices = local\n[services local]\ns3 =\n  endpoint_url = http://services.example:9000\n"
+    ),
     ParityCase(name: "services naming no section", config: "[default]\nservices = nowhere\n"),
-    ParityCase(name: "services naming no section, endpoint from the environment", config: "[default]\nservices = nowhere\n",
-               env: ["AWS_ENDPOINT_URL_S3": "http://env.example"]),
+    ParityCase(
+        name: "services naming no section, endpoint from the environment", config: "[default]\nservices = nowhere\n",
+        env: ["AWS_ENDPOINT_URL_S3": "http://env.example"]),
     // 4. Addressing style.
-    ParityCase(name: "virtual addressing with an IP endpoint", config: "[default]\ns3 =\n  addressing_style = virtual\n",
-               endpointURL: "http://127.0.0.1:9000", buckets: ["my-bucket", "my.bucket", "ab", "My_Bucket"]),
-    ParityCase(name: "virtual addressing with a named endpoint", config: "[default]\ns3 =\n  addressing_style = virtual\n",
-               endpointURL: "http://minio.local:9000", buckets: ["my-bucket", "my.bucket", "ab", "a..b", "1.2.3.4"]),
-    ParityCase(name: "virtual addressing over https with a base path", config: "[default]\ns3 =\n  addressing_style = virtual\n",
-               endpointURL: "https://store.example/base/", buckets: ["my-bucket", "my.bucket"]),
-    ParityCase(name: "virtual addressing with an IPv6 endpoint", config: "[default]\ns3 =\n  addressing_style = virtual\n",
-               endpointURL: "http://[::1]:9000", buckets: ["my-bucket"]),
-    ParityCase(name: "auto addressing on a custom endpoint", endpointURL: "https://store.example", buckets: ["my-bucket", "my.bucket"]),
-    ParityCase(name: "auto addressing on AWS", region: "eu-west-1", buckets: ["my-bucket", "my.bucket", "ab", "Upper"]),
-    ParityCase(name: "path addressing on AWS", config: "[default]\ns3 =\n  addressing_style = path\n", region: "eu-west-1"),
+    ParityCase(
+        name: "virtual addressing with an IP endpoint", config: "[default]\ns3 =\n  addressing_style = virtual\n",
+        endpointURL: "http://127.0.0.1:9000", buckets: ["my-bucket", "my.bucket", "ab", "My_Bucket"]),
+    ParityCase(
+        name: "virtual addressing with a named endpoint", config: "[default]\ns3 =\n  addressing_style = virtual\n",
+        endpointURL: "http://minio.local:9000", buckets: ["my-bucket", "my.bucket", "ab", "a..b", "1.2.3.4"]),
+    ParityCase(
+        name: "virtual addressing over https with a base path",
+        config: "[default]\ns3 =\n  addressing_style = virtual\n",
+        endpointURL: "https://store.example/base/", buckets: ["my-bucket", "my.bucket"]),
+    ParityCase(
+        name: "virtual addressing with an IPv6 endpoint", config: "[default]\ns3 =\n  addressing_style = virtual\n",
+        endpointURL: "http://[::1]:9000", buckets: ["my-bucket"]),
+    ParityCase(
+        name: "auto addressing on a custom endpoint", endpointURL: "https://store.example",
+        buckets: ["my-bucket", "my.bucket"]),
+    ParityCase(
+        name: "auto addressing on AWS", region: "eu-west-1", buckets: ["my-bucket", "my.bucket", "ab", "Upper"]),
+    ParityCase(
+        name: "path addressing on AWS", config: "[default]\ns3 =\n  addressing_style = path\n", region: "eu-west-1"),
     // 5. Parsing as configparser does.
-    ParityCase(name: "[default] then [profile default]: the later", config: "[default]\nregion = eu-west-1\noutput = json\n[profile default]\nregion = eu-west-2\n"),
-    ParityCase(name: "[profile default] then [default]: the later", config: "[profile default]\nregion = eu-west-2\n[default]\nregion = eu-west-1\n"),
+    ParityCase(
+        name: "[default] then [profile default]: the later",
+        config: "[default]\nregion = eu-west-1\noutput = json\n[profile default]\nregion = eu-west-2\n"),
+    ParityCase(
+        name: "[profile default] then [default]: the later",
+        config: "[profile default]\nregion = eu-west-2\n[default]\nregion = eu-west-1\n"),
     ParityCase(name: "a UTF-8 byte order mark", config: "\u{FEFF}[default]\nregion = eu-west-1\n"),
-    ParityCase(name: "key: value lines", config: "[default]\nregion: eu-north-1\naws_access_key_id:AKIDCOLON\naws_secret_access_key : c\n"),
+    ParityCase(
+        name: "key: value lines",
+        config: "[default]\nregion: eu-north-1\naws_access_key_id:AKIDCOLON\naws_secret_access_key : c\n"),
     ParityCase(name: "a key before the first section", config: "region = eu-west-1\n[default]\n"),
-    ParityCase(name: "a comment before the first section", config: "# hello\n; there\n\n[default]\nregion = eu-west-1\n"),
+    ParityCase(
+        name: "a comment before the first section", config: "# hello\n; there\n\n[default]\nregion = eu-west-1\n"),
     ParityCase(name: "a line that is not key = value", config: "[default]\nregion = eu-west-1\njust words\n"),
     ParityCase(name: "a section twice", config: "[default]\nregion = eu-west-1\n[default]\noutput = json\n"),
     ParityCase(name: "a key twice", config: "[default]\nregion = eu-west-1\nRegion = eu-west-2\n"),
-    ParityCase(name: "a key twice in the credentials file", credentials: "[default]\naws_access_key_id = A\naws_access_key_id = B\naws_secret_access_key = c\n"),
-    ParityCase(name: "quoted profile name", config: "[profile \"my profile\"]\nregion = ap-south-1\n", profile: "my profile"),
+    ParityCase(
+        name: "a key twice in the credentials file",
+        credentials: "[default]\naws_access_key_id = A\naws_access_key_id = B\naws_secret_access_key = c\n"),
+    ParityCase(
+        name: "quoted profile name", config: "[profile \"my profile\"]\nregion = ap-south-1\n", profile: "my profile"),
     ParityCase(name: "single-quoted profile name", config: "[profile 'q']\nregion = ap-south-2\n", profile: "q"),
-    ParityCase(name: "three words in a profile header are not a profile", config: "[profile a b]\nregion = ap-south-1\n", profile: "a b"),
+    ParityCase(
+        name: "three words in a profile header are not a profile", config: "[profile a b]\nregion = ap-south-1\n",
+        profile: "a b"),
     ParityCase(name: "spaces inside a header", config: "[profile   spaced  ]\nregion = ap-east-1\n", profile: "spaced"),
-    ParityCase(name: "a bare [name] in the config file is not a profile", config: "[bare]\nregion = ap-east-1\n", profile: "bare"),
-    ParityCase(name: "nested sub-settings with blank lines and comments",
-               config: "[default]\ns3 =\n\n  # note\n  addressing_style = virtual\nregion = ca-central-1\n", endpointURL: "http://minio.local"),
+    ParityCase(
+        name: "a bare [name] in the config file is not a profile", config: "[bare]\nregion = ap-east-1\n",
+        profile: "bare"),
+    ParityCase(
+        name: "nested sub-settings with blank lines and comments",
+        config: "[default]\ns3 =\n\n  # note\n  addressing_style = virtual\nregion = ca-central-1\n",
+        endpointURL: "http://minio.local"),
     ParityCase(name: "a sub-setting without =", config: "[default]\ns3 =\n  addressing_style\n"),
     ParityCase(name: "a value continued on the next line", config: "[default]\nregion =\n  us-west-2\n"),
-    ParityCase(name: "CRLF and CR line ends", config: "[default]\r\nregion = sa-east-1\r\n[profile x]\rregion = me-south-1\r"),
-    ParityCase(name: "[DEFAULT] applies to every section", config: "[DEFAULT]\nregion = af-south-1\n[default]\noutput = json\n"),
+    ParityCase(
+        name: "CRLF and CR line ends", config: "[default]\r\nregion = sa-east-1\r\n[profile x]\rregion = me-south-1\r"),
+    ParityCase(
+        name: "[DEFAULT] applies to every section", config: "[DEFAULT]\nregion = af-south-1\n[default]\noutput = json\n"
+    ),
     ParityCase(name: "indented keys after a header", config: "[default]\n  region = eu-south-1\n  output = json\n"),
     ParityCase(name: "inline ; and # are part of the value", config: "[default]\nregion = us-west-1 ; comment\n"),
     ParityCase(name: "upper-case keys", config: "[default]\nREGION = eu-central-2\n"),
-    ParityCase(name: "the credentials file's region beats the config file's", config: "[default]\nregion = eu-west-1\n",
-               credentials: "[default]\nregion = eu-west-2\n"),
+    ParityCase(
+        name: "the credentials file's region beats the config file's", config: "[default]\nregion = eu-west-1\n",
+        credentials: "[default]\nregion = eu-west-2\n"),
     // 6. Half keys, old token names, profile selection.
-    ParityCase(name: "a secret without a key id in the environment", config: keysAndProcess,
-               env: ["AWS_SECRET_ACCESS_KEY": "stray"], files: tokens),
+    ParityCase(
+        name: "a secret without a key id in the environment", config: keysAndProcess,
+        env: ["AWS_SECRET_ACCESS_KEY": "stray"], files: tokens),
     ParityCase(name: "a key id without a secret in the environment", env: ["AWS_ACCESS_KEY_ID": "AKIDHALF"]),
-    ParityCase(name: "a secret without a key id in the credentials file", config: "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = c\n",
-               credentials: "[default]\naws_secret_access_key = stray\n"),
-    ParityCase(name: "a key id without a secret in the credentials file", credentials: "[default]\naws_access_key_id = AKIDHALF\n"),
-    ParityCase(name: "aws_security_token in the credentials file", credentials: "[default]\naws_access_key_id = AKIDOLD\naws_secret_access_key = k\naws_security_token = t\n"),
-    ParityCase(name: "aws_session_token in the config file", config: "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = c\naws_session_token = t\n"),
-    ParityCase(name: "AWS_SECURITY_TOKEN in the environment", env: environmentKeys.merging(["AWS_SECURITY_TOKEN": "t"]) { a, _ in a }),
-    ParityCase(name: "AWS_DEFAULT_PROFILE and AWS_PROFILE", config: keysAndProcess, credentials: "[other]\nregion = us-west-1\n",
-               env: ["AWS_DEFAULT_PROFILE": "dev", "AWS_PROFILE": "other"], files: tokens),
+    ParityCase(
+        name: "a secret without a key id in the credentials file",
+        config: "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = c\n",
+        credentials: "[default]\naws_secret_access_key = stray\n"),
+    ParityCase(
+        name: "a key id without a secret in the credentials file",
+        credentials: "[default]\naws_access_key_id = AKIDHALF\n"),
+    ParityCase(
+        name: "aws_security_token in the credentials file",
+        credentials: "[default]\naws_access_key_id = AKIDOLD\naws_secret_access_key = k\naws_security_token = t\n"),
+    ParityCase(
+        name: "aws_session_token in the config file",
+        config: "[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = c\naws_session_token = t\n"),
+    ParityCase(
+        name: "AWS_SECURITY_TOKEN in the environment",
+        env: environmentKeys.merging(["AWS_SECURITY_TOKEN": "t"]) { a, _ in a }),
+    ParityCase(
+        name: "AWS_DEFAULT_PROFILE and AWS_PROFILE", config: keysAndProcess,
+        credentials: "[other]\nregion = us-west-1\n",
+        env: ["AWS_DEFAULT_PROFILE": "dev", "AWS_PROFILE": "other"], files: tokens),
     ParityCase(name: "AWS_PROFILE alone", config: keysAndProcess, env: ["AWS_PROFILE": "dev"], files: tokens),
-    ParityCase(name: "AWS_DEFAULT_PROFILE naming no profile", config: keysAndProcess, env: ["AWS_DEFAULT_PROFILE": "missing"], files: tokens),
+    ParityCase(
+        name: "AWS_DEFAULT_PROFILE naming no profile", config: keysAndProcess, env: ["AWS_DEFAULT_PROFILE": "missing"],
+        files: tokens),
     ParityCase(name: "--profile naming no profile", config: keysAndProcess, profile: "missing", files: tokens),
     ParityCase(name: "AWS_PROFILE=default without files", env: ["AWS_PROFILE": "default"]),
-    ParityCase(name: "a profile only in the credentials file", credentials: "[creds-only]\naws_access_key_id = AKIDONLY\naws_secret_access_key = k\n",
-               profile: "creds-only"),
+    ParityCase(
+        name: "a profile only in the credentials file",
+        credentials: "[creds-only]\naws_access_key_id = AKIDONLY\naws_secret_access_key = k\n",
+        profile: "creds-only"),
     ParityCase(name: "no credentials anywhere", config: "[default]\nregion = us-west-2\n"),
     // 7. Paths, source profiles.
-    ParityCase(name: "~ in AWS_CONFIG_FILE", config: nil,
-               env: ["HOME": "@DIR@", "AWS_CONFIG_FILE": "~/home-config"], files: ["home-config": "[default]\nregion = ap-southeast-2\n"]),
-    ParityCase(name: "$HOME and ${VAR} in the file variables", env: [
-        "HOME": "@DIR@", "SUB": "sub", "AWS_CONFIG_FILE": "$HOME/${SUB}-config", "AWS_SHARED_CREDENTIALS_FILE": "$HOME/creds-$UNSET",
-    ], files: ["sub-config": "[default]\nregion = ap-southeast-1\n", "creds-$UNSET": "[default]\naws_access_key_id = AKIDVAR\naws_secret_access_key = k\n"]),
-    ParityCase(name: "a source profile with keys and a role of its own: the keys sign", config: keysAndProcess, profile: "role", files: tokens),
+    ParityCase(
+        name: "~ in AWS_CONFIG_FILE", config: nil,
+        env: ["HOME": "@DIR@", "AWS_CONFIG_FILE": "~/home-config"],
+        files: ["home-config": "[default]\nregion = ap-southeast-2\n"]),
+    ParityCase(
+        name: "$HOME and ${VAR} in the file variables",
+        env: [
+            "HOME": "@DIR@", "SUB": "sub", "AWS_CONFIG_FILE": "$HOME/${SUB}-config",
+            "AWS_SHARED_CREDENTIALS_FILE": "$HOME/creds-$UNSET",
+        ],
+        files: [
+            "sub-config": "[default]\nregion = ap-southeast-1\n",
+            "creds-$UNSET": "[default]\naws_access_key_id = AKIDVAR\naws_secret_access_key = k\n",
+        ]),
+    ParityCase(
+        name: "a source profile with keys and a role of its own: the keys sign", config: keysAndProcess,
+        profile: "role", files: tokens),
     ParityCase(name: "a chain of roles", config: keysAndProcess, profile: "chain", files: tokens),
     ParityCase(name: "a profile that is its own source", config: keysAndProcess, profile: "self", files: tokens),
     ParityCase(name: "a source_profile loop", config: keysAndProcess, profile: "loop1", files: tokens),
-    ParityCase(name: "credential_source Environment", config: keysAndProcess, env: environmentKeys, profile: "fromenv", files: tokens),
-    ParityCase(name: "a source profile with credential_process", config: keysAndProcess, profile: "procsource", files: tokens),
-    ParityCase(name: "a source profile whose keys are in the credentials file", config: keysAndProcess,
-               credentials: "[base]\naws_access_key_id = AKIDBASECREDS\naws_secret_access_key = k\n", profile: "role", files: tokens),
+    ParityCase(
+        name: "credential_source Environment", config: keysAndProcess, env: environmentKeys, profile: "fromenv",
+        files: tokens),
+    ParityCase(
+        name: "a source profile with credential_process", config: keysAndProcess, profile: "procsource", files: tokens),
+    ParityCase(
+        name: "a source profile whose keys are in the credentials file", config: keysAndProcess,
+        credentials: "[base]\naws_access_key_id = AKIDBASECREDS\naws_secret_access_key = k\n", profile: "role",
+        files: tokens),
     ParityCase(name: "external_id and duration_seconds", config: keysAndProcess, profile: "extras", files: tokens),
-    ParityCase(name: "a duration_seconds that is not a number is left out", config: keysAndProcess, profile: "badduration", files: tokens),
-    ParityCase(name: "credential_source Ec2InstanceMetadata with IMDS off", config: keysAndProcess, profile: "fromimds", files: tokens),
+    ParityCase(
+        name: "a duration_seconds that is not a number is left out", config: keysAndProcess, profile: "badduration",
+        files: tokens),
+    ParityCase(
+        name: "credential_source Ec2InstanceMetadata with IMDS off", config: keysAndProcess, profile: "fromimds",
+        files: tokens),
     ParityCase(name: "an unknown credential_source", config: keysAndProcess, profile: "badsource", files: tokens),
-    ParityCase(name: "both source_profile and credential_source", config: keysAndProcess, env: environmentKeys, profile: "both", files: tokens),
-    ParityCase(name: "role_arn, source_profile and web_identity_token_file: web identity", config: keysAndProcess,
-               profile: "webandsource", files: tokens),
-    ParityCase(name: "a source profile without credentials", config: keysAndProcess, profile: "emptysource", files: tokens),
+    ParityCase(
+        name: "both source_profile and credential_source", config: keysAndProcess, env: environmentKeys,
+        profile: "both", files: tokens),
+    ParityCase(
+        name: "role_arn, source_profile and web_identity_token_file: web identity", config: keysAndProcess,
+        profile: "webandsource", files: tokens),
+    ParityCase(
+        name: "a source profile without credentials", config: keysAndProcess, profile: "emptysource", files: tokens),
     ParityCase(name: "role_arn without a source", config: "[default]\nrole_arn = arn:aws:iam::123456789012:role/R\n"),
-    ParityCase(name: "a source_profile that does not exist", config: "[default]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = ghost\n"),
+    ParityCase(
+        name: "a source_profile that does not exist",
+        config: "[default]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = ghost\n"),
     // Region.
-    ParityCase(name: "region: --region over everything", config: "[default]\nregion = eu-west-1\n",
-               env: ["AWS_REGION": "us-west-1", "AWS_DEFAULT_REGION": "us-west-2"], region: "ca-central-1"),
-    ParityCase(name: "region: AWS_REGION over AWS_DEFAULT_REGION", env: ["AWS_REGION": "us-west-1", "AWS_DEFAULT_REGION": "us-west-2"]),
-    ParityCase(name: "region: AWS_DEFAULT_REGION over the profile", config: "[default]\nregion = eu-west-1\n", env: ["AWS_DEFAULT_REGION": "us-west-2"]),
+    ParityCase(
+        name: "region: --region over everything", config: "[default]\nregion = eu-west-1\n",
+        env: ["AWS_REGION": "us-west-1", "AWS_DEFAULT_REGION": "us-west-2"], region: "ca-central-1"),
+    ParityCase(
+        name: "region: AWS_REGION over AWS_DEFAULT_REGION",
+        env: ["AWS_REGION": "us-west-1", "AWS_DEFAULT_REGION": "us-west-2"]),
+    ParityCase(
+        name: "region: AWS_DEFAULT_REGION over the profile", config: "[default]\nregion = eu-west-1\n",
+        env: ["AWS_DEFAULT_REGION": "us-west-2"]),
     ParityCase(name: "region: none anywhere", config: "[default]\noutput = json\n"),
 ]
 
@@ -265,7 +368,9 @@ struct BotocoreParityTests {
             func place(_ text: String) -> String { text.replacingOccurrences(of: "@DIR@", with: directory) }
             if let config = row.config { try root.write("\(index)/config", place(config)) }
             if let credentials = row.credentials { try root.write("\(index)/credentials", place(credentials)) }
-            for (name, text) in row.files { try root.write("\(index)/\(name)", place(text), executable: name.hasSuffix(".sh")) }
+            for (name, text) in row.files {
+                try root.write("\(index)/\(name)", place(text), executable: name.hasSuffix(".sh"))
+            }
             var env = [
                 "HOME": directory + "/home",
                 "AWS_CONFIG_FILE": directory + "/config",
@@ -290,7 +395,8 @@ struct BotocoreParityTests {
         do {
             let resolved = try ResolvedConfiguration.resolve(
                 flags: ConfigurationFlags(profile: row.profile, region: row.region, endpointURL: row.endpointURL),
-                environment: env, files: LocalFiles(), transport: sts.transport, metadataTransport: FakeTransport.unreachable)
+                environment: env, files: LocalFiles(), transport: sts.transport,
+                metadataTransport: FakeTransport.unreachable)
             let credentials: String
             do {
                 credentials = sts.describe(try resolved.credentials.credentials(forceRefresh: false))
@@ -320,16 +426,23 @@ final class RecordingSTS: Sendable {
     let transport = FakeTransport { request, body in
         let form = RecordingSTS.form(body)
         let id = RecordingSTS.issuedKey(role: form["RoleArn"] ?? "")
-        return response(200, stsAnswer(action: form["Action"] ?? "AssumeRole", id: id, secret: "s", token: "t",
-                                       expiration: Date().addingTimeInterval(3600)))
+        return response(
+            200,
+            stsAnswer(
+                action: form["Action"] ?? "AssumeRole", id: id, secret: "s", token: "t",
+                expiration: Date().addingTimeInterval(3600)))
     }
 
-    static func issuedKey(role: String) -> String { "STSKEY-" + (role.split(separator: "/").last.map(String.init) ?? "") }
+    static func issuedKey(role: String) -> String {
+        "STSKEY-" + (role.split(separator: "/").last.map(String.init) ?? "")
+    }
 
     static func form(_ body: [UInt8]) -> [String: String] {
         var fields: [String: String] = [:]
         for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).removingPercentEncoding ?? String($0)
+            }
             if parts.count == 2 { fields[parts[0]] = parts[1] }
         }
         return fields
@@ -348,9 +461,12 @@ final class RecordingSTS: Sendable {
                 return "web-identity(\(role), \(form["WebIdentityToken"] ?? ""))"
             }
             let authorization = sent.header("Authorization") ?? ""
-            let signer = authorization.components(separatedBy: "Credential=").last?.components(separatedBy: "/").first ?? "?"
-            let extras = ["ExternalId", "DurationSeconds"].compactMap { name in form[name].map { ", \(name)=\($0)" } }.joined()
-            return "assume-role(\(role), \(describe(id: signer, token: sent.header("x-amz-security-token") != nil))\(extras))"
+            let signer =
+                authorization.components(separatedBy: "Credential=").last?.components(separatedBy: "/").first ?? "?"
+            let extras = ["ExternalId", "DurationSeconds"].compactMap { name in form[name].map { ", \(name)=\($0)" } }
+                .joined()
+            return
+                "assume-role(\(role), \(describe(id: signer, token: sent.header("x-amz-security-token") != nil))\(extras))"
         }
         return "keys(\(id), \(token ? "token" : "no token"))"
     }
@@ -358,7 +474,9 @@ final class RecordingSTS: Sendable {
 
 /// Runs `botocore-oracle.py` over the table.
 enum Botocore {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("botocore-oracle.py").path
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "botocore-oracle.py"
+    ).path
 
     /// The interpreter's absolute path, found once with the test's own environment (a pyenv shim
     /// needs the real HOME, which each case replaces).
@@ -402,8 +520,13 @@ enum Botocore {
         try stdin.fileHandleForWriting.close()
         let data = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0, let answers = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
-            throw Failure(description: "botocore-oracle.py failed (status \(process.terminationStatus)): \(String(decoding: data, as: UTF8.self))")
+        guard process.terminationStatus == 0,
+            let answers = try JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+        else {
+            throw Failure(
+                description:
+                    "botocore-oracle.py failed (status \(process.terminationStatus)): \(String(decoding: data, as: UTF8.self))"
+            )
         }
         return answers.map { answer in
             if answer["error"] is String { return .refused }
@@ -411,8 +534,9 @@ enum Botocore {
             let urls = (answer["urls"] as? [String: String] ?? [:]).mapValues {
                 $0.replacingOccurrences(of: "s3.amazonaws.com/", with: "s3.us-east-1.amazonaws.com/")
             }
-            return ParityOutcome(credentials: answer["credentials"] as? String ?? "?", region: answer["region"] as? String ?? "?",
-                                 urls: urls, error: false)
+            return ParityOutcome(
+                credentials: answer["credentials"] as? String ?? "?", region: answer["region"] as? String ?? "?",
+                urls: urls, error: false)
         }
     }
 }

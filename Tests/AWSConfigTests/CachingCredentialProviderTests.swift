@@ -24,9 +24,13 @@ final class CountingProvider: CredentialProvider, @unchecked Sendable {
     func credentials() throws -> Credentials? {
         if delay > 0 { usleep(delay) }
         if failing.withLock({ $0 }) { throw ConfigurationError(.unavailable, "STS is down") }
-        let n = calls.withLock { $0 += 1; return $0 }
-        return Credentials(accessKeyId: "ASIA\(n)", secretAccessKey: "s\(n)", sessionToken: "t\(n)",
-                           expiration: clock.now().addingTimeInterval(lifetime))
+        let n = calls.withLock {
+            $0 += 1
+            return $0
+        }
+        return Credentials(
+            accessKeyId: "ASIA\(n)", secretAccessKey: "s\(n)", sessionToken: "t\(n)",
+            expiration: clock.now().addingTimeInterval(lifetime))
     }
 }
 
@@ -41,7 +45,7 @@ struct CachingCredentialProviderTests {
         clock.advance(3600 - 301)
         #expect(try cache.credentials(forceRefresh: false).accessKeyId == "ASIA1")
         #expect(base.count == 1)
-        clock.advance(2) // 299 s left: inside the refresh window
+        clock.advance(2)  // 299 s left: inside the refresh window
         #expect(try cache.credentials(forceRefresh: false).accessKeyId == "ASIA2")
         #expect(base.count == 2)
         // A six-hour run keeps getting valid credentials.
@@ -61,7 +65,7 @@ struct CachingCredentialProviderTests {
         base.failing.withLock { $0 = true }
         clock.advance(3600 - 120)
         #expect(try cache.credentials(forceRefresh: false).accessKeyId == "ASIA1")
-        clock.advance(90) // 30 s left
+        clock.advance(90)  // 30 s left
         let error = try #require(throws: ConfigurationError.self) { try cache.credentials(forceRefresh: false) }
         #expect(error.kind == .unavailable)
         base.failing.withLock { $0 = false }
@@ -110,16 +114,23 @@ struct CachingCredentialProviderTests {
         let clock = FakeClock(t0)
         let counter = Mutex(0)
         let transport = FakeTransport { _, _ in
-            let n = counter.withLock { $0 += 1; return $0 }
-            return response(200, stsAnswer(action: "AssumeRoleWithWebIdentity", id: "ASIA\(n)", secret: "s", token: "t",
-                                           expiration: clock.now().addingTimeInterval(900)))
+            let n = counter.withLock {
+                $0 += 1
+                return $0
+            }
+            return response(
+                200,
+                stsAnswer(
+                    action: "AssumeRoleWithWebIdentity", id: "ASIA\(n)", secret: "s", token: "t",
+                    expiration: clock.now().addingTimeInterval(900)))
         }
-        let config = try resolve(["AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_ROLE_ARN": "arn:aws:iam::1:role/R"],
-                                 files: ["/t": "jwt"], transport: transport, clock: clock)
+        let config = try resolve(
+            ["AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_ROLE_ARN": "arn:aws:iam::1:role/R"],
+            files: ["/t": "jwt"], transport: transport, clock: clock)
         #expect(try config.credentials.credentials(forceRefresh: false).accessKeyId == "ASIA1")
         clock.advance(500)
         #expect(try config.credentials.credentials(forceRefresh: false).accessKeyId == "ASIA1")
-        clock.advance(200) // 200 s left
+        clock.advance(200)  // 200 s left
         #expect(try config.credentials.credentials(forceRefresh: false).accessKeyId == "ASIA2")
         #expect(transport.sent.count == 2)
     }

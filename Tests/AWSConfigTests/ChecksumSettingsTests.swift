@@ -8,28 +8,29 @@ import Testing
 struct ChecksumSettingsTests {
     static let files = [
         "/home/u/.aws/config": """
-            [default]
-            request_checksum_calculation = When_Required
-            [profile plain]
-            region = eu-west-1
-            [profile half]
-            response_checksum_validation = WHEN_REQUIRED
-            [profile broken]
-            request_checksum_calculation = sometimes
-            """,
+        [default]
+        request_checksum_calculation = When_Required
+        [profile plain]
+        region = eu-west-1
+        [profile half]
+        response_checksum_validation = WHEN_REQUIRED
+        [profile broken]
+        request_checksum_calculation = sometimes
+        """
     ]
 
     typealias Mode = ChecksumSettings.Mode
 
-    @Test(arguments: [
-        ([:], nil, Mode.whenRequired, Mode.whenSupported),
-        ([:], "plain", .whenSupported, .whenSupported),
-        ([:], "half", .whenSupported, .whenRequired),
-        (["AWS_REQUEST_CHECKSUM_CALCULATION": "when_supported"], nil, .whenSupported, .whenSupported),
-        (["AWS_REQUEST_CHECKSUM_CALCULATION": "WHEN_REQUIRED"], "plain", .whenRequired, .whenSupported),
-        (["AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required"], "plain", .whenSupported, .whenRequired),
-        (["AWS_REQUEST_CHECKSUM_CALCULATION": ""], "plain", .whenSupported, .whenSupported),
-    ] as [([String: String], String?, Mode, Mode)])
+    @Test(
+        arguments: [
+            ([:], nil, Mode.whenRequired, Mode.whenSupported),
+            ([:], "plain", .whenSupported, .whenSupported),
+            ([:], "half", .whenSupported, .whenRequired),
+            (["AWS_REQUEST_CHECKSUM_CALCULATION": "when_supported"], nil, .whenSupported, .whenSupported),
+            (["AWS_REQUEST_CHECKSUM_CALCULATION": "WHEN_REQUIRED"], "plain", .whenRequired, .whenSupported),
+            (["AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required"], "plain", .whenSupported, .whenRequired),
+            (["AWS_REQUEST_CHECKSUM_CALCULATION": ""], "plain", .whenSupported, .whenSupported),
+        ] as [([String: String], String?, Mode, Mode)])
     func environmentThenProfile(env: [String: String], profile: String?, request: Mode, response: Mode) throws {
         var environment = env
         if let profile { environment["AWS_PROFILE"] = profile }

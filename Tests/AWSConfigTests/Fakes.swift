@@ -24,7 +24,8 @@ final class FakeTransport: HTTPTransport, @unchecked Sendable {
 
     /// Refuses every connection, as an address where nothing listens.
     static var unreachable: FakeTransport {
-        FakeTransport { request, _ in throw TransportError(.connect, "connection refused to \(Redact.url(request.url))") }
+        FakeTransport { request, _ in throw TransportError(.connect, "connection refused to \(Redact.url(request.url))")
+        }
     }
 
     var sent: [Sent] { log.withLock { $0 } }
@@ -76,7 +77,7 @@ final class TempDirectory: @unchecked Sendable {
     }
 }
 
-let t0 = Date(timeIntervalSince1970: 1_700_000_000) // 2023-11-14T22:13:20Z
+let t0 = Date(timeIntervalSince1970: 1_700_000_000)  // 2023-11-14T22:13:20Z
 
 func iso(_ date: Date) -> String { AmzDate(date).iso8601 }
 
@@ -104,5 +105,6 @@ func resolve(
     var environment = ["HOME": "/home/u"]
     environment.merge(env) { _, new in new }
     return try ResolvedConfiguration.resolve(
-        flags: flags, environment: environment, files: InMemoryFiles(files), transport: transport, clock: clock, runner: runner)
+        flags: flags, environment: environment, files: InMemoryFiles(files), transport: transport, clock: clock,
+        runner: runner)
 }

@@ -2,8 +2,8 @@ import AWSConfig
 import Foundation
 import HTTPClient
 import SigV4
-import Testing
 import TestSupport
+import Testing
 
 /// IMDSv2, container credentials and STS web identity over real HTTP: `CurlTransport` against a
 /// responder started by the test on 127.0.0.1.
@@ -16,16 +16,20 @@ struct LocalResponderCredentialTests {
         let server = try LocalResponder { request in
             switch (request.method, request.target) {
             case ("PUT", "/latest/api/token"):
-                guard request.header("x-aws-ec2-metadata-token-ttl-seconds") == "21600" else { return .init(status: 400) }
+                guard request.header("x-aws-ec2-metadata-token-ttl-seconds") == "21600" else {
+                    return .init(status: 400)
+                }
                 return .init(status: 200, body: "tok-123")
             case ("GET", "/latest/meta-data/iam/security-credentials/"):
                 guard request.header("x-aws-ec2-metadata-token") == "tok-123" else { return .init(status: 401) }
                 return .init(status: 200, body: "web-role")
             case ("GET", "/latest/meta-data/iam/security-credentials/web-role"):
                 guard request.header("x-aws-ec2-metadata-token") == "tok-123" else { return .init(status: 401) }
-                return .init(status: 200, body: """
-                    {"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIAHTTPIMDS","SecretAccessKey":"sec","Token":"tok","Expiration":"\(Self.expiration)"}
-                    """)
+                return .init(
+                    status: 200,
+                    body: """
+                        {"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIAHTTPIMDS","SecretAccessKey":"sec","Token":"tok","Expiration":"\(Self.expiration)"}
+                        """)
             default:
                 return .init(status: 404)
             }
@@ -44,18 +48,24 @@ struct LocalResponderCredentialTests {
     @Test("container credentials via AWS_CONTAINER_CREDENTIALS_FULL_URI and a token file")
     func container() throws {
         let server = try LocalResponder { request in
-            guard request.target == "/creds?id=1", request.header("authorization") == "Bearer tkn" else { return .init(status: 403) }
-            return .init(status: 200, headers: [("Content-Type", "application/json")], body: """
-                {"AccessKeyId":"ASIAHTTPCONT","SecretAccessKey":"sec","Token":"tok","Expiration":"\(Self.expiration)"}
-                """)
+            guard request.target == "/creds?id=1", request.header("authorization") == "Bearer tkn" else {
+                return .init(status: 403)
+            }
+            return .init(
+                status: 200, headers: [("Content-Type", "application/json")],
+                body: """
+                    {"AccessKeyId":"ASIAHTTPCONT","SecretAccessKey":"sec","Token":"tok","Expiration":"\(Self.expiration)"}
+                    """)
         }
         defer { server.stop() }
         let dir = try TempDirectory()
         let tokenFile = try dir.write("token", "Bearer tkn\n")
         let config = try ResolvedConfiguration.resolve(
             flags: ConfigurationFlags(),
-            environment: ["HOME": dir.path, "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds?id=1",
-                          "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile, "AWS_EC2_METADATA_DISABLED": "true"],
+            environment: [
+                "HOME": dir.path, "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds?id=1",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile, "AWS_EC2_METADATA_DISABLED": "true",
+            ],
             files: LocalFiles(), transport: CurlTransport(), clock: FakeClock(t0))
         #expect(try config.credentials.credentials(forceRefresh: false).accessKeyId == "ASIAHTTPCONT")
     }
@@ -64,14 +74,22 @@ struct LocalResponderCredentialTests {
     func webIdentity() throws {
         let server = try LocalResponder { request in
             guard request.method == "POST", request.target == "/",
-                  request.header("content-type")?.hasPrefix("application/x-www-form-urlencoded") == true else {
+                request.header("content-type")?.hasPrefix("application/x-www-form-urlencoded") == true
+            else {
                 return .init(status: 400)
             }
             if request.bodyText.contains("WebIdentityToken=good-jwt") {
-                return .init(status: 200, body: stsAnswer(action: "AssumeRoleWithWebIdentity", id: "ASIAHTTPWEB", secret: "sec",
-                                                          token: "tok", expiration: t0.addingTimeInterval(3600)))
+                return .init(
+                    status: 200,
+                    body: stsAnswer(
+                        action: "AssumeRoleWithWebIdentity", id: "ASIAHTTPWEB", secret: "sec",
+                        token: "tok", expiration: t0.addingTimeInterval(3600)))
             }
-            return .init(status: 400, body: "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>bad token</Message></Error></ErrorResponse>")
+            return .init(
+                status: 400,
+                body:
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>bad token</Message></Error></ErrorResponse>"
+            )
         }
         defer { server.stop() }
         let dir = try TempDirectory()
@@ -80,12 +98,16 @@ struct LocalResponderCredentialTests {
         func config(_ token: String) throws -> ResolvedConfiguration {
             try ResolvedConfiguration.resolve(
                 flags: ConfigurationFlags(),
-                environment: ["HOME": dir.path, "AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": "arn:aws:iam::1:role/W",
-                              "AWS_ENDPOINT_URL_STS": server.baseURL, "AWS_EC2_METADATA_DISABLED": "true"],
+                environment: [
+                    "HOME": dir.path, "AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": "arn:aws:iam::1:role/W",
+                    "AWS_ENDPOINT_URL_STS": server.baseURL, "AWS_EC2_METADATA_DISABLED": "true",
+                ],
                 files: LocalFiles(), transport: CurlTransport(), clock: FakeClock(t0))
         }
         #expect(try config(good).credentials.credentials(forceRefresh: false).accessKeyId == "ASIAHTTPWEB")
-        let error = try #require(throws: ConfigurationError.self) { try config(bad).credentials.credentials(forceRefresh: false) }
+        let error = try #require(throws: ConfigurationError.self) {
+            try config(bad).credentials.credentials(forceRefresh: false)
+        }
         #expect(error.kind == .credentialsRejected)
         #expect(error.description.contains("InvalidIdentityToken"))
         #expect(!error.description.contains("bad-jwt"))
@@ -100,7 +122,9 @@ struct LocalResponderCredentialTests {
             flags: ConfigurationFlags(),
             environment: ["HOME": "/nonexistent", "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)"],
             files: InMemoryFiles([:]), transport: CurlTransport(), clock: FakeClock(t0))
-        let error = try #require(throws: ConfigurationError.self) { try config.credentials.credentials(forceRefresh: false) }
+        let error = try #require(throws: ConfigurationError.self) {
+            try config.credentials.credentials(forceRefresh: false)
+        }
         #expect(error.kind == .noCredentials)
     }
 }

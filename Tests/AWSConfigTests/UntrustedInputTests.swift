@@ -1,8 +1,8 @@
 import AWSConfig
 import Foundation
 import SigV4
-import Testing
 import TestSupport
+import Testing
 
 /// Mutations of a seed: byte flips, insertions of syntax characters, deletions, truncations.
 func mutations(of seed: String, count: Int, seedValue: UInt64) -> [String] {
@@ -28,11 +28,13 @@ func mutations(of seed: String, count: Int, seedValue: UInt64) -> [String] {
 struct UntrustedInputTests {
     @Test("mutated config files parse or are refused in one line naming the file and line, never crash")
     func configFiles() throws {
-        let seed = "[default]\nregion = x\n[profile p]\ns3 =\n  addressing_style = path\nrole_arn = a\n  more\n[services s]\ns3 =\n endpoint_url = http://h\n"
+        let seed =
+            "[default]\nregion = x\n[profile p]\ns3 =\n  addressing_style = path\nrole_arn = a\n  more\n[services s]\ns3 =\n endpoint_url = http://h\n"
         var refused = 0
         for text in mutations(of: seed, count: 2000, seedValue: 1) {
             do {
-                let files = try SharedConfigFiles(configPath: "/c", credentialsPath: "/k", files: InMemoryFiles(["/c": text, "/k": text]))
+                let files = try SharedConfigFiles(
+                    configPath: "/c", credentialsPath: "/k", files: InMemoryFiles(["/c": text, "/k": text]))
                 _ = files.profile("default")
                 _ = files.profile("p")
                 _ = files.services("s")
@@ -51,8 +53,9 @@ struct UntrustedInputTests {
         let seed = stsAnswer(action: "AssumeRole", id: "ASIAX", secret: "sec", token: "to&amp;ken", expiration: t0)
         for (index, text) in mutations(of: seed, count: 500, seedValue: 2).enumerated() {
             let transport = FakeTransport { _, _ in response(index % 5 == 0 ? 403 : 200, text) }
-            let config = try resolve(["AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_ROLE_ARN": "arn:aws:iam::1:role/R"],
-                                     files: ["/t": "jwt"], transport: transport)
+            let config = try resolve(
+                ["AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_ROLE_ARN": "arn:aws:iam::1:role/R"],
+                files: ["/t": "jwt"], transport: transport)
             do {
                 let credentials = try config.credentials.credentials(forceRefresh: false)
                 #expect(!credentials.accessKeyId.isEmpty || !credentials.secretAccessKey.isEmpty)
@@ -71,8 +74,10 @@ struct UntrustedInputTests {
 
     @Test("a resolved configuration holding live credentials shows no secret when printed or dumped")
     func reflection() throws {
-        let config = try resolve(["AWS_ACCESS_KEY_ID": "AKIDLIVE", "AWS_SECRET_ACCESS_KEY": "live-secret-value",
-                                  "AWS_SESSION_TOKEN": "live-token-value"])
+        let config = try resolve([
+            "AWS_ACCESS_KEY_ID": "AKIDLIVE", "AWS_SECRET_ACCESS_KEY": "live-secret-value",
+            "AWS_SESSION_TOKEN": "live-token-value",
+        ])
         _ = try config.credentials.credentials(forceRefresh: false)
         var dumped = ""
         dump(config, to: &dumped)

@@ -14,12 +14,16 @@ let brokenInputs: [BrokenInput] = {
     let good = WAVFixture(frames: 4000).bytes()
     return [
         BrokenInput(name: "empty file", bytes: [], kind: .notAudio),
-        BrokenInput(name: "text file", bytes: Array("Hello, this is not audio at all.\nJust text.\n".utf8), kind: .notAudio),
+        BrokenInput(
+            name: "text file", bytes: Array("Hello, this is not audio at all.\nJust text.\n".utf8), kind: .notAudio),
         BrokenInput(name: "truncated header", bytes: Array(good.prefix(30)), kind: .notAudio),
-        BrokenInput(name: "no data chunk", bytes: WAVFixture(frames: 4000, omitsDataChunk: true).bytes(), kind: .notAudio),
+        BrokenInput(
+            name: "no data chunk", bytes: WAVFixture(frames: 4000, omitsDataChunk: true).bytes(), kind: .notAudio),
         BrokenInput(name: "zero channels", bytes: WAVFixture(frames: 4000, headerChannels: 0).bytes(), kind: .notAudio),
         BrokenInput(name: "empty data chunk", bytes: WAVFixture(frames: 0).bytes(), kind: .notAudio),
-        BrokenInput(name: "random bytes", bytes: (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }, kind: .notAudio),
+        BrokenInput(
+            name: "random bytes", bytes: (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) },
+            kind: .notAudio),
     ]
 }()
 
@@ -79,11 +83,13 @@ func existingOutputSurvivesFailure() throws {
     #expect(try dir.contents() == ["in.wav", "out.mp3"])
 }
 
-@Test("Bad options are usage errors (64) and touch nothing", arguments: [
-    EncodingOptions(bitrate: .vbr(quality: 10)), EncodingOptions(bitrate: .cbr(kbps: 500)),
-    EncodingOptions(bitrate: .abr(kbps: 4)), EncodingOptions(algorithmQuality: -1),
-    EncodingOptions(channels: 3), EncodingOptions(sampleRate: 0),
-])
+@Test(
+    "Bad options are usage errors (64) and touch nothing",
+    arguments: [
+        EncodingOptions(bitrate: .vbr(quality: 10)), EncodingOptions(bitrate: .cbr(kbps: 500)),
+        EncodingOptions(bitrate: .abr(kbps: 4)), EncodingOptions(algorithmQuality: -1),
+        EncodingOptions(channels: 3), EncodingOptions(sampleRate: 0),
+    ])
 func invalidOptions(_ options: EncodingOptions) throws {
     let sink = MemorySink()
     let error = try #require(throws: TranscodeError.self) {

@@ -12,7 +12,10 @@ struct Flavour: CustomTestStringConvertible, Sendable {
     /// The rate the MP3 must have.
     let outputRate: Int
 
-    init(_ encoding: WAVFixture.Encoding, _ container: WAVFixture.Container, _ rate: Int, _ channels: Int, out outputRate: Int? = nil) {
+    init(
+        _ encoding: WAVFixture.Encoding, _ container: WAVFixture.Container, _ rate: Int, _ channels: Int,
+        out outputRate: Int? = nil
+    ) {
         self.encoding = encoding
         self.container = container
         self.rate = rate
@@ -24,8 +27,9 @@ struct Flavour: CustomTestStringConvertible, Sendable {
 
     /// One second of a 1 kHz sine; quieter with more channels so a downmix cannot clip.
     var fixture: WAVFixture {
-        WAVFixture(encoding: encoding, container: container, sampleRate: rate, channels: channels,
-                   frames: rate, frequency: 1000, amplitude: channels > 2 ? 0.15 : 0.5)
+        WAVFixture(
+            encoding: encoding, container: container, sampleRate: rate, channels: channels,
+            frames: rate, frequency: 1000, amplitude: channels > 2 ? 0.15 : 0.5)
     }
 }
 
@@ -81,7 +85,8 @@ func flavourRoundTrip(_ flavour: Flavour) throws {
     #expect(result.input.sampleRate == flavour.rate)
     #expect(result.hasGaplessInfo)
     // The source's length at the output rate.
-    let expectedOut = (Int64(fixture.frames) * Int64(flavour.outputRate) + Int64(flavour.rate) - 1) / Int64(flavour.rate)
+    let expectedOut =
+        (Int64(fixture.frames) * Int64(flavour.outputRate) + Int64(flavour.rate) - 1) / Int64(flavour.rate)
     #expect(result.samplesOut == expectedOut)
 
     let decoded = try decodeWithFFmpeg(output)
@@ -94,6 +99,8 @@ func flavourRoundTrip(_ flavour: Flavour) throws {
         let analysis = SineAnalysis(decoded.channel(channel)[middle], sampleRate: decoded.sampleRate)
         #expect(abs(analysis.frequency - 1000) < 1, "channel \(channel): \(analysis.frequency) Hz")
         #expect(analysis.snr > minimumSNR, "channel \(channel): SNR \(analysis.snr) dB")
-        print("\(flavour.testDescription) ch\(channel): \(analysis.frequency) Hz, SNR \(analysis.snr) dB, samplesOut \(result.samplesOut)")
+        print(
+            "\(flavour.testDescription) ch\(channel): \(analysis.frequency) Hz, SNR \(analysis.snr) dB, samplesOut \(result.samplesOut)"
+        )
     }
 }

@@ -2,8 +2,12 @@ import AudioTranscode
 import TestSupport
 import Testing
 
-@Test("Mutated WAV headers either transcode or fail with a TranscodeError; never crash, never leave the sink unaborted",
-      arguments: [WAVFixture(frames: 3000, info: [("INAM", "fuzz")]), WAVFixture(encoding: .f32, container: .extensible, channels: 6, frames: 3000, amplitude: 0.1)])
+@Test(
+    "Mutated WAV headers either transcode or fail with a TranscodeError; never crash, never leave the sink unaborted",
+    arguments: [
+        WAVFixture(frames: 3000, info: [("INAM", "fuzz")]),
+        WAVFixture(encoding: .f32, container: .extensible, channels: 6, frames: 3000, amplitude: 0.1),
+    ])
 func fuzzHeaders(_ fixture: WAVFixture) throws {
     let original = fixture.bytes()
     var random = SplitMix64(state: 0x5EED)
@@ -17,7 +21,8 @@ func fuzzHeaders(_ fixture: WAVFixture) throws {
         if round % 5 == 0 { bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &random))) }
         let sink = MemorySink()
         do {
-            _ = try Transcoder().transcode(from: MemorySource(bytes, name: "fuzz-\(round).wav", seekable: round % 2 == 0), to: sink)
+            _ = try Transcoder().transcode(
+                from: MemorySource(bytes, name: "fuzz-\(round).wav", seekable: round % 2 == 0), to: sink)
             #expect(sink.finished && !sink.aborted)
             outcomes.transcoded += 1
         } catch let error as TranscodeError {

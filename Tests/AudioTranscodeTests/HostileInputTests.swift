@@ -1,8 +1,8 @@
 import AudioTranscode
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// What one hostile input did, within the time bound.
 enum HostileOutcome {
@@ -61,8 +61,6 @@ final class HostileSink: OutputSink, @unchecked Sendable {
     func abort() { aborted = true }
 }
 
-
-
 @Suite("Hostile input: every generated case is rejected as not audio, or is a valid MP3, within a time bound")
 struct HostileInputTests {
     /// Generous for a debug build on a busy 2-core machine; each case takes well under a second.
@@ -92,7 +90,8 @@ struct HostileInputTests {
             #expect(input.expected == .mp3, "\(input.name): transcoded to \(bytes.count) bytes of MP3")
             // A valid MP3: FFmpeg reads it back as MP3 audio.
             let result = try probe(MemorySource(bytes, name: "out.mp3"))
-            #expect(result.container == "mp3" && result.codec == "mp3" && (1...2).contains(result.channels), "\(result)")
+            #expect(
+                result.container == "mp3" && result.codec == "mp3" && (1...2).contains(result.channels), "\(result)")
             #expect((result.duration ?? 0) > 0)
         }
     }

@@ -3,35 +3,44 @@ import Foundation
 import TestSupport
 import Testing
 
-@Test("Rates MP3 cannot carry go to the nearest legal rate of their family", arguments: [
-    (44100, 44100), (48000, 48000), (8000, 8000), (11025, 11025), (12000, 12000),
-    (96000, 48000), (192_000, 48000), (64000, 48000), (88200, 44100), (176_400, 44100),
-    (50000, 48000), (37800, 32000), (47999, 48000), (7000, 8000), (5512, 8000), (20000, 24000),
-    (352_800, 44100), (384_000, 48000),
-])
+@Test(
+    "Rates MP3 cannot carry go to the nearest legal rate of their family",
+    arguments: [
+        (44100, 44100), (48000, 48000), (8000, 8000), (11025, 11025), (12000, 12000),
+        (96000, 48000), (192_000, 48000), (64000, 48000), (88200, 44100), (176_400, 44100),
+        (50000, 48000), (37800, 32000), (47999, 48000), (7000, 8000), (5512, 8000), (20000, 24000),
+        (352_800, 44100), (384_000, 48000),
+    ])
 func legalSampleRate(_ rate: Int, _ expected: Int) {
     #expect(MP3SampleRate.legal(for: rate) == expected)
 }
 
-@Test("The encoder takes the planar format closest to the input's: no conversion besides the resampler", arguments: [
-    (WAVFixture.Encoding.u8, "s16p"), (.s16, "s16p"), (.mulaw, "s16p"), (.alaw, "s16p"),
-    (.s24, "s32p"), (.s32, "s32p"), (.f32, "fltp"), (.f64, "fltp"),
-])
+@Test(
+    "The encoder takes the planar format closest to the input's: no conversion besides the resampler",
+    arguments: [
+        (WAVFixture.Encoding.u8, "s16p"), (.s16, "s16p"), (.mulaw, "s16p"), (.alaw, "s16p"),
+        (.s24, "s32p"), (.s32, "s32p"), (.f32, "fltp"), (.f64, "fltp"),
+    ])
 func encoderSampleFormat(_ encoding: WAVFixture.Encoding, _ expected: String) throws {
-    let result = try Transcoder().transcode(from: RecordingSource(WAVFixture(encoding: encoding, frames: 2000).bytes()), to: MemorySink())
+    let result = try Transcoder().transcode(
+        from: RecordingSource(WAVFixture(encoding: encoding, frames: 2000).bytes()), to: MemorySink())
     #expect(result.outputSampleFormat == expected)
 }
 
-@Test("Output rate and channel options", arguments: [
-    (44100, 2, 22050, 1), (48000, 1, 44100, 2), (44100, 2, 8000, 2), (96000, 2, 32000, 1),
-])
+@Test(
+    "Output rate and channel options",
+    arguments: [
+        (44100, 2, 22050, 1), (48000, 1, 44100, 2), (44100, 2, 8000, 2), (96000, 2, 32000, 1),
+    ])
 func outputRateAndChannels(_ inRate: Int, _ inChannels: Int, _ outRate: Int, _ outChannels: Int) throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
     let fixture = WAVFixture(sampleRate: inRate, channels: inChannels, frames: inRate)
     let output = dir.file("out.mp3")
-    let result = try Transcoder(options: EncodingOptions(bitrate: .cbr(kbps: 64), sampleRate: outRate, channels: outChannels))
-        .transcode(from: RecordingSource(fixture.bytes()), to: try FileSink(path: output))
+    let result = try Transcoder(
+        options: EncodingOptions(bitrate: .cbr(kbps: 64), sampleRate: outRate, channels: outChannels)
+    )
+    .transcode(from: RecordingSource(fixture.bytes()), to: try FileSink(path: output))
     #expect(result.outputSampleRate == outRate && result.outputChannels == outChannels)
     let decoded = try decodeWithFFmpeg(output)
     #expect(decoded.sampleRate == outRate && decoded.channels == outChannels)
@@ -68,7 +77,8 @@ func downmixMatrix(_ c: DownmixCase) throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
     // Float output keeps the matrix unnormalised, so the levels can be read off directly.
-    var fixture = WAVFixture(encoding: .f32, container: .extensible, sampleRate: 48000, channels: c.channels, frames: 48000, amplitude: 0.3)
+    var fixture = WAVFixture(
+        encoding: .f32, container: .extensible, sampleRate: 48000, channels: c.channels, frames: 48000, amplitude: 0.3)
     fixture.channelGains = c.gains
     let output = dir.file("out.mp3")
     _ = try Transcoder().transcode(from: RecordingSource(fixture.bytes()), to: try FileSink(path: output))
@@ -90,24 +100,33 @@ func downmixMatrix(_ c: DownmixCase) throws {
 func bitrateAndQuality() throws {
     let fixture = WAVFixture(frames: 44100)
     let cbr128 = MemorySink()
-    _ = try Transcoder(options: EncodingOptions(bitrate: .cbr(kbps: 128))).transcode(from: RecordingSource(fixture.bytes()), to: cbr128)
+    _ = try Transcoder(options: EncodingOptions(bitrate: .cbr(kbps: 128))).transcode(
+        from: RecordingSource(fixture.bytes()), to: cbr128)
     #expect(Set(MP3Layout(cbr128.bytes).audioFrames.map(\.bitrate)) == [128_000])
-    let fast = MemorySink(), best = MemorySink()
-    _ = try Transcoder(options: EncodingOptions(algorithmQuality: 9)).transcode(from: RecordingSource(fixture.bytes()), to: fast)
-    _ = try Transcoder(options: EncodingOptions(algorithmQuality: 0)).transcode(from: RecordingSource(fixture.bytes()), to: best)
+    let fast = MemorySink()
+    let best = MemorySink()
+    _ = try Transcoder(options: EncodingOptions(algorithmQuality: 9)).transcode(
+        from: RecordingSource(fixture.bytes()), to: fast)
+    _ = try Transcoder(options: EncodingOptions(algorithmQuality: 0)).transcode(
+        from: RecordingSource(fixture.bytes()), to: best)
     #expect(fast.bytes.count == best.bytes.count, "same CBR size")
     #expect(fast.bytes != best.bytes, "different encodings")
 }
 
-@Test("The MP3 is byte for byte what ffmpeg -c:a libmp3lame writes (tag, Info/Xing + LAME frame, audio)", arguments: [
-    (BitrateMode.cbr(kbps: 192), ["-b:a", "192k"]), (.vbr(quality: 2), ["-q:a", "2"]), (.cbr(kbps: 128), ["-b:a", "128k"]),
-])
+@Test(
+    "The MP3 is byte for byte what ffmpeg -c:a libmp3lame writes (tag, Info/Xing + LAME frame, audio)",
+    arguments: [
+        (BitrateMode.cbr(kbps: 192), ["-b:a", "192k"]), (.vbr(quality: 2), ["-q:a", "2"]),
+        (.cbr(kbps: 128), ["-b:a", "128k"]),
+    ])
 func matchesFFmpegCLI(_ mode: BitrateMode, _ ffmpegOptions: [String]) throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
     let input = try dir.write(WAVFixture(frames: 44100 * 2, frequency: 440).bytes(), to: "in.wav")
-    let ours = dir.file("ours.mp3"), theirs = dir.file("theirs.mp3")
-    _ = try Transcoder(options: EncodingOptions(bitrate: mode)).transcode(from: try FileSource(path: input), to: try FileSink(path: ours))
+    let ours = dir.file("ours.mp3")
+    let theirs = dir.file("theirs.mp3")
+    _ = try Transcoder(options: EncodingOptions(bitrate: mode)).transcode(
+        from: try FileSource(path: input), to: try FileSink(path: ours))
     _ = try run("ffmpeg", ["-v", "error", "-i", input, "-c:a", "libmp3lame"] + ffmpegOptions + [theirs])
     let oursBytes = try Data(contentsOf: URL(fileURLWithPath: ours))
     let theirBytes = try Data(contentsOf: URL(fileURLWithPath: theirs))
@@ -115,15 +134,17 @@ func matchesFFmpegCLI(_ mode: BitrateMode, _ ffmpegOptions: [String]) throws {
     #expect(oursBytes == theirBytes)
 }
 
-@Test("Channel counts FFmpeg has no layout for are still mixed to stereo (evenly, with a warning, when no rule applies)",
-      arguments: [(9, false), (10, true), (12, false), (16, false)])
+@Test(
+    "Channel counts FFmpeg has no layout for are still mixed to stereo (evenly, with a warning, when no rule applies)",
+    arguments: [(9, false), (10, true), (12, false), (16, false)])
 func manyChannels(_ channels: Int, _ warns: Bool) throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
     let fixture = WAVFixture(sampleRate: 16000, channels: channels, frames: 16000, amplitude: 0.05)
     let output = dir.file("out.mp3")
     var warnings: [String] = []
-    let result = try Transcoder().transcode(from: RecordingSource(fixture.bytes()), to: try FileSink(path: output), warning: { warnings.append($0) })
+    let result = try Transcoder().transcode(
+        from: RecordingSource(fixture.bytes()), to: try FileSink(path: output), warning: { warnings.append($0) })
     #expect(result.outputChannels == 2)
     #expect(warnings.count == (warns ? 1 : 0), "\(warnings)")
     let decoded = try decodeWithFFmpeg(output)

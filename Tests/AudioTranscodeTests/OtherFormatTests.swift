@@ -19,12 +19,13 @@ func otherFormat(_ ext: String) throws {
     let format = otherFormats.first { $0.ext == ext }!
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let wav = try dir.write(WAVFixture(sampleRate: 48000, frames: 48000, info: [("INAM", "Tïtle")]).bytes(), to: "in.wav")
+    let wav = try dir.write(
+        WAVFixture(sampleRate: 48000, frames: 48000, info: [("INAM", "Tïtle")]).bytes(), to: "in.wav")
     let input = dir.file("in.\(ext)")
     _ = try run("ffmpeg", ["-v", "error", "-i", wav] + format.codec + [input])
     let output = dir.file("out.mp3")
     let result = try Transcoder().transcode(from: try FileSource(path: input), to: try FileSink(path: output))
-    #expect(result.input.container.contains(ext == "m4a" ? "mp4" : ext == "opus" ? "ogg" : ext == "wv" ? "wv" : ext) )
+    #expect(result.input.container.contains(ext == "m4a" ? "mp4" : ext == "opus" ? "ogg" : ext == "wv" ? "wv" : ext))
     let decoded = try decodeWithFFmpeg(output)
     if format.exact {
         #expect(result.samplesIn == 48000)

@@ -5,8 +5,9 @@ import Testing
 
 @Test("probe describes a WAV: container, codec, duration, rate, channels and layout, depth, bitrate, tags")
 func probeWAV() throws {
-    let fixture = WAVFixture(encoding: .s24, container: .extensible, sampleRate: 96000, channels: 6, frames: 96000 * 2,
-                             amplitude: 0.1, info: [("INAM", "Prøbe"), ("IART", "Ärtist")])
+    let fixture = WAVFixture(
+        encoding: .s24, container: .extensible, sampleRate: 96000, channels: 6, frames: 96000 * 2,
+        amplitude: 0.1, info: [("INAM", "Prøbe"), ("IART", "Ärtist")])
     let result = try probe(RecordingSource(fixture.bytes()))
     #expect(result.container == "wav")
     #expect(result.codec == "pcm_s24le")
@@ -23,7 +24,8 @@ func probeWAV() throws {
 @Test("probe describes our MP3, and its JSON round-trips")
 func probeMP3() throws {
     let sink = MemorySink()
-    _ = try Transcoder(options: EncodingOptions(tags: Tags(title: "T"))).transcode(from: RecordingSource(WAVFixture(frames: 44100).bytes()), to: sink)
+    _ = try Transcoder(options: EncodingOptions(tags: Tags(title: "T"))).transcode(
+        from: RecordingSource(WAVFixture(frames: 44100).bytes()), to: sink)
     let result = try probe(RecordingSource(sink.bytes, name: "out.mp3"))
     #expect(result.container == "mp3" && result.codec == "mp3")
     #expect(result.sampleRate == 44100 && result.channels == 2 && result.channelLayout == "stereo")

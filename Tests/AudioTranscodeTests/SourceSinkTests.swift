@@ -15,12 +15,17 @@ let observedCases: [ObservedCase] = {
     trailingList.infoAfterData = true
     return [
         ObservedCase(name: "plain file", fixture: WAVFixture(frames: 30000), seekable: true),
-        ObservedCase(name: "LIST after the data (the demuxer seeks past the data and back)", fixture: trailingList, seekable: true),
-        ObservedCase(name: "pipe", fixture: WAVFixture(frames: 30000, info: [("INAM", "x")], sizeFields: .zero), seekable: false),
+        ObservedCase(
+            name: "LIST after the data (the demuxer seeks past the data and back)", fixture: trailingList,
+            seekable: true),
+        ObservedCase(
+            name: "pipe", fixture: WAVFixture(frames: 30000, info: [("INAM", "x")], sizeFields: .zero), seekable: false),
     ]
 }()
 
-@Test("ObservedSource shows the observer every byte of the source once, in order, however FFmpeg seeks", arguments: observedCases)
+@Test(
+    "ObservedSource shows the observer every byte of the source once, in order, however FFmpeg seeks",
+    arguments: observedCases)
 func observedSourceSeesEveryByte(_ c: ObservedCase) throws {
     let bytes = c.fixture.bytes()
     var seen: [UInt8] = []
@@ -75,7 +80,10 @@ final class FailingSource: ByteSource {
     let inner: RecordingSource
     let limit: Int
     var delivered = 0
-    init(_ bytes: [UInt8], limit: Int) { inner = RecordingSource(bytes); self.limit = limit }
+    init(_ bytes: [UInt8], limit: Int) {
+        inner = RecordingSource(bytes)
+        self.limit = limit
+    }
     var size: Int64? { inner.size }
     var isSeekable: Bool { true }
     var name: String { "s3://bucket/flaky.wav" }
@@ -139,8 +147,12 @@ func cancellation() throws {
     let input = try dir.write(WAVFixture(frames: 441_000).bytes(), to: "in.wav")
     var checks = 0
     let error = try #require(throws: TranscodeError.self) {
-        try Transcoder().transcode(from: try FileSource(path: input), to: try FileSink(path: dir.file("out.mp3")),
-                                   isCancelled: { checks += 1; return checks > 20 })
+        try Transcoder().transcode(
+            from: try FileSource(path: input), to: try FileSink(path: dir.file("out.mp3")),
+            isCancelled: {
+                checks += 1
+                return checks > 20
+            })
     }
     #expect(error.kind == .cancelled)
     #expect(error.message.contains("in.wav"))
@@ -150,8 +162,9 @@ func cancellation() throws {
 @Test("Progress is reported about once a second of audio, in order, ending at the whole input")
 func progressReports() throws {
     var reports: [TranscodeProgress] = []
-    _ = try Transcoder().transcode(from: RecordingSource(WAVFixture(sampleRate: 8000, frames: 8000 * 5).bytes()), to: MemorySink(),
-                                   progress: { reports.append($0) })
+    _ = try Transcoder().transcode(
+        from: RecordingSource(WAVFixture(sampleRate: 8000, frames: 8000 * 5).bytes()), to: MemorySink(),
+        progress: { reports.append($0) })
     #expect(reports.count >= 5 && reports.count <= 8)
     #expect(zip(reports, reports.dropFirst()).allSatisfy { $0.samplesDone <= $1.samplesDone })
     let last = try #require(reports.last)

@@ -47,7 +47,10 @@ func run(_ tool: String, _ arguments: [String]) throws -> Data {
     group.wait()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw ToolFailure(description: "\(tool) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: errorData.suffix(600), as: UTF8.self))")
+        throw ToolFailure(
+            description:
+                "\(tool) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: errorData.suffix(600), as: UTF8.self))"
+        )
     }
     return data
 }
@@ -87,7 +90,9 @@ struct ProbedStream {
 
 /// ffprobe's view of the first audio stream and the format's tags and duration.
 func ffprobeStream(_ path: String) throws -> ProbedStream {
-    let data = try run("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-select_streams", "a:0", path])
+    let data = try run(
+        "ffprobe",
+        ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-select_streams", "a:0", path])
     let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
     let stream = (json["streams"] as! [[String: Any]])[0]
     let format = json["format"] as! [String: Any]
@@ -114,20 +119,31 @@ struct SineAnalysis {
         for i in 1..<values.count where values[i - 1] < 0 && values[i] >= 0 {
             crossings.append(Double(i - 1) + values[i - 1] / (values[i - 1] - values[i]))
         }
-        let frequency = crossings.count > 1
+        let frequency =
+            crossings.count > 1
             ? Double(crossings.count - 1) * Double(sampleRate) / (crossings.last! - crossings.first!)
             : 0
         // Least-squares fit of a·sin + b·cos at that frequency.
-        var ss = 0.0, cc = 0.0, sc = 0.0, ys = 0.0, yc = 0.0
+        var ss = 0.0
+        var cc = 0.0
+        var sc = 0.0
+        var ys = 0.0
+        var yc = 0.0
         let w = 2 * Double.pi * frequency / Double(sampleRate)
         for (n, y) in values.enumerated() {
-            let s = sin(w * Double(n)), c = cos(w * Double(n))
-            ss += s * s; cc += c * c; sc += s * c; ys += y * s; yc += y * c
+            let s = sin(w * Double(n))
+            let c = cos(w * Double(n))
+            ss += s * s
+            cc += c * c
+            sc += s * c
+            ys += y * s
+            yc += y * c
         }
         let det = ss * cc - sc * sc
         let a = det == 0 ? 0 : (ys * cc - yc * sc) / det
         let b = det == 0 ? 0 : (yc * ss - ys * sc) / det
-        var signalPower = 0.0, noisePower = 0.0
+        var signalPower = 0.0
+        var noisePower = 0.0
         for (n, y) in values.enumerated() {
             let fit = a * sin(w * Double(n)) + b * cos(w * Double(n))
             signalPower += fit * fit
@@ -197,7 +213,7 @@ enum Pipes {
     /// A pipe whose write end a background thread fills with `bytes`, then closes. Returns the
     /// read end (the caller closes it).
     static func feeding(_ bytes: [UInt8]) -> Int32 {
-        signal(SIGPIPE, SIG_IGN) // a transcode that stops reading early must not kill the test run
+        signal(SIGPIPE, SIG_IGN)  // a transcode that stops reading early must not kill the test run
         var fds: [Int32] = [0, 0]
         precondition(pipe(&fds) == 0)
         let writeEnd = fds[1]
@@ -235,11 +251,14 @@ enum Pipes {
             done.signal()
         }
         let writeEnd = fds[1]
-        return (writeEnd, {
-            close(writeEnd)
-            done.wait()
-            return box.bytes
-        })
+        return (
+            writeEnd,
+            {
+                close(writeEnd)
+                done.wait()
+                return box.bytes
+            }
+        )
     }
 }
 

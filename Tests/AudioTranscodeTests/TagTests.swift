@@ -9,7 +9,9 @@ let infoChunk: [(id: String, value: String)] = [
     ("ICRD", "2024"), ("IGNR", "Électronique"), ("ICMT", "a comment, with ✓"), ("ITRK", "7"),
 ]
 
-private func transcodeTagged(_ options: EncodingOptions, infoAfterData: Bool = false) throws -> (bytes: [UInt8], result: TranscodeResult) {
+private func transcodeTagged(_ options: EncodingOptions, infoAfterData: Bool = false) throws -> (
+    bytes: [UInt8], result: TranscodeResult
+) {
     var fixture = WAVFixture(frames: 8000, info: infoChunk)
     fixture.infoAfterData = infoAfterData
     let sink = MemorySink()
@@ -69,5 +71,7 @@ func noTags() throws {
 func tagMerging() {
     let input = Tags(metadata: ["title": "In", "artist": "A", "date": "2001", "encoder": "x"])
     #expect(input == Tags(title: "In", artist: "A", year: "2001"))
-    #expect(input.overridden(by: Tags(title: "Out", genre: "G")) == Tags(title: "Out", artist: "A", year: "2001", genre: "G"))
+    #expect(
+        input.overridden(by: Tags(title: "Out", genre: "G"))
+            == Tags(title: "Out", artist: "A", year: "2001", genre: "G"))
 }

@@ -18,12 +18,15 @@ let xingCases = [
     XingCase(mode: .vbr(quality: 5), rate: 11025, channels: 1),
 ]
 
-@Test("The Xing/Info + LAME frame agrees with the encoder's own counts and the frames that follow it", arguments: xingCases)
+@Test(
+    "The Xing/Info + LAME frame agrees with the encoder's own counts and the frames that follow it",
+    arguments: xingCases)
 func xingFrameMatchesEncoder(_ c: XingCase) throws {
     // 100,000 samples: not a multiple of the frame size, so there is padding to record.
     let fixture = WAVFixture(sampleRate: c.rate, channels: c.channels, frames: 100_000)
     let sink = MemorySink()
-    let result = try Transcoder(options: EncodingOptions(bitrate: c.mode)).transcode(from: RecordingSource(fixture.bytes()), to: sink)
+    let result = try Transcoder(options: EncodingOptions(bitrate: c.mode)).transcode(
+        from: RecordingSource(fixture.bytes()), to: sink)
     #expect(sink.finished && !sink.aborted)
     #expect(result.bytesWritten == Int64(sink.bytes.count))
 
@@ -42,14 +45,19 @@ func xingFrameMatchesEncoder(_ c: XingCase) throws {
     #expect(xing.hasTOC)
     // Delay and padding: the encoder's delay, then exactly the samples given to it, then padding, fill the frames.
     let samplesPerFrame = try #require(layout.frames.first).samples
-    let delay = try #require(xing.delay), padding = try #require(xing.padding)
+    let delay = try #require(xing.delay)
+    let padding = try #require(xing.padding)
     #expect(delay == 576)
     #expect(delay + Int(result.samplesOut) + padding == Int(result.frames) * samplesPerFrame)
     #expect(xing.encoder?.hasPrefix("Lavc") == true)
     // Every audio frame at the output rate and channel count; CBR at one bitrate, VBR at several.
     #expect(layout.audioFrames.allSatisfy { $0.sampleRate == c.rate && $0.channels == c.channels })
     let bitrates = Set(layout.audioFrames.map(\.bitrate))
-    if isCBR { #expect(bitrates == [c.mode == .cbr(kbps: 192) ? 192_000 : 64_000]) } else { #expect(bitrates.count > 1) }
+    if isCBR {
+        #expect(bitrates == [c.mode == .cbr(kbps: 192) ? 192_000 : 64_000])
+    } else {
+        #expect(bitrates.count > 1)
+    }
     // The muxer rewrote exactly the Info frame, once, at the trailer.
     let first = try #require(layout.frames.first)
     #expect(sink.rewrites == [Int64(first.offset)..<Int64(first.offset + first.length)])
@@ -99,7 +107,7 @@ func rewritableWindowBounds() throws {
     #expect(MP3Layout(small.bytes).xing?.frames != nil)
 
     let tooSmall = MemorySink(window: 100)
-    let long = WAVFixture(frames: 441_000) // more than the 64 KiB AVIO buffer, so the rewrite reaches the sink
+    let long = WAVFixture(frames: 441_000)  // more than the 64 KiB AVIO buffer, so the rewrite reaches the sink
     #expect { try Transcoder().transcode(from: RecordingSource(long.bytes()), to: tooSmall) } throws: { error in
         (error as? TranscodeError)?.kind == .internalFailure
     }

@@ -1,7 +1,7 @@
 import Foundation
 import S3
-import Testing
 import TestSupport
+import Testing
 
 /// No temporary files, proven: whole S3 runs of the real binary (a local WAV to S3, and S3 to S3,
 /// both multipart) under `strace -f`, tracing every system call that opens, creates, renames, links
@@ -16,7 +16,8 @@ import TestSupport
 /// same scanner.
 @Suite("no temporary files: S3 runs under strace", .serialized)
 struct NoTempFilesTests {
-    static let traced = "open,openat,openat2,creat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,unlink,unlinkat,truncate"
+    static let traced =
+        "open,openat,openat2,creat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,unlink,unlinkat,truncate"
         // Not writes: traced to show that strace followed the threads (the upload threads connect).
         + ",clone,clone3,connect"
 
@@ -46,8 +47,9 @@ struct NoTempFilesTests {
             case "open", "openat", "openat2":
                 let flags = ["O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_TMPFILE"]
                 return flags.contains { line.contains($0) } ? Finding(line: line) : nil
-            case "creat", "mkdir", "mkdirat", "rename", "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat",
-                 "unlink", "unlinkat", "truncate":
+            case "creat", "mkdir", "mkdirat", "rename", "renameat", "renameat2", "link", "linkat", "symlink",
+                "symlinkat",
+                "unlink", "unlinkat", "truncate":
                 return Finding(line: line)
             default:
                 return nil
@@ -56,12 +58,14 @@ struct NoTempFilesTests {
     }
 
     /// Runs the binary under strace; returns its outcome and the trace.
-    static func traced(_ arguments: [String], environment: [String: String]) throws -> (CommandLineTool.Outcome, String) {
+    static func traced(_ arguments: [String], environment: [String: String]) throws -> (CommandLineTool.Outcome, String)
+    {
         let strace = "/usr/bin/strace"
         guard FileManager.default.isExecutableFile(atPath: strace) else {
             throw CommandLineTool.Missing(description: "strace is not installed (Scripts/setup.sh installs it)")
         }
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-strace-\(UUID().uuidString).log").path
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-strace-\(UUID().uuidString).log")
+            .path
         defer { try? FileManager.default.removeItem(atPath: log) }
         var environment = environment
         environment["S3TRANSCODE_BIN"] = nil
@@ -83,17 +87,23 @@ struct NoTempFilesTests {
         process.standardError = try FileHandle(forWritingTo: output.appendingPathComponent("err"))
         try process.run()
         process.waitUntilExit()
-        let read = { (name: String) in (try? String(contentsOf: output.appendingPathComponent(name), encoding: .utf8)) ?? "" }
-        let outcome = CommandLineTool.Outcome(status: process.terminationStatus, stdout: read("out"), stderr: read("err"))
+        let read = { (name: String) in
+            (try? String(contentsOf: output.appendingPathComponent(name), encoding: .utf8)) ?? ""
+        }
+        let outcome = CommandLineTool.Outcome(
+            status: process.terminationStatus, stdout: read("out"), stderr: read("err"))
         return (outcome, try String(contentsOfFile: log, encoding: .utf8))
     }
 
     /// The checks every traced run must pass, the non-vacuity ones included.
     static func expectNoWrites(_ trace: String, reads path: String) {
         let findings = writes(in: trace)
-        #expect(findings.isEmpty, "written to the file system: \(findings.prefix(10).map(\.line).joined(separator: " | "))")
+        #expect(
+            findings.isEmpty, "written to the file system: \(findings.prefix(10).map(\.line).joined(separator: " | "))")
         let lines = trace.split(separator: "\n")
-        #expect(lines.contains { $0.contains("\"\(path)\"") && $0.contains("O_RDONLY") }, "the trace never shows \(path) opened")
+        #expect(
+            lines.contains { $0.contains("\"\(path)\"") && $0.contains("O_RDONLY") },
+            "the trace never shows \(path) opened")
         let threads = Set(lines.compactMap { $0.split(separator: " ").first })
         #expect(threads.count > 1, "strace -f followed only one thread: \(lines.suffix(5).joined(separator: " | "))")
     }
@@ -106,7 +116,8 @@ struct NoTempFilesTests {
         try folder.write("in.wav", try NoTempFilesTests.wav())
         let input = folder.url.appendingPathComponent("in.wav").path
         let (outcome, trace) = try NoTempFilesTests.traced(
-            [input, "s3://\(bucket)/out.mp3", "--bitrate", "320", "--json"], environment: CommandLineTool.environment(for: server))
+            [input, "s3://\(bucket)/out.mp3", "--bitrate", "320", "--json"],
+            environment: CommandLineTool.environment(for: server))
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let report = try #require(try jsonObjects(outcome).first)
         #expect((report["parts"] as? Int ?? 0) >= 3, "not a multipart upload: \(outcome.stdout)")
@@ -134,19 +145,19 @@ struct NoTempFilesTests {
     @Test("the scanner finds each kind of write")
     func scannerFindsWrites() {
         let planted = """
-        101 openat(AT_FDCWD, "/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY|O_CLOEXEC) = 3
-        101 openat(AT_FDCWD, "/tmp/x", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 4
-        102 openat(AT_FDCWD, "/tmp/y", O_RDWR|O_CLOEXEC <unfinished ...>
-        102 open("/tmp/z", O_RDONLY|O_CREAT, 0600) = 5
-        103 openat(AT_FDCWD, "/tmp", O_RDWR|O_TMPFILE, 0600) = 6
-        103 creat("/tmp/c", 0644) = 7
-        103 mkdir("/tmp/d", 0777) = -1 EEXIST (File exists)
-        103 renameat2(AT_FDCWD, "/tmp/a", AT_FDCWD, "/tmp/b", 0) = 0
-        103 unlinkat(AT_FDCWD, "/tmp/b", 0) = 0
-        103 linkat(AT_FDCWD, "/tmp/a", AT_FDCWD, "/tmp/l", 0) = 0
-        103 symlink("/tmp/a", "/tmp/s") = 0
-        103 truncate("/tmp/a", 0) = 0
-        """
+            101 openat(AT_FDCWD, "/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY|O_CLOEXEC) = 3
+            101 openat(AT_FDCWD, "/tmp/x", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 4
+            102 openat(AT_FDCWD, "/tmp/y", O_RDWR|O_CLOEXEC <unfinished ...>
+            102 open("/tmp/z", O_RDONLY|O_CREAT, 0600) = 5
+            103 openat(AT_FDCWD, "/tmp", O_RDWR|O_TMPFILE, 0600) = 6
+            103 creat("/tmp/c", 0644) = 7
+            103 mkdir("/tmp/d", 0777) = -1 EEXIST (File exists)
+            103 renameat2(AT_FDCWD, "/tmp/a", AT_FDCWD, "/tmp/b", 0) = 0
+            103 unlinkat(AT_FDCWD, "/tmp/b", 0) = 0
+            103 linkat(AT_FDCWD, "/tmp/a", AT_FDCWD, "/tmp/l", 0) = 0
+            103 symlink("/tmp/a", "/tmp/s") = 0
+            103 truncate("/tmp/a", 0) = 0
+            """
         #expect(NoTempFilesTests.writes(in: planted).count == 11)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import S3
-import Testing
 import TestSupport
+import Testing
 
 /// SIGINT, SIGTERM and SIGHUP sent to the real binary at about 10 %, 50 % and 90 % of a run, to S3
 /// (moto with SigV4 checking on) and to a local file. The moment is chosen by watching the run, not
@@ -20,7 +20,8 @@ struct SignalTests {
     static let seconds = 750
 
     static func input(in folder: FixtureFolder) throws -> (path: String, size: Int) {
-        let bytes = try FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 300), seconds: seconds)
+        let bytes = try FixtureFolder.repeatedWAV(
+            WAVFixture(sampleRate: 32_000, channels: 1, frequency: 300), seconds: seconds)
         try folder.write("long.wav", bytes)
         return (folder.url.appendingPathComponent("long.wav").path, bytes.count)
     }
@@ -40,7 +41,8 @@ struct SignalTests {
         var testDescription: String { "\(SignalTests.name(signal)) at \(Int(fraction * 100)) %" }
     }
 
-    static let s3Cases = [SIGINT, SIGTERM].flatMap { signal in [0.1, 0.5, 0.9].map { Case(signal: signal, fraction: $0) } }
+    static let s3Cases =
+        [SIGINT, SIGTERM].flatMap { signal in [0.1, 0.5, 0.9].map { Case(signal: signal, fraction: $0) } }
         + [Case(signal: SIGHUP, fraction: 0.5)]
 
     @Test("to S3: exit 128+n, the multipart upload aborted, no object", arguments: s3Cases)
@@ -50,7 +52,8 @@ struct SignalTests {
         let folder = try FixtureFolder()
         let input = try SignalTests.input(in: folder)
         let run = try CommandLineTool.Running(
-            [input.path, "s3://\(bucket)/out.mp3", "--bitrate", "320", "-v"], environment: CommandLineTool.environment(for: server))
+            [input.path, "s3://\(bucket)/out.mp3", "--bitrate", "320", "-v"],
+            environment: CommandLineTool.environment(for: server))
         let state = try SignalTests.interrupt(run, at: test, input: input, hashesFirst: true)
 
         let stopped = Date()
@@ -64,13 +67,17 @@ struct SignalTests {
         #expect(!lines.contains { $0.contains("CompleteMultipartUpload") }, "the upload was completed")
         // What the signal interrupted: from the -v lines printed before it.
         let created = state.stderr.contains("CreateMultipartUpload POST")
-        let acknowledged = state.stderr.split(separator: "\n").filter { $0.contains("UploadPart PUT") && $0.contains(" 200 ") }.count
+        let acknowledged = state.stderr.split(separator: "\n").filter {
+            $0.contains("UploadPart PUT") && $0.contains(" 200 ")
+        }.count
         if test.fraction >= 0.5 {
             #expect(created, "no multipart upload existed when the signal was sent; the case tested nothing")
         }
         if test.fraction >= 0.9 { #expect(acknowledged >= 1, "no part had been acknowledged at 90 %") }
         if created {
-            #expect(lines.contains { $0.contains("AbortMultipartUpload DELETE") && $0.contains(" 204 ") }, "\(outcome.stderr)")
+            #expect(
+                lines.contains { $0.contains("AbortMultipartUpload DELETE") && $0.contains(" 204 ") },
+                "\(outcome.stderr)")
         }
     }
 
@@ -79,7 +86,8 @@ struct SignalTests {
         var fraction: Double
         var existingTarget: Bool
         var testDescription: String {
-            "\(SignalTests.name(signal)) at \(Int(fraction * 100)) %" + (existingTarget ? ", over an existing file" : "")
+            "\(SignalTests.name(signal)) at \(Int(fraction * 100)) %"
+                + (existingTarget ? ", over an existing file" : "")
         }
     }
 
@@ -97,10 +105,12 @@ struct SignalTests {
         let target = output.url.appendingPathComponent("out.mp3").path
         let previous = Array("the previous version of out.mp3\n".utf8)
         if test.existingTarget { try output.write("out.mp3", previous) }
-        let run = try CommandLineTool.Running([input.path, target, "--bitrate", "320"],
-                                              environment: CommandLineTool.bareEnvironment())
-        _ = try SignalTests.interrupt(run, at: Case(signal: test.signal, fraction: test.fraction), input: input,
-                                      hashesFirst: false, during: { try SignalTests.partFiles(in: output.path).count == 1 })
+        let run = try CommandLineTool.Running(
+            [input.path, target, "--bitrate", "320"],
+            environment: CommandLineTool.bareEnvironment())
+        _ = try SignalTests.interrupt(
+            run, at: Case(signal: test.signal, fraction: test.fraction), input: input,
+            hashesFirst: false, during: { try SignalTests.partFiles(in: output.path).count == 1 })
 
         let outcome = run.wait()
         #expect(outcome.status == 128 + test.signal, "\(outcome.stderr)")
@@ -108,7 +118,9 @@ struct SignalTests {
         let left = try FileManager.default.contentsOfDirectory(atPath: output.path)
         if test.existingTarget {
             #expect(left == ["out.mp3"])
-            #expect(try Array(Data(contentsOf: URL(fileURLWithPath: target))) == previous, "the existing target was changed")
+            #expect(
+                try Array(Data(contentsOf: URL(fileURLWithPath: target))) == previous, "the existing target was changed"
+            )
         } else {
             #expect(left.isEmpty, "left behind: \(left)")
         }
@@ -120,7 +132,8 @@ struct SignalTests {
         let bucket = try CommandMoto.bucket(client, "batch-sigterm")
         let folder = try FixtureFolder()
         // 240 s at 320 kbit/s is about 9.6 MB: each file is a multipart upload of two 5 MiB parts.
-        let long = try FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 300), seconds: 240)
+        let long = try FixtureFolder.repeatedWAV(
+            WAVFixture(sampleRate: 32_000, channels: 1, frequency: 300), seconds: 240)
         for index in 0..<4 { try folder.write("long \(index).wav", long) }
         let run = try CommandLineTool.Running(
             ["batch", folder.path, "s3://\(bucket)/out", "--jobs", "2", "--bitrate", "320"],
@@ -128,7 +141,10 @@ struct SignalTests {
         let deadline = Date().addingTimeInterval(60)
         var sawUpload = false
         while Date() < deadline, run.process.isRunning {
-            if try !client.listMultipartUploads(bucket: bucket).isEmpty { sawUpload = true; break }
+            if try !client.listMultipartUploads(bucket: bucket).isEmpty {
+                sawUpload = true
+                break
+            }
             Thread.sleep(forTimeInterval: 0.02)
         }
         #expect(sawUpload, "no multipart upload was ever in flight; the test could not interrupt one")
@@ -152,8 +168,10 @@ struct SignalTests {
 
     /// Waits until `run` has transcoded `test.fraction` of its input (and `during` holds), then sends
     /// the signal. Fails the test if the run ends first or takes over a minute to get there.
-    static func interrupt(_ run: CommandLineTool.Running, at test: Case, input: (path: String, size: Int),
-                          hashesFirst: Bool, during: () throws -> Bool = { true }) throws -> Snapshot {
+    static func interrupt(
+        _ run: CommandLineTool.Running, at test: Case, input: (path: String, size: Int),
+        hashesFirst: Bool, during: () throws -> Bool = { true }
+    ) throws -> Snapshot {
         let pid = run.process.processIdentifier
         let deadline = Date().addingTimeInterval(60)
         var reached = 0.0
@@ -161,7 +179,8 @@ struct SignalTests {
             if let done = transcodedBytes(pid: pid, hashed: hashesFirst ? input.size : 0) {
                 reached = Double(done) / Double(input.size)
                 if reached >= test.fraction, try during() {
-                    let stderr = (try? String(contentsOf: run.directory.appendingPathComponent("err"), encoding: .utf8)) ?? ""
+                    let stderr =
+                        (try? String(contentsOf: run.directory.appendingPathComponent("err"), encoding: .utf8)) ?? ""
                     run.signal(test.signal)
                     return Snapshot(stderr: stderr)
                 }
@@ -170,7 +189,9 @@ struct SignalTests {
         }
         run.signal(SIGKILL)
         let outcome = run.wait()
-        Issue.record("the run never reached \(Int(test.fraction * 100)) % of its input (last seen \(Int(reached * 100)) %, exit \(outcome.status)): \(outcome.stderr)")
+        Issue.record(
+            "the run never reached \(Int(test.fraction * 100)) % of its input (last seen \(Int(reached * 100)) %, exit \(outcome.status)): \(outcome.stderr)"
+        )
         throw CommandLineTool.Missing(description: "no signal sent")
     }
 
@@ -180,14 +201,16 @@ struct SignalTests {
     /// run reads its local source once for the SHA-256 it records, before the upload starts).
     static func transcodedBytes(pid: Int32, hashed: Int) -> Int? {
         guard let io = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8),
-              let line = io.split(separator: "\n").first(where: { $0.hasPrefix("rchar:") }),
-              let read = Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces))
+            let line = io.split(separator: "\n").first(where: { $0.hasPrefix("rchar:") }),
+            let read = Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces))
         else { return nil }
         return max(0, read - hashed)
     }
 
     /// The hidden temporary files of a local-file run (`.NAME.s3transcode-PID-N.part`).
     static func partFiles(in directory: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".") && $0.hasSuffix(".part") }
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+            $0.hasPrefix(".") && $0.hasSuffix(".part")
+        }
     }
 }

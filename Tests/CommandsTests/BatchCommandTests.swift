@@ -1,7 +1,7 @@
 import Foundation
 import S3
-import Testing
 import TestSupport
+import Testing
 
 /// The real `s3transcode batch` against moto with SigV4 checking on. Serialized: each case starts
 /// processes that use both cores, and the SIGINT case depends on timing.
@@ -12,7 +12,9 @@ struct BatchCommandTests {
         prefix + "/" + (relativePath as NSString).deletingPathExtension + ".mp3"
     }
 
-    @Test("30 files: every object at its key; --skip-existing reruns upload nothing; a changed source alone is uploaded again")
+    @Test(
+        "30 files: every object at its key; --skip-existing reruns upload nothing; a changed source alone is uploaded again"
+    )
     func batchThenSkipExisting() throws {
         let (client, server) = try CommandMoto.client()
         let bucket = try CommandMoto.bucket(client, "batch-all")
@@ -21,7 +23,8 @@ struct BatchCommandTests {
         let environment = CommandLineTool.environment(for: server)
         let destination = "s3://\(bucket)/mp3"
 
-        let first = try CommandLineTool.run(["batch", folder.path, destination, "--jobs", "2", "--json"], environment: environment)
+        let first = try CommandLineTool.run(
+            ["batch", folder.path, destination, "--jobs", "2", "--json"], environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
         let keys = try Set(client.listAllObjects(bucket: bucket).map(\.key))
         #expect(keys == Set(paths.map { BatchCommandTests.key($0, prefix: "mp3") }))
@@ -50,7 +53,8 @@ struct BatchCommandTests {
         #expect(head.metadata["source-size"] == String(FixtureFolder.shortWAV(seed: 0).bytes().count))
         #expect(head.metadata["source-sha256"]?.count == 64)
 
-        let rerun = try CommandLineTool.run(["batch", folder.path, destination, "--skip-existing", "--json"], environment: environment)
+        let rerun = try CommandLineTool.run(
+            ["batch", folder.path, destination, "--skip-existing", "--json"], environment: environment)
         #expect(rerun.status == 0, "\(rerun.stderr)")
         let rerunFiles = try jsonObjects(rerun).filter { $0["type"] == nil }
         #expect(rerunFiles.count == 30)
@@ -63,7 +67,8 @@ struct BatchCommandTests {
         edited.frequency = 999
         #expect(edited.bytes().count == original.bytes().count)
         try folder.writeWAV(changed, edited)
-        let third = try CommandLineTool.run(["batch", folder.path, destination, "--skip-existing", "--json"], environment: environment)
+        let third = try CommandLineTool.run(
+            ["batch", folder.path, destination, "--skip-existing", "--json"], environment: environment)
         #expect(third.status == 0, "\(third.stderr)")
         let thirdFiles = try jsonObjects(third).filter { $0["type"] == nil }
         let uploaded = thirdFiles.filter { $0["status"] as? String == "uploaded" }
@@ -80,8 +85,9 @@ struct BatchCommandTests {
         let paths = try folder.writeShortWAVs(30)
         let environment = CommandLineTool.environment(for: server)
         let runs = try (0..<3).map { index in
-            try CommandLineTool.Running(["batch", folder.path, "s3://\(bucket)/out", "--shard", "\(index)/3", "--jobs", "1", "--json"],
-                                        environment: environment)
+            try CommandLineTool.Running(
+                ["batch", folder.path, "s3://\(bucket)/out", "--shard", "\(index)/3", "--jobs", "1", "--json"],
+                environment: environment)
         }
         var inputs: [String] = []
         for run in runs {
@@ -104,12 +110,15 @@ struct BatchCommandTests {
         let folder = try FixtureFolder()
         let paths = try folder.writeShortWAVs(6)
         let manifest = folder.url.appendingPathComponent("manifest.jsonl").path
-        let outcome = try CommandLineTool.run(["batch", folder.path, "s3://\(bucket)/x", "--dry-run", "--manifest", manifest],
-                                              environment: CommandLineTool.environment(for: server))
+        let outcome = try CommandLineTool.run(
+            ["batch", folder.path, "s3://\(bucket)/x", "--dry-run", "--manifest", manifest],
+            environment: CommandLineTool.environment(for: server))
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdoutLines.count == 6)
         for path in paths {
-            #expect(outcome.stdout.contains("\(folder.path)/\(path) → s3://\(bucket)/\(BatchCommandTests.key(path, prefix: "x"))"))
+            #expect(
+                outcome.stdout.contains(
+                    "\(folder.path)/\(path) → s3://\(bucket)/\(BatchCommandTests.key(path, prefix: "x"))"))
         }
         #expect(try client.listAllObjects(bucket: bucket).isEmpty)
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
@@ -122,18 +131,24 @@ struct BatchCommandTests {
         let bucket = try CommandMoto.bucket(client, "batch-corrupt")
         let folder = try FixtureFolder()
         let good = try folder.writeShortWAVs(5)
-        try folder.write("live/broken.wav", Array("RIFF....WAVEfmt this is not audio at all".utf8) + [UInt8](repeating: 7, count: 3000))
-        let outcome = try CommandLineTool.run(["batch", folder.path, "s3://\(bucket)/out", "--json"],
-                                              environment: CommandLineTool.environment(for: server))
+        try folder.write(
+            "live/broken.wav",
+            Array("RIFF....WAVEfmt this is not audio at all".utf8) + [UInt8](repeating: 7, count: 3000))
+        let outcome = try CommandLineTool.run(
+            ["batch", folder.path, "s3://\(bucket)/out", "--json"],
+            environment: CommandLineTool.environment(for: server))
         #expect(outcome.status == 1, "\(outcome.stderr)")
-        #expect(try Set(client.listAllObjects(bucket: bucket).map(\.key)) == Set(good.map { BatchCommandTests.key($0, prefix: "out") }))
+        #expect(
+            try Set(client.listAllObjects(bucket: bucket).map(\.key))
+                == Set(good.map { BatchCommandTests.key($0, prefix: "out") }))
         let summaryLines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("failed: ") }
         #expect(summaryLines.count == 1)
         #expect(summaryLines.first?.contains("live/broken.wav") == true)
         let summary = try #require(try jsonObjects(outcome).last)
         #expect(summary["failed"] as? Int == 1)
         #expect(summary["uploaded"] as? Int == 5)
-        #expect((summary["failures"] as? [[String: Any]])?.first?["input"] as? String == "\(folder.path)/live/broken.wav")
+        #expect(
+            (summary["failures"] as? [[String: Any]])?.first?["input"] as? String == "\(folder.path)/live/broken.wav")
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
     }
 
@@ -144,7 +159,8 @@ struct BatchCommandTests {
         let folder = try FixtureFolder()
         // 320 kbit/s for 240 s is about 9.6 MB: each upload is multipart at 5 MiB parts, and the
         // test catches one mid-upload by polling ListMultipartUploads.
-        let long = try FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 300), seconds: 240)
+        let long = try FixtureFolder.repeatedWAV(
+            WAVFixture(sampleRate: 32_000, channels: 1, frequency: 300), seconds: 240)
         for index in 0..<4 { try folder.write("long \(index).wav", long) }
         let run = try CommandLineTool.Running(
             ["batch", folder.path, "s3://\(bucket)/out", "--jobs", "2", "--bitrate", "320", "--part-size", "5M"],
@@ -152,7 +168,10 @@ struct BatchCommandTests {
         let deadline = Date().addingTimeInterval(60)
         var sawUpload = false
         while Date() < deadline, run.process.isRunning {
-            if try !client.listMultipartUploads(bucket: bucket).isEmpty { sawUpload = true; break }
+            if try !client.listMultipartUploads(bucket: bucket).isEmpty {
+                sawUpload = true
+                break
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
         #expect(sawUpload, "no multipart upload was ever in flight; the test could not interrupt one")
@@ -178,7 +197,8 @@ struct BatchCommandTests {
         let destination = output.url.appendingPathComponent("mp3").path
         let environment = CommandLineTool.bareEnvironment()
 
-        let first = try CommandLineTool.run(["batch", folder.path, destination, "--manifest", manifest], environment: environment)
+        let first = try CommandLineTool.run(
+            ["batch", folder.path, destination, "--manifest", manifest], environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
         for path in paths {
             let mp3 = destination + "/" + (path as NSString).deletingPathExtension + ".mp3"
@@ -188,15 +208,17 @@ struct BatchCommandTests {
         #expect(lines.count == 4)
         #expect(lines.allSatisfy { $0.contains("\"status\":\"written\"") })
 
-        let resumed = try CommandLineTool.run(["batch", folder.path, destination, "--resume", manifest, "--manifest", manifest, "--json"],
-                                              environment: environment)
+        let resumed = try CommandLineTool.run(
+            ["batch", folder.path, destination, "--resume", manifest, "--manifest", manifest, "--json"],
+            environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let files = try jsonObjects(resumed).filter { $0["type"] == nil }
         #expect(files.count == 4)
         #expect(files.allSatisfy { $0["status"] as? String == "skipped" })
         #expect(try String(contentsOfFile: manifest, encoding: .utf8).split(separator: "\n").count == 4)
 
-        let skipping = try CommandLineTool.run(["batch", folder.path, destination, "--skip-existing", "--json"], environment: environment)
+        let skipping = try CommandLineTool.run(
+            ["batch", folder.path, destination, "--skip-existing", "--json"], environment: environment)
         #expect(try jsonObjects(skipping).filter { $0["status"] as? String == "skipped" }.count == 4)
     }
 
@@ -213,13 +235,18 @@ struct BatchCommandTests {
         // The SRC is the bucket's root: moto's signature check wrongly rejects a percent-encoded
         // `prefix=`, which real S3 accepts.
         let environment = CommandLineTool.environment(for: server)
-        let first = try CommandLineTool.run(["batch", "s3://\(source)", "s3://\(target)/mp3", "--json"], environment: environment)
+        let first = try CommandLineTool.run(
+            ["batch", "s3://\(source)", "s3://\(target)/mp3", "--json"], environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(try Set(client.listAllObjects(bucket: target).map(\.key)) == ["mp3/a.mp3", "mp3/deep/b.mp3", "mp3/deep/er/c.mp3"])
+        #expect(
+            try Set(client.listAllObjects(bucket: target).map(\.key)) == [
+                "mp3/a.mp3", "mp3/deep/b.mp3", "mp3/deep/er/c.mp3",
+            ])
         let inputs = try jsonObjects(first).compactMap { $0["input"] as? String }
         #expect(Set(inputs) == Set(names.map { "s3://\(source)/\($0)" }))
-        let rerun = try CommandLineTool.run(["batch", "s3://\(source)", "s3://\(target)/mp3", "--json", "--skip-existing"],
-                                            environment: environment)
+        let rerun = try CommandLineTool.run(
+            ["batch", "s3://\(source)", "s3://\(target)/mp3", "--json", "--skip-existing"],
+            environment: environment)
         #expect(rerun.status == 0, "\(rerun.stderr)")
         #expect(try jsonObjects(rerun).filter { $0["status"] as? String == "skipped" }.count == 3)
     }
@@ -231,8 +258,9 @@ struct BatchCommandTests {
         try folder.write("0 broken.wav", Array(repeating: 1, count: 5000))
         try folder.writeShortWAVs(3)
         let environment = CommandLineTool.bareEnvironment()
-        let outcome = try CommandLineTool.run(["batch", folder.path, output.path, "--jobs", "1", "--fail-fast", "--json"],
-                                              environment: environment)
+        let outcome = try CommandLineTool.run(
+            ["batch", folder.path, output.path, "--jobs", "1", "--fail-fast", "--json"],
+            environment: environment)
         #expect(outcome.status == 1)
         let summary = try #require(try jsonObjects(outcome).last)
         #expect(summary["failed"] as? Int == 1)
@@ -245,13 +273,17 @@ struct BatchCommandTests {
         let folder = try FixtureFolder()
         try folder.writeShortWAVs(1)
         let environment = CommandLineTool.bareEnvironment()
-        for arguments in [["--shard", "3/3"], ["--key-template", "{nope}"], ["--max-memory", "12M", "--jobs", "2"],
-                          ["--shard", "auto"]] {
-            let outcome = try CommandLineTool.run(["batch", folder.path, folder.path + "/out"] + arguments, environment: environment)
+        for arguments in [
+            ["--shard", "3/3"], ["--key-template", "{nope}"], ["--max-memory", "12M", "--jobs", "2"],
+            ["--shard", "auto"],
+        ] {
+            let outcome = try CommandLineTool.run(
+                ["batch", folder.path, folder.path + "/out"] + arguments, environment: environment)
             #expect(outcome.status == 64, "\(arguments): \(outcome.stderr)")
             #expect(outcome.stderr.split(separator: "\n").count == 1, "\(arguments): \(outcome.stderr)")
         }
-        let missing = try CommandLineTool.run(["batch", folder.path + "/nowhere", folder.path + "/out"], environment: environment)
+        let missing = try CommandLineTool.run(
+            ["batch", folder.path + "/nowhere", folder.path + "/out"], environment: environment)
         #expect(missing.status == 66)
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
-@testable import S3
-import Testing
 import TestSupport
+import Testing
+
+@testable import S3
 
 /// Every `--checksum` algorithm through the binary, as one PutObject and as a multipart upload with a
 /// FULL_OBJECT checksum. Scripts/test.sh runs this suite against moto and again against LocalStack,
@@ -25,17 +26,21 @@ struct ChecksumUploadTests {
         let name = "\(algorithm.rawValue)-\(seconds)"
         let wav = folder.url.appendingPathComponent("\(name).wav")
         // 320 kbit/s: 12 s is one PutObject, 280 s (11.2 MB) three 5 MiB parts.
-        try Data(FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 523), seconds: seconds))
-            .write(to: wav)
+        try Data(
+            FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 523), seconds: seconds)
+        )
+        .write(to: wav)
         let options = ["--bitrate", "320", "--part-size", "5M", "--quiet"]
         let local = folder.url.appendingPathComponent("\(name).mp3")
-        let localRun = try CommandLineTool.run([wav.path, local.path] + options, environment: CommandLineTool.environment(for: server))
+        let localRun = try CommandLineTool.run(
+            [wav.path, local.path] + options, environment: CommandLineTool.environment(for: server))
         try #require(localRun.status == 0, "\(localRun.stderr)")
         let expected = try Array(Data(contentsOf: local))
 
         let key = "\(name).mp3"
-        let run = try CommandLineTool.run([wav.path, "s3://\(bucket)/\(key)", "--checksum", algorithm.rawValue, "--json"] + options,
-                                          environment: CommandLineTool.environment(for: server))
+        let run = try CommandLineTool.run(
+            [wav.path, "s3://\(bucket)/\(key)", "--checksum", algorithm.rawValue, "--json"] + options,
+            environment: CommandLineTool.environment(for: server))
         try #require(run.status == 0, "\(server.backend) \(name): \(run.stderr)")
         let report = try #require(try jsonObjects(run).first)
         #expect(report["parts"] as? Int == (seconds > 100 ? 3 : 1), "\(report)")

@@ -1,9 +1,10 @@
 import Foundation
 import S3
 import SigV4
-@testable import S3TranscodeCommands
-import Testing
 import TestSupport
+import Testing
+
+@testable import S3TranscodeCommands
 
 /// `s3transcode cleanup` through the binary against the SigV4-checking moto, and LocalStack.
 ///
@@ -49,7 +50,10 @@ struct CleanupCommandTests {
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdoutLines.count == 2)
         for key in ["old/a.mp3", "old/b.mp3"] {
-            #expect(outcome.stdoutLines.contains { $0.hasPrefix("would abort s3://\(bucket)/\(key) (upload \(uploads[key]!)") })
+            #expect(
+                outcome.stdoutLines.contains {
+                    $0.hasPrefix("would abort s3://\(bucket)/\(key) (upload \(uploads[key]!)")
+                })
         }
         #expect(!outcome.stdout.contains("keep/"))
         #expect(outcome.stderr.contains("2 incomplete multipart uploads older than \(age) would be aborted"))
@@ -122,25 +126,29 @@ struct CleanupCommandTests {
         #expect(missing.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test("rejected credentials exit 77 with one line, the secret nowhere",
-          .enabled(if: S3TestServer.selectedBackend == .moto, "LocalStack accepts any secret on ordinary requests"))
+    @Test(
+        "rejected credentials exit 77 with one line, the secret nowhere",
+        .enabled(if: S3TestServer.selectedBackend == .moto, "LocalStack accepts any secret on ordinary requests"))
     func rejectedCredentials() throws {
         var environment = CommandLineTool.environment(for: server)
         environment["AWS_SECRET_ACCESS_KEY"] = "not-the-secret-key-0123456789abcdefghijk"
-        let rejected = try CommandLineTool.run(["cleanup", "s3://\(bucket)", "--older-than", "0s", "--yes"], environment: environment)
+        let rejected = try CommandLineTool.run(
+            ["cleanup", "s3://\(bucket)", "--older-than", "0s", "--yes"], environment: environment)
         #expect(rejected.status == 77)
         #expect(rejected.stderr.contains("SignatureDoesNotMatch"))
         #expect(!rejected.stderr.contains("not-the-secret-key"))
         #expect(try remainingKeys().count == 3)
     }
 
-    @Test("bad arguments exit 64 before any request", arguments: [
-        ["cleanup-bucket", "--older-than", "1h"],
-        ["s3:///prefix", "--older-than", "1h"],
-        ["s3://bucket", "--older-than", "3x"],
-        ["s3://bucket", "--older-than", "-5"],
-        ["s3://bucket"],
-    ])
+    @Test(
+        "bad arguments exit 64 before any request",
+        arguments: [
+            ["cleanup-bucket", "--older-than", "1h"],
+            ["s3:///prefix", "--older-than", "1h"],
+            ["s3://bucket", "--older-than", "3x"],
+            ["s3://bucket", "--older-than", "-5"],
+            ["s3://bucket"],
+        ])
     func badArguments(_ arguments: [String]) throws {
         let outcome = try run(arguments)
         #expect(outcome.status == 64, "\(outcome.stderr)")
@@ -180,7 +188,9 @@ struct CleanupUnitTests {
         #expect(plan.undated == 2)
     }
 
-    @Test(arguments: [(0, "0s"), (45, "45s"), (60, "1m"), (3600, "1h"), (3660, "1h 1m"), (86400, "1d"), (90000, "1d 1h")])
+    @Test(arguments: [
+        (0, "0s"), (45, "45s"), (60, "1m"), (3600, "1h"), (3660, "1h 1m"), (86400, "1d"), (90000, "1d 1h"),
+    ])
     func ages(_ seconds: Int, _ text: String) {
         #expect(CleanupOutcome.age(seconds) == text)
     }
@@ -197,11 +207,12 @@ struct CleanupUnitTests {
         #expect(Units.seconds("3x") == nil)
     }
 
-    @Test("a duration too long to count is a usage error (exit 64) with a message, for cleanup and presign",
-          arguments: [
-              ["cleanup", "s3://bucket", "--older-than", "99999999999999999d"],
-              ["presign", "s3://bucket/key", "--expires", "99999999999999999d"],
-          ])
+    @Test(
+        "a duration too long to count is a usage error (exit 64) with a message, for cleanup and presign",
+        arguments: [
+            ["cleanup", "s3://bucket", "--older-than", "99999999999999999d"],
+            ["presign", "s3://bucket/key", "--expires", "99999999999999999d"],
+        ])
     func overlongDuration(_ arguments: [String]) throws {
         let outcome = try CommandLineTool.run(arguments, environment: CommandLineTool.bareEnvironment())
         #expect(outcome.status == 64, "\(outcome.stderr)")

@@ -1,7 +1,7 @@
 import Foundation
 import S3
-import Testing
 import TestSupport
+import Testing
 
 /// A sample of the hostile corpus through the real binary to an S3 destination on moto (SigV4
 /// checked): exit 65, one line on stderr naming the input, and nothing in the bucket — no object,
@@ -12,10 +12,12 @@ struct HostileInputCommandTests {
     /// Every rejected family: truncations, lying sizes, absurd fields, self-pointing chunks, non-audio.
     static let sample: [HostileInput] = {
         let all = HostileCorpus.all().filter { $0.expected == .notAudio }
-        let named = ["truncated at 20 of", "fmt size past the end", "junk chunk past the end", "65535 channels",
-                     "sample rate 0", "sample rate 100 MHz", "sample rate 1 Hz", "65535 bits per sample",
-                     "chunk pointing at itself", "LIST pointing at itself", "empty file", "text", "HTML error page",
-                     "zeros", "random bytes", "ELF header"]
+        let named = [
+            "truncated at 20 of", "fmt size past the end", "junk chunk past the end", "65535 channels",
+            "sample rate 0", "sample rate 100 MHz", "sample rate 1 Hz", "65535 bits per sample",
+            "chunk pointing at itself", "LIST pointing at itself", "empty file", "text", "HTML error page",
+            "zeros", "random bytes", "ELF header",
+        ]
         return named.map { name in all.first { $0.name.hasPrefix(name) }! }
     }()
 
@@ -28,7 +30,8 @@ struct HostileInputCommandTests {
         let path = folder.url.appendingPathComponent("hostile.wav").path
 
         let started = Date()
-        let run = try CommandLineTool.run([path, "s3://\(bucket)/out.mp3"], environment: CommandLineTool.environment(for: server))
+        let run = try CommandLineTool.run(
+            [path, "s3://\(bucket)/out.mp3"], environment: CommandLineTool.environment(for: server))
         #expect(Date().timeIntervalSince(started) < 30)
         #expect(run.status == 65, "\(input.name): \(run.stderr)")
         let lines = run.stderr.split(separator: "\n", omittingEmptySubsequences: true)
@@ -45,7 +48,8 @@ struct BrokenPipeTests {
     @Test("s3transcode in.wav - | head -c 100: exit 74, one line")
     func headClosesThePipe() throws {
         let folder = try FixtureFolder()
-        let wav = try FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 44_100, channels: 2, frames: 44_100), seconds: 30)
+        let wav = try FixtureFolder.repeatedWAV(
+            WAVFixture(sampleRate: 44_100, channels: 2, frames: 44_100), seconds: 30)
         try folder.write("in.wav", wav)
         let errors = folder.url.appendingPathComponent("err")
         _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
@@ -61,7 +65,9 @@ struct BrokenPipeTests {
         try process.run()
         // What `head -c 100` does: read 100 bytes, then close.
         var got = Data()
-        while got.count < 100, let chunk = try pipe.fileHandleForReading.read(upToCount: 100 - got.count), !chunk.isEmpty {
+        while got.count < 100, let chunk = try pipe.fileHandleForReading.read(upToCount: 100 - got.count),
+            !chunk.isEmpty
+        {
             got += chunk
         }
         try pipe.fileHandleForReading.close()

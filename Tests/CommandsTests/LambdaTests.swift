@@ -1,7 +1,7 @@
 import Foundation
 import S3
-import Testing
 import TestSupport
+import Testing
 
 /// `s3transcode lambda` as Lambda runs it: the real binary, a Runtime API emulator on 127.0.0.1
 /// (`LambdaRuntimeEmulator`) and moto as S3.
@@ -22,11 +22,13 @@ struct LambdaTests {
 
         /// Queues `event` and waits (bounded) for its answer.
         func invoke(_ event: String, deadline: Date = Date().addingTimeInterval(120), timeout: Double = 120) throws
-            -> LambdaRuntimeEmulator.Answer {
+            -> LambdaRuntimeEmulator.Answer
+        {
             let id = emulator.enqueue(event, deadline: deadline)
             guard let answer = emulator.answer(id, timeout: timeout) else {
                 let outcome = finish()
-                throw CommandLineTool.Missing(description: "no answer to \(id) within \(timeout) s; stderr: \(outcome.stderr)")
+                throw CommandLineTool.Missing(
+                    description: "no answer to \(id) within \(timeout) s; stderr: \(outcome.stderr)")
             }
             return answer
         }
@@ -54,15 +56,20 @@ struct LambdaTests {
 
     /// A key as S3 writes it into a notification: form-URL-encoded (space as +).
     static func encodedKey(_ key: String) -> String {
-        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
+        var allowed = CharacterSet.alphanumerics.intersection(
+            CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
         allowed.insert(charactersIn: "-_.~/ ")
         return key.addingPercentEncoding(withAllowedCharacters: allowed)!.replacingOccurrences(of: " ", with: "+")
     }
 
     static func s3Record(_ bucket: String, _ key: String, event: String = "ObjectCreated:Put") -> [String: Any] {
-        ["eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": event,
-         "s3": ["s3SchemaVersion": "1.0", "bucket": ["name": bucket, "arn": "arn:aws:s3:::\(bucket)"],
-                "object": ["key": encodedKey(key), "size": 1]]]
+        [
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": event,
+            "s3": [
+                "s3SchemaVersion": "1.0", "bucket": ["name": bucket, "arn": "arn:aws:s3:::\(bucket)"],
+                "object": ["key": encodedKey(key), "size": 1],
+            ],
+        ]
     }
 
     static func json(_ value: Any) throws -> String {
@@ -85,8 +92,9 @@ struct LambdaTests {
         let name = UUID().uuidString
         try folder.write("\(name).wav", bytes)
         let output = folder.url.appendingPathComponent("\(name).mp3").path
-        let run = try CommandLineTool.run([folder.url.appendingPathComponent("\(name).wav").path, output, "--quiet"] + options,
-                                          environment: CommandLineTool.environment(for: server))
+        let run = try CommandLineTool.run(
+            [folder.url.appendingPathComponent("\(name).wav").path, output, "--quiet"] + options,
+            environment: CommandLineTool.environment(for: server))
         #expect(run.status == 0, "\(run.stderr)")
         return try Array(Data(contentsOf: URL(fileURLWithPath: output)))
     }
@@ -106,32 +114,51 @@ struct LambdaTests {
         environment["S3TRANSCODE_DEST"] = "s3://{bucket}-mp3/{dir}/{stem}.mp3"
         environment["S3TRANSCODE_VBR"] = "3"
         let function = try Function(environment: environment)
-        let records = keys.map { Self.s3Record(bucket, $0) }
-            + [Self.s3Record(bucket, "in/gone.wav", event: "ObjectRemoved:Delete"), Self.s3Record(bucket, "in/notes.txt")]
+        let records =
+            keys.map { Self.s3Record(bucket, $0) }
+            + [
+                Self.s3Record(bucket, "in/gone.wav", event: "ObjectRemoved:Delete"),
+                Self.s3Record(bucket, "in/notes.txt"),
+            ]
         let answer = try function.invoke(try Self.s3Event(records))
         let outcome = function.finish()
         #expect(answer.kind == "response", "\(answer.text) \(outcome.stderr)")
         let outputs = try #require(answer.json?["outputs"] as? [String])
-        #expect(outputs == ["s3://\(bucket)-mp3/in/a.mp3", "s3://\(bucket)-mp3/in/b take.mp3", "s3://\(bucket)-mp3/in/deep/c.mp3"])
+        #expect(
+            outputs == [
+                "s3://\(bucket)-mp3/in/a.mp3", "s3://\(bucket)-mp3/in/b take.mp3", "s3://\(bucket)-mp3/in/deep/c.mp3",
+            ])
         for key in keys {
             let outputKey = (key as NSString).deletingPathExtension + ".mp3"
             #expect(try client.getObject(bucket: bucket + "-mp3", key: outputKey).body == expected[key], "\(key)")
         }
         let lines = Function.logLines(outcome)
         #expect(lines.filter { $0["status"] as? String == "uploaded" }.count == 3)
-        #expect(lines.contains { $0["status"] as? String == "skipped" && ($0["reason"] as? String)?.contains("ObjectRemoved") == true })
-        #expect(lines.contains { $0["source"] as? String == "s3://\(bucket)/in/notes.txt" && $0["status"] as? String == "skipped" })
+        #expect(
+            lines.contains {
+                $0["status"] as? String == "skipped" && ($0["reason"] as? String)?.contains("ObjectRemoved") == true
+            })
+        #expect(
+            lines.contains {
+                $0["source"] as? String == "s3://\(bucket)/in/notes.txt" && $0["status"] as? String == "skipped"
+            })
         for line in lines where line["status"] as? String == "uploaded" {
-            #expect((line["seconds"] as? Double ?? 0) > 0 && line["audioSeconds"] is Double && line["bytes"] is Int && line["requestId"] is String)
+            #expect(
+                (line["seconds"] as? Double ?? 0) > 0 && line["audioSeconds"] is Double && line["bytes"] is Int
+                    && line["requestId"] is String)
         }
         #expect(!outcome.stderr.contains(server.secretAccessKey))
     }
 
     @Test("keys with spaces, +, unicode and % (moto without signature checks: its checker refuses such keys)")
     func awkwardKeys() throws {
-        let noAuth = S3Client(configuration: .init(region: server.region, endpoint: S3Endpoint(custom: server.noAuthEndpoint)),
-                              transport: CommandMoto.transport, credentials: .fixed(.init(accessKeyId: server.accessKeyId,
-                                                                                          secretAccessKey: server.secretAccessKey)))
+        let noAuth = S3Client(
+            configuration: .init(region: server.region, endpoint: S3Endpoint(custom: server.noAuthEndpoint)),
+            transport: CommandMoto.transport,
+            credentials: .fixed(
+                .init(
+                    accessKeyId: server.accessKeyId,
+                    secretAccessKey: server.secretAccessKey)))
         let bucket = S3TestServer.uniqueBucketName("lambda-keys")
         try noAuth.createBucket(bucket)
         let keys = ["in/a b.wav", "in/a+b.wav", "in/ünï cödé.wav", "in/100% done.wav", "in/x=y&z.wav"]
@@ -146,27 +173,42 @@ struct LambdaTests {
         let outcome = function.finish()
         #expect(answer.kind == "response", "\(answer.text) \(outcome.stderr)")
         let stored = Set(try noAuth.listAllObjects(bucket: bucket, prefix: "mp3/").map(\.key))
-        #expect(stored == Set(keys.map { "mp3/" + (($0 as NSString).lastPathComponent as NSString).deletingPathExtension + ".mp3" }))
+        #expect(
+            stored
+                == Set(
+                    keys.map {
+                        "mp3/" + (($0 as NSString).lastPathComponent as NSString).deletingPathExtension + ".mp3"
+                    }))
     }
 
     @Test("SQS batch: a corrupt WAV fails exactly its message; SNS envelopes and test events are understood")
     func sqsBatch() throws {
         let bucket = try CommandMoto.bucket(client, "lambda-sqs")
-        for index in 0..<3 { _ = try client.putObject(bucket: bucket, key: "in/\(index).wav", body: FixtureFolder.shortWAV(seed: index).bytes()) }
-        _ = try client.putObject(bucket: bucket, key: "in/broken.wav",
-                                 body: Array("RIFF....WAVEfmt this is not audio at all".utf8) + [UInt8](repeating: 7, count: 3000))
-        func message(_ id: String, _ body: String) -> [String: Any] {
-            ["messageId": id, "receiptHandle": "h-\(id)", "body": body, "eventSource": "aws:sqs",
-             "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:wavs", "attributes": [String: Any]()]
+        for index in 0..<3 {
+            _ = try client.putObject(
+                bucket: bucket, key: "in/\(index).wav", body: FixtureFolder.shortWAV(seed: index).bytes())
         }
-        let sns = try Self.json(["Type": "Notification", "MessageId": "n1", "Message": try Self.s3Event([Self.s3Record(bucket, "in/2.wav")])])
-        let event = try Self.json(["Records": [
-            message("m-0", try Self.s3Event([Self.s3Record(bucket, "in/0.wav")])),
-            message("m-broken", try Self.s3Event([Self.s3Record(bucket, "in/broken.wav")])),
-            message("m-1", try Self.s3Event([Self.s3Record(bucket, "in/1.wav")])),
-            message("m-sns", sns),
-            message("m-test", try Self.json(["Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": bucket])),
-        ]])
+        _ = try client.putObject(
+            bucket: bucket, key: "in/broken.wav",
+            body: Array("RIFF....WAVEfmt this is not audio at all".utf8) + [UInt8](repeating: 7, count: 3000))
+        func message(_ id: String, _ body: String) -> [String: Any] {
+            [
+                "messageId": id, "receiptHandle": "h-\(id)", "body": body, "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:wavs", "attributes": [String: Any](),
+            ]
+        }
+        let sns = try Self.json([
+            "Type": "Notification", "MessageId": "n1", "Message": try Self.s3Event([Self.s3Record(bucket, "in/2.wav")]),
+        ])
+        let event = try Self.json([
+            "Records": [
+                message("m-0", try Self.s3Event([Self.s3Record(bucket, "in/0.wav")])),
+                message("m-broken", try Self.s3Event([Self.s3Record(bucket, "in/broken.wav")])),
+                message("m-1", try Self.s3Event([Self.s3Record(bucket, "in/1.wav")])),
+                message("m-sns", sns),
+                message("m-test", try Self.json(["Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": bucket])),
+            ]
+        ])
         var environment = CommandLineTool.environment(for: server)
         environment["S3TRANSCODE_DEST"] = "s3://{bucket}/mp3/{stem}.mp3"
         let function = try Function(environment: environment)
@@ -175,13 +217,18 @@ struct LambdaTests {
         #expect(answer.kind == "response", "\(answer.text) \(outcome.stderr)")
         let failures = try #require(answer.json?["batchItemFailures"] as? [[String: Any]], "\(answer.text)")
         #expect(failures.map { $0["itemIdentifier"] as? String } == ["m-broken"])
-        #expect(Set(try client.listAllObjects(bucket: bucket).map(\.key).filter { $0.hasPrefix("mp3/") }) == ["mp3/0.mp3", "mp3/1.mp3", "mp3/2.mp3"])
+        #expect(
+            Set(try client.listAllObjects(bucket: bucket).map(\.key).filter { $0.hasPrefix("mp3/") }) == [
+                "mp3/0.mp3", "mp3/1.mp3", "mp3/2.mp3",
+            ])
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
         let failed = Function.logLines(outcome).filter { $0["status"] as? String == "failed" }
         #expect(failed.count == 1 && failed.first?["messageId"] as? String == "m-broken")
     }
 
-    @Test("started as bootstrap with no arguments: an EventBridge Object Created event, then a direct event with a failure")
+    @Test(
+        "started as bootstrap with no arguments: an EventBridge Object Created event, then a direct event with a failure"
+    )
     func bootstrapEventBridge() throws {
         let bucket = try CommandMoto.bucket(client, "lambda-eb")
         let bytes = FixtureFolder.shortWAV(seed: 7).bytes()
@@ -192,8 +239,10 @@ struct LambdaTests {
         var environment = CommandLineTool.environment(for: server)
         environment["S3TRANSCODE_DEST"] = "s3://{bucket}/mp3/{relpath}.mp3"
         let function = try Function(environment: environment, arguments: [], executable: link.path)
-        let event = try Self.json(["version": "0", "id": "e1", "detail-type": "Object Created", "source": "aws.s3",
-                                   "detail": ["bucket": ["name": bucket], "object": ["key": "in/take 7.wav", "size": bytes.count]]])
+        let event = try Self.json([
+            "version": "0", "id": "e1", "detail-type": "Object Created", "source": "aws.s3",
+            "detail": ["bucket": ["name": bucket], "object": ["key": "in/take 7.wav", "size": bytes.count]],
+        ])
         let answer = try function.invoke(event)
         // A direct S3 event naming a missing object: an error response that names the key.
         let missing = try function.invoke(try Self.s3Event([Self.s3Record(bucket, "in/missing.wav")]))
@@ -201,7 +250,9 @@ struct LambdaTests {
         #expect(answer.kind == "response", "\(answer.text) \(outcome.stderr)")
         #expect(try client.getObject(bucket: bucket, key: "mp3/in/take 7.wav.mp3").body == (try cliMP3(bytes)))
         #expect(missing.kind == "error" && missing.errorType == "S3Transcode.Failed")
-        #expect((missing.json?["errorMessage"] as? String)?.contains("s3://\(bucket)/in/missing.wav") == true, "\(missing.text)")
+        #expect(
+            (missing.json?["errorMessage"] as? String)?.contains("s3://\(bucket)/in/missing.wav") == true,
+            "\(missing.text)")
     }
 
     @Test("S3TRANSCODE_SKIP_EXISTING: a redelivered event finds the MP3 up to date (source fingerprint) and skips it")
@@ -238,7 +289,9 @@ struct LambdaTests {
         let function = try Function(environment: environment)
         let answer = try function.invoke(try Self.s3Event([Self.s3Record(bucket, "in/a.wav")]))
         let outcome = function.finish()
-        #expect(answer.kind == "response" && answer.json?["skipped"] as? [String] == ["s3://\(bucket)/in/a.wav"], "\(answer.text)")
+        #expect(
+            answer.kind == "response" && answer.json?["skipped"] as? [String] == ["s3://\(bucket)/in/a.wav"],
+            "\(answer.text)")
         #expect(try client.listAllObjects(bucket: bucket).allSatisfy { !$0.key.hasPrefix("out/") })
         #expect(outcome.stderr.contains("start the function again"))
 
@@ -257,7 +310,8 @@ struct LambdaTests {
     @Test("deadline: stopped and reported before the deadline, the upload aborted, nothing left")
     func deadline() throws {
         let bucket = try CommandMoto.bucket(client, "lambda-deadline")
-        let long = try FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 300), seconds: 600)
+        let long = try FixtureFolder.repeatedWAV(
+            WAVFixture(sampleRate: 32_000, channels: 1, frequency: 300), seconds: 600)
         _ = try client.putObject(bucket: bucket, key: "in/long.wav", body: long)
         var environment = CommandLineTool.environment(for: server)
         environment["S3TRANSCODE_DEST"] = "s3://{bucket}/mp3/{stem}.mp3"
@@ -272,13 +326,16 @@ struct LambdaTests {
         // a 30-minute 16 kHz mono WAV (58 MB) encoded as 48 kHz stereo: small to store, slow to encode
         // (60 to 170× realtime on this machine, so 11 to 30 s), while part 1 (5 MiB at 320 kbit/s) is
         // full after 131 s of audio, 1 to 3 s; the stop comes at 7 s, whatever the machine's load.
-        let slow = try FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 16_000, channels: 1, frequency: 300), seconds: 1800)
+        let slow = try FixtureFolder.repeatedWAV(
+            WAVFixture(sampleRate: 16_000, channels: 1, frequency: 300), seconds: 1800)
         _ = try client.putObject(bucket: bucket, key: "in/slow.wav", body: slow)
         environment["S3TRANSCODE_DEADLINE_MARGIN"] = "1"
         environment["S3TRANSCODE_DEADLINE_ESTIMATE"] = "false"
         environment["S3TRANSCODE_ARGS"] = "--sample-rate 48000 --channels 2"
         let outcome = function.finish()
-        #expect(answer.kind == "error" && answer.receivedAt < deadline, "\(answer.text) at \(answer.receivedAt) \(outcome.stderr)")
+        #expect(
+            answer.kind == "error" && answer.receivedAt < deadline,
+            "\(answer.text) at \(answer.receivedAt) \(outcome.stderr)")
         #expect((answer.json?["errorMessage"] as? String)?.contains("Lambda deadline") == true, "\(answer.text)")
         #expect(try client.listAllObjects(bucket: bucket).allSatisfy { !$0.key.hasPrefix("mp3/") })
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
@@ -294,8 +351,9 @@ struct LambdaTests {
         let stopped = second.emulator.answer(id, timeout: 30)
         let secondOutcome = second.finish()
         #expect(sawUpload, "no multipart upload was in flight before the deadline: the test did not exercise the abort")
-        #expect(stopped?.kind == "error" && stopped.map { $0.receivedAt < late } == true,
-                "\(stopped?.text ?? "no answer") \(secondOutcome.stderr)")
+        #expect(
+            stopped?.kind == "error" && stopped.map { $0.receivedAt < late } == true,
+            "\(stopped?.text ?? "no answer") \(secondOutcome.stderr)")
         #expect(try client.listAllObjects(bucket: bucket).allSatisfy { !$0.key.hasPrefix("mp3/") })
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
         // The pace estimate (on by default) stops the same job as soon as a second of progress shows
@@ -303,22 +361,31 @@ struct LambdaTests {
         environment["S3TRANSCODE_DEADLINE_ESTIMATE"] = nil
         let third = try Function(environment: environment)
         let later = Date().addingTimeInterval(8)
-        let estimated = try third.invoke(try Self.s3Event([Self.s3Record(bucket, "in/slow.wav")]), deadline: later, timeout: 30)
+        let estimated = try third.invoke(
+            try Self.s3Event([Self.s3Record(bucket, "in/slow.wav")]), deadline: later, timeout: 30)
         let thirdOutcome = third.finish()
-        #expect(estimated.kind == "error" && later.timeIntervalSince(estimated.receivedAt) > 2.5,
-                "\(estimated.text) \(later.timeIntervalSince(estimated.receivedAt)) s before the deadline \(thirdOutcome.stderr)")
+        #expect(
+            estimated.kind == "error" && later.timeIntervalSince(estimated.receivedAt) > 2.5,
+            "\(estimated.text) \(later.timeIntervalSince(estimated.receivedAt)) s before the deadline \(thirdOutcome.stderr)"
+        )
         #expect((estimated.json?["errorMessage"] as? String)?.contains("realtime") == true, "\(estimated.text)")
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
-        print("lambda deadline: answered \(later.timeIntervalSince(estimated.receivedAt)) s before an 8 s deadline: \(estimated.text)")
-        print("lambda deadline: answered \(deadline.timeIntervalSince(answer.receivedAt)) s before a 2 s deadline: \(answer.text)")
-        print("lambda deadline: answered \(stopped.map { late.timeIntervalSince($0.receivedAt) } ?? -1) s before an 8 s deadline: "
-              + (stopped?.text ?? ""))
+        print(
+            "lambda deadline: answered \(later.timeIntervalSince(estimated.receivedAt)) s before an 8 s deadline: \(estimated.text)"
+        )
+        print(
+            "lambda deadline: answered \(deadline.timeIntervalSince(answer.receivedAt)) s before a 2 s deadline: \(answer.text)"
+        )
+        print(
+            "lambda deadline: answered \(stopped.map { late.timeIntervalSince($0.receivedAt) } ?? -1) s before an 8 s deadline: "
+                + (stopped?.text ?? ""))
     }
 
     /// VmRSS of a running process, in KiB.
     static func residentKiB(_ pid: Int32) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
     }
 
@@ -347,8 +414,9 @@ struct LambdaTests {
         // so reuse itself is not visible here (CurlTransportTests shows it with a keep-alive server).
         let requests = Function.logLines(outcome).compactMap { $0["requests"] as? Int }
         #expect(requests.count == 20)
-        #expect(zip(requests, requests.dropFirst()).allSatisfy { $0 < $1 } && requests.last! >= 20 * (requests.first ?? 0),
-                "S3 requests after each invocation: \(requests)")
+        #expect(
+            zip(requests, requests.dropFirst()).allSatisfy { $0 < $1 } && requests.last! >= 20 * (requests.first ?? 0),
+            "S3 requests after each invocation: \(requests)")
         print("lambda warm invocations: RSS KiB \(resident); S3 requests so far \(requests)")
     }
 }

@@ -1,6 +1,7 @@
-@testable import S3TranscodeCommands
 import TestSupport
 import Testing
+
+@testable import S3TranscodeCommands
 
 @Suite("locations as messages show them")
 struct LocationTests {
@@ -8,9 +9,13 @@ struct LocationTests {
     func redaction() throws {
         let presigned = try Location(parsing: "https://alice:hunter2@b.s3.amazonaws.com/k.mp3?X-Amz-Signature=SIGSIG")
         #expect(presigned.description == "https://b.s3.amazonaws.com/k.mp3?<redacted>")
-        let refused = #expect(throws: CommandFailure.self) { try Location(parsing: "https://alice:hunter2@example.com/k.mp3?token=TOKTOK") }
+        let refused = #expect(throws: CommandFailure.self) {
+            try Location(parsing: "https://alice:hunter2@example.com/k.mp3?token=TOKTOK")
+        }
         #expect(refused?.status == .usage)
-        #expect(refused?.message.hasPrefix("https://example.com/k.mp3?<redacted>: an http(s) destination") == true, "\(refused?.message ?? "")")
+        #expect(
+            refused?.message.hasPrefix("https://example.com/k.mp3?<redacted>: an http(s) destination") == true,
+            "\(refused?.message ?? "")")
         for secret in ["hunter2", "alice", "SIGSIG", "TOKTOK"] {
             #expect(!presigned.description.contains(secret))
             #expect(refused?.message.contains(secret) == false)

@@ -4,8 +4,8 @@ import HTTPClient
 import S3
 import SigV4
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Object options through the real binary against SigV4-checking moto (and LocalStack), on both
 /// upload paths: a single PutObject (output smaller than one part) and a multipart upload, whose
@@ -57,8 +57,9 @@ struct ObjectOptionsTests {
         "--expected-bucket-owner", "123456789012",
     ]
 
-    @Test("Every object option is on the stored object (HEAD, tagging, ACL) and on the request that creates it",
-          arguments: Path.allCases)
+    @Test(
+        "Every object option is on the stored object (HEAD, tagging, ACL) and on the request that creates it",
+        arguments: Path.allCases)
     func everyOption(_ path: Path) throws {
         let input = try input(path)
         let key = "opts/\(path.rawValue).mp3"
@@ -79,10 +80,11 @@ struct ObjectOptionsTests {
         // Keys are stored lowercased; the source's fingerprint is recorded on every object.
         let source = try Data(contentsOf: URL(fileURLWithPath: input))
         let sha256 = SHA256.hash(data: source).map { String(format: "%02x", $0) }.joined()
-        #expect(head.metadata == [
-            "artist": "The Band", "album-name": "Live at 127.0.0.1",
-            "source-sha256": sha256, "source-size": String(source.count),
-        ])
+        #expect(
+            head.metadata == [
+                "artist": "The Band", "album-name": "Live at 127.0.0.1",
+                "source-sha256": sha256, "source-size": String(source.count),
+            ])
         #expect(try jsonObjects(run).first?["sourceSHA256"] as? String == sha256)
 
         let tags = try MotoReads.tags(server, bucket: bucket, key: key)
@@ -123,8 +125,9 @@ struct ObjectOptionsTests {
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
     }
 
-    @Test("--sse aws:kms with a key ID: stored with both, and the ETag check is off (ETags under KMS are not MD5s)",
-          arguments: [(Path.single, RecordingProxy.FakeETags.all), (.multipart, .all), (.multipart, .objectOnly)])
+    @Test(
+        "--sse aws:kms with a key ID: stored with both, and the ETag check is off (ETags under KMS are not MD5s)",
+        arguments: [(Path.single, RecordingProxy.FakeETags.all), (.multipart, .all), (.multipart, .objectOnly)])
     func kms(_ path: Path, _ fakeETags: RecordingProxy.FakeETags) throws {
         let input = try input(path)
         // The proxy turns the ETags S3 answers (every one, or the object's only) into ones that are not
@@ -133,18 +136,24 @@ struct ObjectOptionsTests {
         defer { proxy.stop() }
         let key = "kms/\(path.rawValue).mp3"
         let run = try CommandLineTool.run(
-            [input, "s3://\(bucket)/\(key)", "--bitrate", "320", "--sse", "aws:kms", "--sse-kms-key-id", "alias/s3t-test",
-             "--json", "--quiet"],
+            [
+                input, "s3://\(bucket)/\(key)", "--bitrate", "320", "--sse", "aws:kms", "--sse-kms-key-id",
+                "alias/s3t-test",
+                "--json", "--quiet",
+            ],
             environment: proxy.environment(for: server))
         try #require(run.status == 0, "\(run.stderr)")
         let head = try client.headObject(bucket: bucket, key: key)
         #expect(head.header("x-amz-server-side-encryption") == "aws:kms")
         // moto echoes the key id as sent; S3 (and LocalStack) answer the key's ARN.
         let keyId = head.header("x-amz-server-side-encryption-aws-kms-key-id") ?? ""
-        #expect(keyId == "alias/s3t-test" || (keyId.hasPrefix("arn:aws:kms:") && keyId.hasSuffix(":key/alias/s3t-test")), "\(keyId)")
+        #expect(
+            keyId == "alias/s3t-test" || (keyId.hasPrefix("arn:aws:kms:") && keyId.hasSuffix(":key/alias/s3t-test")),
+            "\(keyId)")
         let reported = try #require(try jsonObjects(run).first?["etag"] as? String)
-        #expect(reported.trimmingCharacters(in: ["\""]) != head.etag?.trimmingCharacters(in: ["\""]),
-                "the proxy did not change the ETag, so this test proves nothing")
+        #expect(
+            reported.trimmingCharacters(in: ["\""]) != head.etag?.trimmingCharacters(in: ["\""]),
+            "the proxy did not change the ETag, so this test proves nothing")
         #expect(proxy.requests.contains { S3Operation($0) == (path == .single ? .putObject : .complete) })
 
         // The same answers without KMS: the check is on, the run fails and leaves nothing.
@@ -157,7 +166,8 @@ struct ObjectOptionsTests {
         #expect(checked.stderr.contains("ETag"), "\(checked.stderr)")
         // Parts are checked one by one; the object after Complete (then deleted, never aborted).
         let objectLevel = path == .single || fakeETags == .objectOnly
-        #expect(checked.stderr.contains(objectLevel ? "the object was deleted" : "S3 answered part "), "\(checked.stderr)")
+        #expect(
+            checked.stderr.contains(objectLevel ? "the object was deleted" : "S3 answered part "), "\(checked.stderr)")
         #expect(checked.stderr.split(separator: "\n").count == 1, "\(checked.stderr)")
         #expect(throws: (any Error).self) { try client.headObject(bucket: bucket, key: checkedKey) }
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
@@ -165,15 +175,17 @@ struct ObjectOptionsTests {
 
     /// As on Amazon S3 (`--store aws`: the proxy's 127.0.0.1 is otherwise an unknown store, which
     /// gets Content-MD5 only by default).
-    @Test("The full-object CRC32 is sent (PutObject; Create and Complete as FULL_OBJECT) and checked against S3's answer",
-          arguments: Path.allCases)
+    @Test(
+        "The full-object CRC32 is sent (PutObject; Create and Complete as FULL_OBJECT) and checked against S3's answer",
+        arguments: Path.allCases)
     func fullObjectCRC32(_ path: Path) throws {
         let input = try input(path)
         let proxy = try RecordingProxy()
         defer { proxy.stop() }
         let key = "crc/\(path.rawValue).mp3"
-        let run = try CommandLineTool.run([input, "s3://\(bucket)/\(key)", "--bitrate", "320", "--json", "--quiet", "--store", "aws"],
-                                          environment: proxy.environment(for: server))
+        let run = try CommandLineTool.run(
+            [input, "s3://\(bucket)/\(key)", "--bitrate", "320", "--json", "--quiet", "--store", "aws"],
+            environment: proxy.environment(for: server))
         try #require(run.status == 0, "\(run.stderr)")
         let object = try client.getObject(bucket: bucket, key: key).body
         let crc = CRC32.base64(object)
@@ -201,16 +213,18 @@ struct ObjectOptionsTests {
         // S3 answering with the same CRC32 (moto sends none, the proxy adds what S3 would): accepted.
         let agreeing = try RecordingProxy(crc32Answers: .echo)
         defer { agreeing.stop() }
-        let agreed = try CommandLineTool.run([input, "s3://\(bucket)/crc/agreed-\(path.rawValue).mp3", "--bitrate", "320", "--quiet", "--store", "aws"],
-                                             environment: agreeing.environment(for: server))
+        let agreed = try CommandLineTool.run(
+            [input, "s3://\(bucket)/crc/agreed-\(path.rawValue).mp3", "--bitrate", "320", "--quiet", "--store", "aws"],
+            environment: agreeing.environment(for: server))
         #expect(agreed.status == 0, "\(agreed.stderr)")
 
         // S3 answering another CRC32 for the object: an error, never a warning, and nothing is left.
         let disagreeing = try RecordingProxy(crc32Answers: .otherForTheObject)
         defer { disagreeing.stop() }
         let badKey = "crc/bad-\(path.rawValue).mp3"
-        let bad = try CommandLineTool.run([input, "s3://\(bucket)/\(badKey)", "--bitrate", "320", "--quiet", "--store", "aws"],
-                                          environment: disagreeing.environment(for: server))
+        let bad = try CommandLineTool.run(
+            [input, "s3://\(bucket)/\(badKey)", "--bitrate", "320", "--quiet", "--store", "aws"],
+            environment: disagreeing.environment(for: server))
         #expect(bad.status == 69, "\(bad.stderr)")
         #expect(bad.stderr.contains("CRC32"), "\(bad.stderr)")
         #expect(bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
@@ -222,8 +236,12 @@ struct ObjectOptionsTests {
     func batchAppliesOptions() throws {
         let sources = try folder.writeShortWAVs(3)
         let run = try CommandLineTool.run(
-            ["batch", folder.path, "s3://\(bucket)/batch", "--content-type", "audio/x-batch", "--cache-control", "no-cache",
-             "--metadata", "Collection=Tapes", "--tagging", "origin=batch", "--storage-class", "STANDARD_IA", "--quiet"],
+            [
+                "batch", folder.path, "s3://\(bucket)/batch", "--content-type", "audio/x-batch", "--cache-control",
+                "no-cache",
+                "--metadata", "Collection=Tapes", "--tagging", "origin=batch", "--storage-class", "STANDARD_IA",
+                "--quiet",
+            ],
             environment: CommandLineTool.environment(for: server))
         try #require(run.status == 0, "\(run.stderr)")
         var hashes: Set<String> = []
@@ -243,7 +261,9 @@ struct ObjectOptionsTests {
         #expect(hashes.count == sources.count)
     }
 
-    @Test("To a presigned PUT URL (ours, which signs only host): the plain headers are stored; an x-amz-* option is refused before the PUT")
+    @Test(
+        "To a presigned PUT URL (ours, which signs only host): the plain headers are stored; an x-amz-* option is refused before the PUT"
+    )
     func presignedDestination() throws {
         // Presigned requests need the moto without signature checks (see FACTS).
         var environment = CommandLineTool.environment(for: server)
@@ -255,15 +275,18 @@ struct ObjectOptionsTests {
         let bucket = S3TestServer.uniqueBucketName("objopts-presigned")
         try noAuth.createBucket(bucket)
         func presign(_ key: String) throws -> String {
-            let run = try CommandLineTool.run(["presign", "s3://\(bucket)/\(key)", "--method", "PUT", "--expires", "15m"],
-                                              environment: environment)
+            let run = try CommandLineTool.run(
+                ["presign", "s3://\(bucket)/\(key)", "--method", "PUT", "--expires", "15m"],
+                environment: environment)
             try #require(run.status == 0, "\(run.stderr)")
             return run.stdout.trimmingCharacters(in: .newlines)
         }
         let input = try input(.single)
         let run = try CommandLineTool.run(
-            [input, try presign("plain.mp3"), "--content-type", "audio/x-presigned", "--cache-control", "no-store",
-             "--content-disposition", "inline", "--quiet"],
+            [
+                input, try presign("plain.mp3"), "--content-type", "audio/x-presigned", "--cache-control", "no-store",
+                "--content-disposition", "inline", "--quiet",
+            ],
             environment: environment)
         try #require(run.status == 0, "\(run.stderr)")
         let head = try noAuth.headObject(bucket: bucket, key: "plain.mp3")
@@ -272,8 +295,10 @@ struct ObjectOptionsTests {
         // The URL cannot sign a hash nobody knew when it was made.
         #expect(head.metadata.isEmpty, "\(head.metadata)")
 
-        for option in [["--metadata", "artist=x"], ["--storage-class", "STANDARD_IA"], ["--sse", "AES256"], ["--acl", "private"],
-                       ["--tagging", "a=1"], ["--expected-bucket-owner", "123456789012"]] {
+        for option in [
+            ["--metadata", "artist=x"], ["--storage-class", "STANDARD_IA"], ["--sse", "AES256"], ["--acl", "private"],
+            ["--tagging", "a=1"], ["--expected-bucket-owner", "123456789012"],
+        ] {
             let key = "refused-\(option[0].dropFirst(2)).mp3"
             let refused = try CommandLineTool.run([input, try presign(key)] + option, environment: environment)
             #expect(refused.status == 64, "\(option): \(refused.stderr)")
@@ -287,8 +312,9 @@ struct ObjectOptionsTests {
     @Test("Without object options: Content-Type audio/mpeg, the source's fingerprint, nothing else of ours")
     func defaults() throws {
         let input = try input(.single)
-        let run = try CommandLineTool.run([input, "s3://\(bucket)/plain.mp3", "--quiet"],
-                                          environment: CommandLineTool.environment(for: server))
+        let run = try CommandLineTool.run(
+            [input, "s3://\(bucket)/plain.mp3", "--quiet"],
+            environment: CommandLineTool.environment(for: server))
         try #require(run.status == 0, "\(run.stderr)")
         let head = try client.headObject(bucket: bucket, key: "plain.mp3")
         #expect(head.contentType == "audio/mpeg")
@@ -300,36 +326,51 @@ struct ObjectOptionsTests {
     /// Header values S3 cannot take as they are: refused before any request, exit 64, one line naming the option.
     static let refused: [(arguments: [String], message: String)] = [
         (["--metadata", "title=Café"], "--metadata title: S3 metadata is printable US-ASCII only"),
-        (["--metadata", "note=a\r\nx-amz-acl: public-read"], "--metadata note: S3 metadata is printable US-ASCII only"),
+        (
+            ["--metadata", "note=a\r\nx-amz-acl: public-read"],
+            "--metadata note: S3 metadata is printable US-ASCII only"
+        ),
         (["--metadata", "Tïtle=x"], "a key is ASCII letters, digits and - _ . only"),
         (["--metadata", "two words=x"], "a key is ASCII letters, digits and - _ . only"),
         (["--metadata", "Take=1", "--metadata", "take=2"], "--metadata take is given twice"),
         (["--metadata", "source-sha256=0"], "--metadata source-sha256: s3transcode records this key itself"),
         (["--metadata", "=x"], "give KEY=VALUE"),
-        (["--metadata", "notes=" + String(repeating: "n", count: 1_950)], "--metadata: 1955 bytes of keys and values; S3 takes 2 KB of metadata and s3transcode's source-sha256 and source-size use 108 of it, so at most 1940 remain"),
+        (
+            ["--metadata", "notes=" + String(repeating: "n", count: 1_950)],
+            "--metadata: 1955 bytes of keys and values; S3 takes 2 KB of metadata and s3transcode's source-sha256 and source-size use 108 of it, so at most 1940 remain"
+        ),
         (["--metadata", "novalue"], "give KEY=VALUE"),
-        (["--cache-control", "max-age=1\nx-amz-acl: public-read"], "--cache-control: S3 takes printable US-ASCII only"),
-        (["--content-disposition", "attachment; filename=\"Señor.mp3\""], "--content-disposition: S3 takes printable US-ASCII only"),
+        (
+            ["--cache-control", "max-age=1\nx-amz-acl: public-read"],
+            "--cache-control: S3 takes printable US-ASCII only"
+        ),
+        (
+            ["--content-disposition", "attachment; filename=\"Señor.mp3\""],
+            "--content-disposition: S3 takes printable US-ASCII only"
+        ),
         (["--content-type", "audio/mpeg\r"], "--content-type: S3 takes printable US-ASCII only"),
         (["--tagging", "k=\u{7}"], "--tagging: S3 takes printable US-ASCII only"),
         (["--sse", "AES128"], "--sse AES128: use AES256 or aws:kms"),
         (["--sse-kms-key-id", "alias/x"], "--sse-kms-key-id goes with --sse aws:kms"),
     ]
 
-    @Test("Header values S3 cannot take are refused before any request: exit 64, one line naming the option",
-          arguments: refused)
+    @Test(
+        "Header values S3 cannot take are refused before any request: exit 64, one line naming the option",
+        arguments: refused)
     func refusedValues(_ arguments: [String], _ message: String) throws {
         let input = try input(.single)
         let proxy = try RecordingProxy()
         defer { proxy.stop() }
-        let run = try CommandLineTool.run([input, "s3://\(bucket)/refused.mp3"] + arguments,
-                                          environment: proxy.environment(for: server))
+        let run = try CommandLineTool.run(
+            [input, "s3://\(bucket)/refused.mp3"] + arguments,
+            environment: proxy.environment(for: server))
         #expect(run.status == 64, "\(run.stderr)")
         #expect(run.stderr.split(separator: "\n").first?.contains(message) == true, "\(run.stderr)")
         #expect(proxy.requests.isEmpty, "\(proxy.requests.map(S3Operation.init))")
         // batch shares the option group.
-        let batch = try CommandLineTool.run(["batch", folder.path, "s3://\(bucket)/batch"] + arguments,
-                                            environment: proxy.environment(for: server))
+        let batch = try CommandLineTool.run(
+            ["batch", folder.path, "s3://\(bucket)/batch"] + arguments,
+            environment: proxy.environment(for: server))
         #expect(batch.status == 64, "\(batch.stderr)")
         #expect(proxy.requests.isEmpty)
     }
@@ -397,7 +438,9 @@ final class RecordingProxy: Sendable {
         "host", "content-length", "connection", "proxy-connection", "keep-alive", "transfer-encoding", "expect",
     ]
 
-    private static func forward(_ request: LocalResponder.Request, fakeETags: FakeETags?, crc32Answers: CRC32Answers?) -> LocalResponder.Response {
+    private static func forward(_ request: LocalResponder.Request, fakeETags: FakeETags?, crc32Answers: CRC32Answers?)
+        -> LocalResponder.Response
+    {
         let operation = S3Operation(request)
         let method = request.method
         var body = method == "GET" || method == "HEAD" || method == "DELETE" ? [] : request.body
@@ -407,14 +450,17 @@ final class RecordingProxy: Sendable {
             // Same length; moto checks the signature, not the body against x-amz-content-sha256.
         }
         do {
-            let answer = try upstream.send(HTTPRequest(method: method, url: request.target, headers: headers), body: body)
+            let answer = try upstream.send(
+                HTTPRequest(method: method, url: request.target, headers: headers), body: body)
             var response = LocalResponder.Response(
                 status: answer.status, headers: answer.headers.filter { !hopByHop.contains($0.name) })
             response.body = answer.body
             if method == "HEAD", let length = answer.header("content-length").flatMap(Int.init) {
                 response.body = [UInt8](repeating: 0, count: length)
             }
-            if let fakeETags, [.putObject, .complete].contains(operation) || (fakeETags == .all && operation == .uploadPart) {
+            if let fakeETags,
+                [.putObject, .complete].contains(operation) || (fakeETags == .all && operation == .uploadPart)
+            {
                 response.headers = response.headers.map { $0.name == "etag" ? ($0.name, reversingHex($0.value)) : $0 }
                 if operation == .complete {
                     response.body = Array(reversingETags(inXML: String(decoding: answer.body, as: UTF8.self)).utf8)
@@ -424,10 +470,14 @@ final class RecordingProxy: Sendable {
                 let value = crc32Answers == .echo || operation == .uploadPart ? sent : otherCRC32(sent)
                 switch operation {
                 case .putObject, .uploadPart:
-                    response.headers = response.headers.filter { $0.name != "x-amz-checksum-crc32" } + [("x-amz-checksum-crc32", value)]
+                    response.headers =
+                        response.headers.filter { $0.name != "x-amz-checksum-crc32" } + [
+                            ("x-amz-checksum-crc32", value)
+                        ]
                 case .complete:
                     let text = String(decoding: response.body, as: UTF8.self).replacingOccurrences(
-                        of: "</ETag>", with: "</ETag><ChecksumCRC32>\(value)</ChecksumCRC32><ChecksumType>FULL_OBJECT</ChecksumType>")
+                        of: "</ETag>",
+                        with: "</ETag><ChecksumCRC32>\(value)</ChecksumCRC32><ChecksumType>FULL_OBJECT</ChecksumType>")
                     response.body = Array(text.utf8)
                 default: break
                 }
@@ -473,11 +523,13 @@ enum MotoReads {
         let signer = SigV4Signer(
             credentials: Credentials(accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey),
             region: server.region)
-        let headers = signer.signedHeaders(method: "GET", url: url, payloadHash: PayloadHasher.emptyPayloadHash, date: Date())
+        let headers = signer.signedHeaders(
+            method: "GET", url: url, payloadHash: PayloadHasher.emptyPayloadHash, date: Date())
         let response = try CommandMoto.transport.send(HTTPRequest(method: "GET", url: url, headers: headers))
         let text = String(decoding: response.body, as: UTF8.self)
         guard response.status == 200 else {
-            throw CommandLineTool.Missing(description: "GET ?\(name) on \(bucket)/\(key) answered \(response.status): \(text)")
+            throw CommandLineTool.Missing(
+                description: "GET ?\(name) on \(bucket)/\(key) answered \(response.status): \(text)")
         }
         return text
     }
@@ -486,7 +538,8 @@ enum MotoReads {
     static func tags(_ server: S3TestServer, bucket: String, key: String) throws -> [String: String] {
         let text = try subresource(server, bucket: bucket, key: key, "tagging")
         func between(_ text: String, _ open: String, _ close: String) -> String? {
-            guard let start = text.range(of: open), let end = text.range(of: close, range: start.upperBound..<text.endIndex)
+            guard let start = text.range(of: open),
+                let end = text.range(of: close, range: start.upperBound..<text.endIndex)
             else { return nil }
             return String(text[start.upperBound..<end.lowerBound])
         }
@@ -514,6 +567,7 @@ enum CRC32 {
 
     static func base64(_ bytes: [UInt8]) -> String {
         let crc = value(bytes)
-        return Data([UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)]).base64EncodedString()
+        return Data([UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
+            .base64EncodedString()
     }
 }

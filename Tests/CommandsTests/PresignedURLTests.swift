@@ -4,8 +4,8 @@ import HTTPClient
 import S3
 import SigV4
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Presigned PUT URLs as destinations, and `s3transcode presign`, through the real binary.
 ///
@@ -63,9 +63,12 @@ struct PresignedURLTests {
 
     /// The legacy (signature version 2) query form, as boto3's `s3` signer makes it:
     /// `Signature = base64(HMAC-SHA1(secret, "PUT\n\n\n" + expires + "\n/bucket/key"))`.
-    static func legacyURL(endpoint: String, bucket: String, key: String, expires: Int, secret: String = secret) -> String {
+    static func legacyURL(endpoint: String, bucket: String, key: String, expires: Int, secret: String = secret)
+        -> String
+    {
         let stringToSign = "PUT\n\n\n\(expires)\n/\(bucket)/\(key)"
-        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Array(stringToSign.utf8), using: SymmetricKey(data: Array(secret.utf8)))
+        let mac = HMAC<Insecure.SHA1>.authenticationCode(
+            for: Array(stringToSign.utf8), using: SymmetricKey(data: Array(secret.utf8)))
         let signature = Data(mac).base64EncodedString()
         return "\(endpoint)/\(bucket)/\(key)?AWSAccessKeyId=\(accessKeyId)&Expires=\(expires)"
             + "&Signature=\(S3Path.encodeQueryComponent(signature))"
@@ -83,8 +86,9 @@ struct PresignedURLTests {
 
     // MARK: - Uploads
 
-    @Test("presign PUT with our presigner, transcode to it: the object is the local-file run's bytes, header and all",
-          arguments: [[String](), ["--vbr", "2"]])
+    @Test(
+        "presign PUT with our presigner, transcode to it: the object is the local-file run's bytes, header and all",
+        arguments: [[String](), ["--vbr", "2"]])
     func sigV4Destination(options: [String]) throws {
         let key = "sigv4/take \(options.count).mp3"
         let url = try presign(key, ["--method", "PUT", "--expires", "15m"])
@@ -104,8 +108,9 @@ struct PresignedURLTests {
     @Test("a legacy AWSAccessKeyId/Expires/Signature URL works too")
     func legacyDestination() throws {
         let key = "legacy/take.mp3"
-        let url = Self.legacyURL(endpoint: server.noAuthEndpoint, bucket: bucket, key: key,
-                                 expires: Int(Date().timeIntervalSince1970) + 900)
+        let url = Self.legacyURL(
+            endpoint: server.noAuthEndpoint, bucket: bucket, key: key,
+            expires: Int(Date().timeIntervalSince1970) + 900)
         let run = try CommandLineTool.run([wavPath, url, "--json"], environment: environment)
         #expect(run.status == 0, "\(run.stderr)")
         let report = try #require(try jsonObjects(run).first)
@@ -125,7 +130,8 @@ struct PresignedURLTests {
         #expect(run.status == 73)
         let lines = run.stderr.split(separator: "\n")
         #expect(lines.count == 1)
-        #expect(run.stderr.contains("16 KiB memory budget of a presigned PUT") && run.stderr.contains("raise --max-memory"))
+        #expect(
+            run.stderr.contains("16 KiB memory budget of a presigned PUT") && run.stderr.contains("raise --max-memory"))
         #expect(!run.stderr.contains("X-Amz"))
         #expect(responder.requests.isEmpty)
     }
@@ -133,9 +139,11 @@ struct PresignedURLTests {
     @Test("an expired URL: exit 77, one line saying to presign again (S3's 403, and a URL long expired by our clock)")
     func expired() throws {
         let responder = try LocalResponder { _ in
-            .init(status: 403, body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>"
-                + "<Message>Request has expired</Message><X-Amz-Expires>900</X-Amz-Expires>"
-                + "<RequestId>R1</RequestId></Error>")
+            .init(
+                status: 403,
+                body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>"
+                    + "<Message>Request has expired</Message><X-Amz-Expires>900</X-Amz-Expires>"
+                    + "<RequestId>R1</RequestId></Error>")
         }
         defer { responder.stop() }
         let fresh = Self.sigV4URL(base: responder.baseURL + "/bucket/late.mp3")
@@ -147,10 +155,12 @@ struct PresignedURLTests {
         #expect(responder.requests.first?.header("content-length") != nil)
         #expect(responder.requests.first?.header("transfer-encoding") == nil)
 
-        let old = Self.sigV4URL(base: responder.baseURL + "/bucket/late.mp3", signedAt: Date().addingTimeInterval(-7200))
+        let old = Self.sigV4URL(
+            base: responder.baseURL + "/bucket/late.mp3", signedAt: Date().addingTimeInterval(-7200))
         let early = try CommandLineTool.run([wavPath, old], environment: environment)
         #expect(early.status == 77)
-        #expect(early.stderr.contains("has expired (by this machine's clock)") && early.stderr.contains("presign it again"))
+        #expect(
+            early.stderr.contains("has expired (by this machine's clock)") && early.stderr.contains("presign it again"))
         #expect(responder.requests.count == 1)
     }
 
@@ -163,12 +173,16 @@ struct PresignedURLTests {
                 : .init(status: 200, headers: [("ETag", "\"x\"")])
         }
         defer { responder.stop() }
-        let run = try CommandLineTool.run([wavPath, Self.sigV4URL(base: responder.baseURL + "/b/k.mp3")], environment: environment)
+        let run = try CommandLineTool.run(
+            [wavPath, Self.sigV4URL(base: responder.baseURL + "/b/k.mp3")], environment: environment)
         #expect(run.status == 0, "\(run.stderr)")
         let requests = responder.requests
         #expect(requests.count == 2)
         #expect(requests.allSatisfy { $0.method == "PUT" && $0.body == requests[0].body && !$0.body.isEmpty })
-        #expect(requests.allSatisfy { $0.header("content-length") == String($0.body.count) && $0.header("content-md5") != nil })
+        #expect(
+            requests.allSatisfy {
+                $0.header("content-length") == String($0.body.count) && $0.header("content-md5") != nil
+            })
         #expect(try localRun() == requests[1].body)
     }
 
@@ -184,7 +198,8 @@ struct PresignedURLTests {
         #expect(query["X-Amz-Expires"] == "7200")
         #expect(query["X-Amz-SignedHeaders"] == "host")
         let credential = try #require(query["X-Amz-Credential"])
-        #expect(credential.hasPrefix(Self.accessKeyId + "/") && credential.hasSuffix("/\(server.region)/s3/aws4_request"))
+        #expect(
+            credential.hasPrefix(Self.accessKeyId + "/") && credential.hasSuffix("/\(server.region)/s3/aws4_request"))
         #expect(PresignedURLDates.isRecent(query["X-Amz-Date"]))
         let signature = try #require(query["X-Amz-Signature"])
         #expect(signature.count == 64 && signature.allSatisfy(\.isHexDigit))
@@ -202,18 +217,21 @@ struct PresignedURLTests {
     func presignWithToken() throws {
         var environment = environment
         environment["AWS_SESSION_TOKEN"] = "TOKEN/with+chars="
-        let run = try CommandLineTool.run(["presign", "s3://\(bucket)/k.mp3", "--expires", "90s"], environment: environment)
+        let run = try CommandLineTool.run(
+            ["presign", "s3://\(bucket)/k.mp3", "--expires", "90s"], environment: environment)
         #expect(run.status == 0)
         let query = try Self.queryItems(run.stdout.trimmingCharacters(in: .newlines))
         #expect(query["X-Amz-Security-Token"] == "TOKEN/with+chars=" && query["X-Amz-Expires"] == "90")
     }
 
-    @Test("presign refuses bad arguments with exit 64", arguments: [
-        (["s3://b/k", "--expires", "8d"], "at most 7 days"),
-        (["s3://b/k", "--expires", "soon"], "give a duration"),
-        (["s3://b/k", "--method", "DELETE"], "use GET or PUT"),
-        (["local.mp3"], "presign takes an S3 object"),
-    ])
+    @Test(
+        "presign refuses bad arguments with exit 64",
+        arguments: [
+            (["s3://b/k", "--expires", "8d"], "at most 7 days"),
+            (["s3://b/k", "--expires", "soon"], "give a duration"),
+            (["s3://b/k", "--method", "DELETE"], "use GET or PUT"),
+            (["local.mp3"], "presign takes an S3 object"),
+        ])
     func presignRefuses(arguments: [String], expected: String) throws {
         let run = try CommandLineTool.run(["presign"] + arguments, environment: environment)
         #expect(run.status == 64)

@@ -3,8 +3,8 @@ import HTTPClient
 import S3
 import SigV4
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Every command at `-vv`, with requests that succeed and requests that fail, and not one secret in
 /// its stdout or stderr: not the secret access key, not the session token, not one signature (the
@@ -49,31 +49,40 @@ struct SecretsTests {
     /// Runs `arguments` at -vv through a fresh proxy; checks the exit code, that something was
     /// printed and signatures were captured, and that none of them (nor `extra`) was printed.
     @discardableResult
-    func run(_ arguments: [String], secret: String? = nil, token: String? = nil, expect status: Int32,
-             intercept: (@Sendable (LocalResponder.Request) -> LocalResponder.Response?)? = nil,
-             extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandLineTool.Outcome {
+    func run(
+        _ arguments: [String], secret: String? = nil, token: String? = nil, expect status: Int32,
+        intercept: (@Sendable (LocalResponder.Request) -> LocalResponder.Response?)? = nil,
+        extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> CommandLineTool.Outcome {
         let proxy = try SigningProxy(intercept: intercept)
         defer { proxy.stop() }
-        let outcome = try CommandLineTool.run(arguments + ["-vv"], environment: environment(proxy, secret: secret, token: token))
+        let outcome = try CommandLineTool.run(
+            arguments + ["-vv"], environment: environment(proxy, secret: secret, token: token))
         #expect(outcome.status == status, "\(arguments): \(outcome.stderr)", sourceLocation: sourceLocation)
-        #expect(outcome.stderr.contains("s3: "), "-vv printed no request line: \(outcome.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            outcome.stderr.contains("s3: "), "-vv printed no request line: \(outcome.stderr)",
+            sourceLocation: sourceLocation)
         let signatures = proxy.signatures
         #expect(!signatures.isEmpty, "the proxy saw no signed request", sourceLocation: sourceLocation)
         if token != nil {
             #expect(proxy.tokens.contains(token!), "the token was never sent", sourceLocation: sourceLocation)
         }
         let secrets = [server.secretAccessKey, Self.wrongSecret, Self.token] + signatures + extra
-        SecretScan.check(outcome.stdout, "stdout of \(arguments.first ?? "")", secrets: secrets, sourceLocation: sourceLocation)
-        SecretScan.check(outcome.stderr, "stderr of \(arguments.first ?? "")", secrets: secrets, sourceLocation: sourceLocation)
+        SecretScan.check(
+            outcome.stdout, "stdout of \(arguments.first ?? "")", secrets: secrets, sourceLocation: sourceLocation)
+        SecretScan.check(
+            outcome.stderr, "stderr of \(arguments.first ?? "")", secrets: secrets, sourceLocation: sourceLocation)
         return outcome
     }
 
     @Test("the scan finds a planted secret in any of its forms")
     func scanFindsPlantedSecrets() {
         let signature = String(repeating: "ab12", count: 16)
-        #expect(SecretScan.leaks(in: "s3: PutObject PUT host /k?<redacted> 200", secrets: [signature, Self.token]).isEmpty)
+        #expect(
+            SecretScan.leaks(in: "s3: PutObject PUT host /k?<redacted> 200", secrets: [signature, Self.token]).isEmpty)
         #expect(!SecretScan.leaks(in: "error: sig \(signature)", secrets: [signature]).isEmpty)
-        #expect(!SecretScan.leaks(in: "token=\(S3Path.encodeQueryComponent(Self.token))", secrets: [Self.token]).isEmpty)
+        #expect(
+            !SecretScan.leaks(in: "token=\(S3Path.encodeQueryComponent(Self.token))", secrets: [Self.token]).isEmpty)
         #expect(!SecretScan.leaks(in: "https://h/k?X-Amz-Credential=AKID%2F2026", secrets: []).isEmpty)
     }
 
@@ -82,14 +91,20 @@ struct SecretsTests {
     @Test("transcode to S3: success (single PUT and multipart), wrong secret, rejected token, missing bucket")
     func transcodeToS3() throws {
         try run([wavPath, "s3://\(bucket)/out/one.mp3"], expect: 0)
-        try folder.write("long.wav", FixtureFolder.repeatedWAV(
-            WAVFixture(sampleRate: 22_050, channels: 1, frames: 22_050, frequency: 300), seconds: 360))
-        let multipart = try run([folder.url.appendingPathComponent("long.wav").path, "s3://\(bucket)/out/long.mp3",
-                                 "--part-size", "5M", "--bitrate", "128"], expect: 0)
+        try folder.write(
+            "long.wav",
+            FixtureFolder.repeatedWAV(
+                WAVFixture(sampleRate: 22_050, channels: 1, frames: 22_050, frequency: 300), seconds: 360))
+        let multipart = try run(
+            [
+                folder.url.appendingPathComponent("long.wav").path, "s3://\(bucket)/out/long.mp3",
+                "--part-size", "5M", "--bitrate", "128",
+            ], expect: 0)
         #expect(multipart.stderr.contains("UploadPart"))
         try run([wavPath, "s3://\(bucket)/out/denied.mp3"], secret: Self.wrongSecret, expect: 77)
-        let expired = try run([wavPath, "s3://\(bucket)/out/token.mp3"], token: Self.token, expect: 77,
-                              intercept: SigningProxy.expiredToken)
+        let expired = try run(
+            [wavPath, "s3://\(bucket)/out/token.mp3"], token: Self.token, expect: 77,
+            intercept: SigningProxy.expiredToken)
         #expect(expired.stderr.contains("token"))
         let missing = try run([wavPath, "s3://no-such-bucket-\(getpid())/x.mp3"], expect: 69)
         #expect(missing.stderr.contains("does not exist"))
@@ -105,9 +120,12 @@ struct SecretsTests {
         try run(["probe", "s3://\(bucket)/in/missing.wav"], expect: 66)
         // A HEAD answer has no body, so S3's ExpiredToken code never reaches the client: a bodiless 400
         // to a HEAD signed with a session token is taken for an expired token, exit 77.
-        try run(["probe", "s3://\(bucket)/in/source.wav"], token: Self.token, expect: 77, intercept: SigningProxy.expiredToken)
-        try run(["s3://\(bucket)/in/source.wav", "s3://\(bucket)/out/token.mp3"], token: Self.token, expect: 77,
-                intercept: SigningProxy.expiredToken)
+        try run(
+            ["probe", "s3://\(bucket)/in/source.wav"], token: Self.token, expect: 77,
+            intercept: SigningProxy.expiredToken)
+        try run(
+            ["s3://\(bucket)/in/source.wav", "s3://\(bucket)/out/token.mp3"], token: Self.token, expect: 77,
+            intercept: SigningProxy.expiredToken)
     }
 
     // MARK: - batch
@@ -119,8 +137,9 @@ struct SecretsTests {
         try run(["batch", source.path, "s3://\(bucket)/batch/", "--jobs", "2"], expect: 0)
         try run(["batch", source.path, "s3://\(bucket)/batch-denied/"], secret: Self.wrongSecret, expect: 1)
         try run(["batch", source.path, "s3://no-such-bucket-\(getpid())/b/", "--json"], expect: 1)
-        try run(["batch", source.path, "s3://\(bucket)/batch-token/"], token: Self.token, expect: 1,
-                intercept: SigningProxy.expiredToken)
+        try run(
+            ["batch", source.path, "s3://\(bucket)/batch-token/"], token: Self.token, expect: 1,
+            intercept: SigningProxy.expiredToken)
     }
 
     // MARK: - cleanup
@@ -134,7 +153,9 @@ struct SecretsTests {
         try run(["cleanup", "s3://\(bucket)/stale", "--older-than", "0s", "--yes", "--json"], expect: 0)
         try run(["cleanup", "s3://\(bucket)", "--older-than", "0s"], secret: Self.wrongSecret, expect: 77)
         try run(["cleanup", "s3://no-such-bucket-\(getpid())", "--older-than", "0s"], expect: 69)
-        try run(["cleanup", "s3://\(bucket)", "--older-than", "0s"], token: Self.token, expect: 77, intercept: SigningProxy.expiredToken)
+        try run(
+            ["cleanup", "s3://\(bucket)", "--older-than", "0s"], token: Self.token, expect: 77,
+            intercept: SigningProxy.expiredToken)
     }
 
     // MARK: - presign and presigned destinations
@@ -143,14 +164,18 @@ struct SecretsTests {
     func presign() throws {
         for token in [nil, Self.token] {
             let outcome = try CommandLineTool.run(
-                ["presign", "s3://\(bucket)/p.mp3", "--method", "PUT", "-vv"], environment: environment(nil, token: token))
+                ["presign", "s3://\(bucket)/p.mp3", "--method", "PUT", "-vv"],
+                environment: environment(nil, token: token))
             #expect(outcome.status == 0)
             let url = outcome.stdout.trimmingCharacters(in: .newlines)
             let query = try #require(url.split(separator: "?", maxSplits: 1).last.map(String.init))
-            let signature = try #require(query.split(separator: "&").first { $0.hasPrefix("X-Amz-Signature=") }?.dropFirst(16))
+            let signature = try #require(
+                query.split(separator: "&").first { $0.hasPrefix("X-Amz-Signature=") }?.dropFirst(16))
             #expect(signature.count == 64)
             #expect(!outcome.stderr.isEmpty)
-            SecretScan.check(outcome.stderr, "stderr of presign", secrets: [server.secretAccessKey, Self.token, query, String(signature)])
+            SecretScan.check(
+                outcome.stderr, "stderr of presign",
+                secrets: [server.secretAccessKey, Self.token, query, String(signature)])
             // stdout is the URL and nothing else: no secret key, the token only inside the URL.
             #expect(!outcome.stdout.contains(server.secretAccessKey))
             #expect(outcome.stdout.split(separator: "\n").count == 1)
@@ -164,27 +189,37 @@ struct SecretsTests {
         environment["AWS_SECRET_ACCESS_KEY"] = Self.wrongSecret  // the no-auth moto takes any; distinctive
         let noAuth = S3Client(
             configuration: .init(region: server.region, endpoint: S3Endpoint(custom: server.noAuthEndpoint)),
-            transport: CommandMoto.transport, credentials: .fixed(Credentials(accessKeyId: "AKIDSECRETS", secretAccessKey: Self.wrongSecret)))
+            transport: CommandMoto.transport,
+            credentials: .fixed(Credentials(accessKeyId: "AKIDSECRETS", secretAccessKey: Self.wrongSecret)))
         let noAuthBucket = S3TestServer.uniqueBucketName("secrets-presigned")
         try noAuth.createBucket(noAuthBucket)
 
-        let presigned = try CommandLineTool.run(["presign", "s3://\(noAuthBucket)/ok.mp3", "--method", "PUT"], environment: environment)
+        let presigned = try CommandLineTool.run(
+            ["presign", "s3://\(noAuthBucket)/ok.mp3", "--method", "PUT"], environment: environment)
         let sigV4 = presigned.stdout.trimmingCharacters(in: .newlines)
-        let legacy = PresignedURLTests.legacyURL(endpoint: server.noAuthEndpoint, bucket: noAuthBucket, key: "legacy.mp3",
-                                                 expires: Int(Date().timeIntervalSince1970) + 600, secret: Self.wrongSecret)
+        let legacy = PresignedURLTests.legacyURL(
+            endpoint: server.noAuthEndpoint, bucket: noAuthBucket, key: "legacy.mp3",
+            expires: Int(Date().timeIntervalSince1970) + 600, secret: Self.wrongSecret)
         let expiredResponder = try LocalResponder { _ in
             .init(status: 403, body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
         }
         defer { expiredResponder.stop() }
         let refusedResponder = try LocalResponder { _ in
-            .init(status: 403, body: "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error>")
+            .init(
+                status: 403,
+                body:
+                    "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error>"
+            )
         }
         defer { refusedResponder.stop() }
         let cases: [(url: String, status: Int32)] = [
             (sigV4, 0),
             (legacy, 0),
             (PresignedURLTests.sigV4URL(base: expiredResponder.baseURL + "/b/k.mp3"), 77),
-            (PresignedURLTests.sigV4URL(base: expiredResponder.baseURL + "/b/k.mp3", signedAt: Date().addingTimeInterval(-86_400)), 77),
+            (
+                PresignedURLTests.sigV4URL(
+                    base: expiredResponder.baseURL + "/b/k.mp3", signedAt: Date().addingTimeInterval(-86_400)), 77
+            ),
             (PresignedURLTests.sigV4URL(base: refusedResponder.baseURL + "/b/k.mp3"), 77),
             (Self.legacyURLOver(refusedResponder.baseURL), 77),
         ]
@@ -193,8 +228,10 @@ struct SecretsTests {
             #expect(outcome.status == status, "\(outcome.stderr)")
             #expect(!outcome.stderr.isEmpty)
             let query = try #require(url.split(separator: "?", maxSplits: 1).last.map(String.init))
-            let signatures = query.split(separator: "&").filter { $0.hasPrefix("X-Amz-Signature=") || $0.hasPrefix("Signature=") }
-                .map { String($0.split(separator: "=", maxSplits: 1)[1]) }
+            let signatures = query.split(separator: "&").filter {
+                $0.hasPrefix("X-Amz-Signature=") || $0.hasPrefix("Signature=")
+            }
+            .map { String($0.split(separator: "=", maxSplits: 1)[1]) }
             #expect(signatures.count == 1)
             let secrets = [Self.wrongSecret, query] + signatures + signatures.compactMap { $0.removingPercentEncoding }
             SecretScan.check(outcome.stdout, "stdout", secrets: secrets)
@@ -204,26 +241,35 @@ struct SecretsTests {
     }
 
     static func legacyURLOver(_ base: String) -> String {
-        PresignedURLTests.legacyURL(endpoint: base, bucket: "b", key: "k.mp3",
-                                    expires: Int(Date().timeIntervalSince1970) + 600, secret: wrongSecret)
+        PresignedURLTests.legacyURL(
+            endpoint: base, bucket: "b", key: "k.mp3",
+            expires: Int(Date().timeIntervalSince1970) + 600, secret: wrongSecret)
     }
 }
 
 /// Looks for secrets in a command's output.
 enum SecretScan {
     /// Markers of authentication material that no output line may carry, whatever its value.
-    static let markers = ["Signature=", "X-Amz-Credential", "X-Amz-Security-Token", "Credential=", "AWSAccessKeyId=", "SECRETMARKER"]
+    static let markers = [
+        "Signature=", "X-Amz-Credential", "X-Amz-Security-Token", "Credential=", "AWSAccessKeyId=", "SECRETMARKER",
+    ]
 
-    static func check(_ text: String, _ what: String, secrets: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    static func check(
+        _ text: String, _ what: String, secrets: [String], sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let found = leaks(in: text, secrets: secrets)
-        #expect(found.isEmpty, "\(what) contains \(found.map { "\($0.prefix(4))…" }): \(text)", sourceLocation: sourceLocation)
+        #expect(
+            found.isEmpty, "\(what) contains \(found.map { "\($0.prefix(4))…" }): \(text)",
+            sourceLocation: sourceLocation)
     }
 
     /// The secrets (as given or percent-encoded) and markers found in `text`.
     static func leaks(in text: String, secrets: [String]) -> [String] {
         var found: [String] = []
         for secret in Set(secrets) where secret.count >= 8 {
-            for form in Set([secret, S3Path.encodeQueryComponent(secret)]) where text.contains(form) { found.append(form) }
+            for form in Set([secret, S3Path.encodeQueryComponent(secret)]) where text.contains(form) {
+                found.append(form)
+            }
         }
         return found + markers.filter { text.contains($0) }
     }
@@ -247,8 +293,10 @@ final class SigningProxy: Sendable {
     /// S3's answer to a request whose session token has expired.
     static let expiredToken: @Sendable (LocalResponder.Request) -> LocalResponder.Response? = { request in
         guard request.header("x-amz-security-token") != nil else { return nil }
-        return .init(status: 400, body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ExpiredToken</Code>"
-            + "<Message>The provided token has expired.</Message><RequestId>R2</RequestId></Error>")
+        return .init(
+            status: 400,
+            body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ExpiredToken</Code>"
+                + "<Message>The provided token has expired.</Message><RequestId>R2</RequestId></Error>")
     }
 
     init(intercept: (@Sendable (LocalResponder.Request) -> LocalResponder.Response?)? = nil) throws {
@@ -256,7 +304,9 @@ final class SigningProxy: Sendable {
         self.seen = seen
         responder = try LocalResponder { request in
             seen.state.withLock { seen in
-                if let authorization = request.header("authorization"), let range = authorization.range(of: "Signature=") {
+                if let authorization = request.header("authorization"),
+                    let range = authorization.range(of: "Signature=")
+                {
                     seen.signatures.append(String(authorization[range.upperBound...].prefix { $0.isHexDigit }))
                 }
                 if let token = request.header("x-amz-security-token") { seen.tokens.append(token) }

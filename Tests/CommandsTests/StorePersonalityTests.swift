@@ -1,8 +1,8 @@
 import Foundation
 import S3
 import SigV4
-import Testing
 import TestSupport
+import Testing
 
 /// The S3 server a store personality stands in front of. The endpoint is a parameter, so the same
 /// tests run against another implementation by adding it to `all()`.
@@ -21,13 +21,17 @@ struct StoreUpstream: Sendable, CustomStringConvertible {
 
     static func all() throws -> [StoreUpstream] {
         let moto = try S3TestServer.shared()
-        return [StoreUpstream(name: "moto", endpoint: moto.noAuthEndpoint, region: moto.region,
-                              accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey)]
+        return [
+            StoreUpstream(
+                name: "moto", endpoint: moto.noAuthEndpoint, region: moto.region,
+                accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey)
+        ]
     }
 
     func client() -> S3Client {
         S3Client(
-            configuration: .init(region: region, endpoint: S3Endpoint(custom: endpoint)), transport: CommandMoto.transport,
+            configuration: .init(region: region, endpoint: S3Endpoint(custom: endpoint)),
+            transport: CommandMoto.transport,
             credentials: .fixed(Credentials(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey)))
     }
 }
@@ -66,17 +70,22 @@ struct StorePersonalityTests {
     }
 
     /// Uploads the small (one PutObject) or long (four parts) fixture through a fresh proxy.
-    func upload(_ personality: Personality, upstream: StoreUpstream, bucket: String, long: Bool,
-                arguments extra: [String] = [], environment extraEnvironment: [String: String] = [:],
-                store: String? = nil) throws -> Run {
+    func upload(
+        _ personality: Personality, upstream: StoreUpstream, bucket: String, long: Bool,
+        arguments extra: [String] = [], environment extraEnvironment: [String: String] = [:],
+        store: String? = nil
+    ) throws -> Run {
         let proxy = try StoreProxy(upstream: upstream.endpoint, personality: personality)
         defer { proxy.stop() }
         var environment = Self.environment(upstream, proxy: proxy)
         environment.merge(extraEnvironment) { $1 }
         let key = "\(personality.rawValue)/\(long ? "long" : "small")-\(UUID().uuidString).mp3"
         let outcome = try CommandLineTool.run(
-            [long ? fixture.longWAV : fixture.smallWAV, "s3://\(bucket)/\(key)", "--bitrate", "320", "--part-size", "5M",
-             "--store", store ?? Self.storeName(personality)] + (extra.contains("--quiet") ? [] : ["-v"]) + extra,
+            [
+                long ? fixture.longWAV : fixture.smallWAV, "s3://\(bucket)/\(key)", "--bitrate", "320", "--part-size",
+                "5M",
+                "--store", store ?? Self.storeName(personality),
+            ] + (extra.contains("--quiet") ? [] : ["-v"]) + extra,
             environment: environment)
         return Run(outcome: outcome, entries: proxy.entries(), key: key)
     }
@@ -96,8 +105,10 @@ struct StorePersonalityTests {
     }
 
     /// The run succeeded, stored the local run's bytes, and left no upload open.
-    func expectStored(_ run: Run, long: Bool, upstream: StoreUpstream, bucket: String,
-                      sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectStored(
+        _ run: Run, long: Bool, upstream: StoreUpstream, bucket: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         #expect(run.outcome.status == 0, "\(run.outcome.stderr)", sourceLocation: sourceLocation)
         let client = upstream.client()
         let stored = try client.getObject(bucket: bucket, key: run.key).body
@@ -147,14 +158,16 @@ struct StorePersonalityTests {
             }
 
             // AWS_REQUEST_CHECKSUM_CALCULATION=when_required (any case): no checksum header at all.
-            let required = try upload(personality, upstream: upstream, bucket: bucket, long: true,
-                                      environment: ["AWS_REQUEST_CHECKSUM_CALCULATION": "WHEN_REQUIRED"])
+            let required = try upload(
+                personality, upstream: upstream, bucket: bucket, long: true,
+                environment: ["AWS_REQUEST_CHECKSUM_CALCULATION": "WHEN_REQUIRED"])
             try expectStored(required, long: true, upstream: upstream, bucket: bucket)
             expectNoChecksumHeaders(required)
 
             // --checksum none: the same.
-            let none = try upload(personality, upstream: upstream, bucket: bucket, long: false,
-                                  arguments: ["--checksum", "none"])
+            let none = try upload(
+                personality, upstream: upstream, bucket: bucket, long: false,
+                arguments: ["--checksum", "none"])
             try expectStored(none, long: false, upstream: upstream, bucket: bucket)
             expectNoChecksumHeaders(none)
         }
@@ -167,8 +180,9 @@ struct StorePersonalityTests {
         for upstream in try StoreUpstream.all() {
             let bucket = S3TestServer.uniqueBucketName("refused-\(personality.rawValue)")
             try upstream.client().createBucket(bucket)
-            let run = try upload(personality, upstream: upstream, bucket: bucket, long: long,
-                                 arguments: ["--checksum", "crc32", "--quiet"], store: "aws")
+            let run = try upload(
+                personality, upstream: upstream, bucket: bucket, long: long,
+                arguments: ["--checksum", "crc32", "--quiet"], store: "aws")
             #expect(run.outcome.status == 69, "\(run.outcome.stderr)")
             let lines = run.outcome.stderr.split(separator: "\n")
             #expect(lines.count == 1, "\(run.outcome.stderr)")
@@ -188,8 +202,9 @@ struct StorePersonalityTests {
         for upstream in try StoreUpstream.all() {
             let bucket = S3TestServer.uniqueBucketName("r2-crc32")
             try upstream.client().createBucket(bucket)
-            let refused = try upload(.cloudflareR2, upstream: upstream, bucket: bucket, long: true,
-                                     arguments: ["--checksum", "crc32", "--quiet"], store: "aws")
+            let refused = try upload(
+                .cloudflareR2, upstream: upstream, bucket: bucket, long: true,
+                arguments: ["--checksum", "crc32", "--quiet"], store: "aws")
             #expect(refused.outcome.status == 69, "\(refused.outcome.stderr)")
             #expect(refused.outcome.stderr.contains("NotImplemented"))
             #expect(refused.outcome.stderr.contains("--checksum none"))
@@ -197,8 +212,9 @@ struct StorePersonalityTests {
             #expect(refused.entries.filter { $0.operation == "CreateMultipartUpload" }.count == 1, "\(refused.entries)")
             #expect(try upstream.client().listMultipartUploads(bucket: bucket).isEmpty)
 
-            let composite = try upload(.cloudflareR2, upstream: upstream, bucket: bucket, long: true,
-                                       arguments: ["--checksum", "crc32"])
+            let composite = try upload(
+                .cloudflareR2, upstream: upstream, bucket: bucket, long: true,
+                arguments: ["--checksum", "crc32"])
             try expectStored(composite, long: true, upstream: upstream, bucket: bucket)
             #expect(composite.outcome.stderr.contains("CRC32 COMPOSITE"), "\(composite.outcome.stderr)")
         }
@@ -217,7 +233,8 @@ struct StorePersonalityTests {
             defer { proxy.stop() }
             var environment = Self.environment(upstream, proxy: proxy)
             environment["S3TRANSCODE_STORE"] = "b2"
-            let good = try CommandLineTool.run(["batch", folder.path, "s3://\(bucket)/ok/", "--quiet"], environment: environment)
+            let good = try CommandLineTool.run(
+                ["batch", folder.path, "s3://\(bucket)/ok/", "--quiet"], environment: environment)
             #expect(good.status == 0, "\(good.stderr)")
             #expect(try upstream.client().listAllObjects(bucket: bucket).count == 3)
             #expect(proxy.entries().allSatisfy { $0.checksumHeaders.isEmpty }, "\(proxy.entries())")
@@ -226,12 +243,15 @@ struct StorePersonalityTests {
             var asAWS = environment
             asAWS["S3TRANSCODE_STORE"] = "aws"
             for (arguments, environment) in [(["--checksum", "crc32"], environment), ([], asAWS)] {
-                let refused = try CommandLineTool.run(["batch", folder.path, "s3://\(bucket)/refused/", "--json"] + arguments,
-                                                      environment: environment)
+                let refused = try CommandLineTool.run(
+                    ["batch", folder.path, "s3://\(bucket)/refused/", "--json"] + arguments,
+                    environment: environment)
                 #expect(refused.status == 1, "\(refused.stderr)")
                 let failures = try jsonObjects(refused).filter { $0["status"] as? String == "failed" }
                 #expect(failures.count == 3, "\(refused.stdout)")
-                #expect(failures.allSatisfy { ($0["error"] as? String)?.contains("--checksum none") == true }, "\(failures)")
+                #expect(
+                    failures.allSatisfy { ($0["error"] as? String)?.contains("--checksum none") == true }, "\(failures)"
+                )
                 #expect(try upstream.client().listAllObjects(bucket: bucket).count == 3)
                 #expect(try upstream.client().listMultipartUploads(bucket: bucket).isEmpty)
             }

@@ -1,7 +1,7 @@
 import Foundation
 import S3
-import Testing
 import TestSupport
+import Testing
 
 /// Uploads through the real binary against SigV4-checking moto (and LocalStack): a VBR multipart
 /// upload whose Xing/LAME frame is correct inside the stored object (part 1 uploaded last, after the
@@ -49,7 +49,9 @@ struct UploadCommandTests {
         return (bytes, rate * seconds)
     }
 
-    @Test("VBR over several parts: the Xing frame inside the stored object counts its frames and bytes, the object is the local run's bytes, and FFmpeg decodes every source sample")
+    @Test(
+        "VBR over several parts: the Xing frame inside the stored object counts its frames and bytes, the object is the local run's bytes, and FFmpeg decodes every source sample"
+    )
     func vbrHeaderInsideTheObject() throws {
         let (wav, sourceFrames) = try Self.variedWAV(seconds: 210)
         try folder.write("varied.wav", wav)
@@ -85,7 +87,8 @@ struct UploadCommandTests {
         // The frames really vary (so this is a VBR header, not a CBR one named Xing).
         #expect(Set(layout.frames.dropFirst().map(\.bitrate)).count > 3)
         // Delay, the source's samples and padding fill the frames exactly.
-        let delay = try #require(xing.delay), padding = try #require(xing.padding)
+        let delay = try #require(xing.delay)
+        let padding = try #require(xing.padding)
         #expect(delay + sourceFrames + padding == (layout.frames.count - 1) * 1152)
 
         // The decoder trims delay and padding by that header: exactly the source's samples.
@@ -95,15 +98,17 @@ struct UploadCommandTests {
 
         // Byte for byte what a local-file run with the same options writes.
         let local = folder.url.appendingPathComponent("local.mp3")
-        let localRun = try CommandLineTool.run([input, local.path, "--vbr", "0", "--quiet"],
-                                               environment: CommandLineTool.environment(for: server))
+        let localRun = try CommandLineTool.run(
+            [input, local.path, "--vbr", "0", "--quiet"],
+            environment: CommandLineTool.environment(for: server))
         try #require(localRun.status == 0, "\(localRun.stderr)")
         #expect(try Data(contentsOf: local) == Data(object))
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
     }
 
-    @Test("Output smaller than one part is one PutObject with Content-Length: no multipart request at all",
-          arguments: [
+    @Test(
+        "Output smaller than one part is one PutObject with Content-Length: no multipart request at all",
+        arguments: [
             // 0.25 s: a few KB.
             (seconds: 0, partSize: "5M"),
             // About 4.8 MB at 320 kbps, just under the 5 MiB minimum part.
@@ -111,14 +116,16 @@ struct UploadCommandTests {
             // About 6.4 MB: above 5 MiB, but below an 8 MiB part (no --max-memory: the default budget
             // is three parts of the size given).
             (seconds: 160, partSize: "8M"),
-          ])
+        ])
     func smallOutputIsOneRequest(_ seconds: Int, _ partSize: String) throws {
         let input = folder.url.appendingPathComponent("in-\(seconds).wav")
         if seconds == 0 {
             try Data(FixtureFolder.shortWAV(seed: 2).bytes()).write(to: input)
         } else {
-            try Data(FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 330), seconds: seconds))
-                .write(to: input)
+            try Data(
+                FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 330), seconds: seconds)
+            )
+            .write(to: input)
         }
         let proxy = try RecordingProxy()
         defer { proxy.stop() }
@@ -147,16 +154,20 @@ struct UploadCommandTests {
 }
 
 extension UploadCommandTests {
-    @Test("Standard input (a pipe) to S3 over several parts: the local run's bytes, a correct Info frame, no source fingerprint")
+    @Test(
+        "Standard input (a pipe) to S3 over several parts: the local run's bytes, a correct Info frame, no source fingerprint"
+    )
     func pipeToS3() throws {
         let wav = folder.url.appendingPathComponent("piped.wav")
-        try Data(FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 330), seconds: 160)).write(to: wav)
+        try Data(FixtureFolder.repeatedWAV(WAVFixture(sampleRate: 32_000, channels: 1, frequency: 330), seconds: 160))
+            .write(to: wav)
         let proxy = try RecordingProxy()
         defer { proxy.stop() }
         // `cat … |`: a real pipe, which cannot seek (a file given as stdin could).
         let script = "cat \"$1\" | \"$2\" - \"$3\" --bitrate 320 --quiet"
-        let run = try Shell.run(script, [wav.path, try CommandLineTool.binary(), "s3://\(bucket)/piped.mp3"],
-                                environment: proxy.environment(for: server))
+        let run = try Shell.run(
+            script, [wav.path, try CommandLineTool.binary(), "s3://\(bucket)/piped.mp3"],
+            environment: proxy.environment(for: server))
         try #require(run.status == 0, "\(run.stderr)")
         let operations = proxy.requests.map(S3Operation.init)
         #expect(operations.filter { $0 == .uploadPart }.count == 2 && operations.contains(.complete), "\(operations)")
@@ -165,8 +176,9 @@ extension UploadCommandTests {
         #expect(layout.xing?.tag == "Info")
         #expect(layout.xing?.frames == layout.frames.count - 1)
         let local = folder.url.appendingPathComponent("local.mp3")
-        let localRun = try CommandLineTool.run([wav.path, local.path, "--bitrate", "320", "--quiet"],
-                                               environment: CommandLineTool.environment(for: server))
+        let localRun = try CommandLineTool.run(
+            [wav.path, local.path, "--bitrate", "320", "--quiet"],
+            environment: CommandLineTool.environment(for: server))
         try #require(localRun.status == 0, "\(localRun.stderr)")
         #expect(try Data(contentsOf: local) == Data(object))
         // A pipe can be read only once: no fingerprint (README, "Every object also records its source").
@@ -175,21 +187,26 @@ extension UploadCommandTests {
         #expect(head.contentType == "audio/mpeg")
     }
 
-    @Test("Part size and memory budget outside S3's limits: exit 64 before any request, one line naming the option",
-          arguments: [
+    @Test(
+        "Part size and memory budget outside S3's limits: exit 64 before any request, one line naming the option",
+        arguments: [
             (["--part-size", "4M"], "(--part-size 5M to 5G)"),
             (["--part-size", "6G"], "(--part-size 5M to 5G)"),
             (["--part-size", "lots"], "--part-size lots: give a size such as 5M"),
             (["--max-memory", "9M"], "needs at least 10 MiB; raise the memory budget (--max-memory)"),
-            (["--part-size", "8M", "--max-memory", "15M"], "needs at least 16 MiB; raise the memory budget (--max-memory)"),
+            (
+                ["--part-size", "8M", "--max-memory", "15M"],
+                "needs at least 16 MiB; raise the memory budget (--max-memory)"
+            ),
             (["--concurrency", "0"], "--concurrency must be at least 1"),
-          ])
+        ])
     func uploadBounds(_ arguments: [String], _ message: String) throws {
         try folder.writeWAV("short.wav", FixtureFolder.shortWAV(seed: 5))
         let proxy = try RecordingProxy()
         defer { proxy.stop() }
-        let run = try CommandLineTool.run([folder.url.appendingPathComponent("short.wav").path, "s3://\(bucket)/bounds.mp3"] + arguments,
-                                          environment: proxy.environment(for: server))
+        let run = try CommandLineTool.run(
+            [folder.url.appendingPathComponent("short.wav").path, "s3://\(bucket)/bounds.mp3"] + arguments,
+            environment: proxy.environment(for: server))
         #expect(run.status == 64, "\(run.stderr)")
         #expect(run.stderr.split(separator: "\n").first?.contains(message) == true, "\(run.stderr)")
         #expect(proxy.requests.isEmpty, "\(proxy.requests.map(S3Operation.init))")
@@ -198,8 +215,10 @@ extension UploadCommandTests {
 
 /// `/bin/sh -c SCRIPT sh ARGUMENTS…` (or another shell), stderr to a file (no pipe to fill up).
 enum Shell {
-    static func run(_ script: String, _ arguments: [String], environment: [String: String],
-                    shell: String = "/bin/sh") throws -> (status: Int32, stderr: String) {
+    static func run(
+        _ script: String, _ arguments: [String], environment: [String: String],
+        shell: String = "/bin/sh"
+    ) throws -> (status: Int32, stderr: String) {
         let errors = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-shell-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errors) }
@@ -222,7 +241,9 @@ enum FFmpegCLI {
     static func decodedFrames(_ path: String, channels: Int) throws -> Int {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "s16le", "-acodec", "pcm_s16le", "-"]
+        process.arguments = [
+            "ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "s16le", "-acodec", "pcm_s16le", "-",
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -230,9 +251,9 @@ enum FFmpegCLI {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw CommandLineTool.Missing(description: "ffmpeg could not decode \(path) (exit \(process.terminationStatus))")
+            throw CommandLineTool.Missing(
+                description: "ffmpeg could not decode \(path) (exit \(process.terminationStatus))")
         }
         return data.count / (2 * channels)
     }
 }
-

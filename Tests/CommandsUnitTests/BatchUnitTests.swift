@@ -1,21 +1,24 @@
 import Foundation
 import Testing
+
 @testable import S3TranscodeCommands
 
 @Suite("batch: templates, shards, globs, budgets (no server)")
 struct BatchUnitTests {
-    @Test("each placeholder, as --help defines it", arguments: [
-        ("{relpath}", "live/2024/Take 5.WAV", "live/2024/Take 5.WAV"),
-        ("{dir}", "live/2024/Take 5.WAV", "live/2024"),
-        ("{name}", "live/2024/Take 5.WAV", "Take 5.WAV"),
-        ("{stem}", "live/2024/Take 5.WAV", "Take 5"),
-        ("{ext}", "live/2024/Take 5.WAV", "WAV"),
-        ("{dir}/{stem}.mp3", "live/2024/Take 5.WAV", "live/2024/Take 5.mp3"),
-        ("{dir}/{stem}.mp3", "top.wav", "top.mp3"),
-        ("/{dir}//{stem}.{ext}.mp3", "a/b.c.wav", "a/b.c.wav.mp3"),
-        ("{stem}-{ext}", "noext", "noext-"),
-        ("{stem}", ".hidden", ".hidden"),
-    ])
+    @Test(
+        "each placeholder, as --help defines it",
+        arguments: [
+            ("{relpath}", "live/2024/Take 5.WAV", "live/2024/Take 5.WAV"),
+            ("{dir}", "live/2024/Take 5.WAV", "live/2024"),
+            ("{name}", "live/2024/Take 5.WAV", "Take 5.WAV"),
+            ("{stem}", "live/2024/Take 5.WAV", "Take 5"),
+            ("{ext}", "live/2024/Take 5.WAV", "WAV"),
+            ("{dir}/{stem}.mp3", "live/2024/Take 5.WAV", "live/2024/Take 5.mp3"),
+            ("{dir}/{stem}.mp3", "top.wav", "top.mp3"),
+            ("/{dir}//{stem}.{ext}.mp3", "a/b.c.wav", "a/b.c.wav.mp3"),
+            ("{stem}-{ext}", "noext", "noext-"),
+            ("{stem}", ".hidden", ".hidden"),
+        ])
     func template(_ template: String, _ path: String, _ expected: String) throws {
         #expect(try KeyTemplate(template).render(path) == expected)
     }
@@ -27,9 +30,15 @@ struct BatchUnitTests {
 
     @Test("S3 destination joins prefix and name with one slash")
     func destination() throws {
-        #expect(try BatchLocation(parsing: "s3://b/out/", as: .destination).location(for: "a/x.mp3") == .s3(bucket: "b", key: "out/a/x.mp3"))
-        #expect(try BatchLocation(parsing: "s3://b/out", as: .destination).location(for: "x.mp3") == .s3(bucket: "b", key: "out/x.mp3"))
-        #expect(try BatchLocation(parsing: "s3://b", as: .destination).location(for: "x.mp3") == .s3(bucket: "b", key: "x.mp3"))
+        #expect(
+            try BatchLocation(parsing: "s3://b/out/", as: .destination).location(for: "a/x.mp3")
+                == .s3(bucket: "b", key: "out/a/x.mp3"))
+        #expect(
+            try BatchLocation(parsing: "s3://b/out", as: .destination).location(for: "x.mp3")
+                == .s3(bucket: "b", key: "out/x.mp3"))
+        #expect(
+            try BatchLocation(parsing: "s3://b", as: .destination).location(for: "x.mp3")
+                == .s3(bucket: "b", key: "x.mp3"))
         #expect(throws: CommandFailure.self) { try BatchLocation(parsing: "-", as: .destination) }
     }
 
@@ -57,22 +66,36 @@ struct BatchUnitTests {
 
     @Test("--shard auto reads Slurm, AWS Batch and Kubernetes variables")
     func autoShard() throws {
-        #expect(try Shard.auto(environment: ["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "0",
-                                             "SLURM_ARRAY_TASK_MAX": "7", "SLURM_ARRAY_TASK_COUNT": "8"], count: nil)
+        #expect(
+            try Shard.auto(
+                environment: [
+                    "SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "0",
+                    "SLURM_ARRAY_TASK_MAX": "7", "SLURM_ARRAY_TASK_COUNT": "8",
+                ], count: nil)
                 == Shard(index: 3, count: 8))
         // --array=1-7:2 is 1, 3, 5, 7: task 5 is index 2 of 4.
-        #expect(try Shard.auto(environment: ["SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "7",
-                                             "SLURM_ARRAY_TASK_STEP": "2", "SLURM_ARRAY_TASK_COUNT": "4"], count: nil)
+        #expect(
+            try Shard.auto(
+                environment: [
+                    "SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "7",
+                    "SLURM_ARRAY_TASK_STEP": "2", "SLURM_ARRAY_TASK_COUNT": "4",
+                ], count: nil)
                 == Shard(index: 2, count: 4))
         // --array=1,4,9 has gaps.
         #expect(throws: CommandFailure.self) {
-            try Shard.auto(environment: ["SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "9",
-                                         "SLURM_ARRAY_TASK_COUNT": "3"], count: nil)
+            try Shard.auto(
+                environment: [
+                    "SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "9",
+                    "SLURM_ARRAY_TASK_COUNT": "3",
+                ], count: nil)
         }
-        #expect(try Shard.auto(environment: ["AWS_BATCH_JOB_ARRAY_INDEX": "9", "AWS_BATCH_JOB_ARRAY_SIZE": "10"], count: nil)
+        #expect(
+            try Shard.auto(
+                environment: ["AWS_BATCH_JOB_ARRAY_INDEX": "9", "AWS_BATCH_JOB_ARRAY_SIZE": "10"], count: nil)
                 == Shard(index: 9, count: 10))
         #expect(try Shard.auto(environment: ["AWS_BATCH_JOB_ARRAY_INDEX": "1"], count: 2) == Shard(index: 1, count: 2))
-        #expect(try Shard.auto(environment: ["JOB_COMPLETION_INDEX": "2", "S3TRANSCODE_SHARD_COUNT": "5"], count: nil)
+        #expect(
+            try Shard.auto(environment: ["JOB_COMPLETION_INDEX": "2", "S3TRANSCODE_SHARD_COUNT": "5"], count: nil)
                 == Shard(index: 2, count: 5))
         #expect(try Shard.auto(environment: ["JOB_COMPLETION_INDEX": "2"], count: 3) == Shard(index: 2, count: 3))
         #expect(throws: CommandFailure.self) { try Shard.auto(environment: ["JOB_COMPLETION_INDEX": "2"], count: nil) }
@@ -119,18 +142,23 @@ struct BatchUnitTests {
 
     @Test("two inputs landing on one key stop the batch before it starts")
     func collisions() throws {
-        let files = [FoundFile(relativePath: "a/x.wav", path: "/s/a/x.wav", size: 1, modified: nil),
-                     FoundFile(relativePath: "b/x.wav", path: "/s/b/x.wav", size: 1, modified: nil)]
+        let files = [
+            FoundFile(relativePath: "a/x.wav", path: "/s/a/x.wav", size: 1, modified: nil),
+            FoundFile(relativePath: "b/x.wav", path: "/s/b/x.wav", size: 1, modified: nil),
+        ]
         let error = #expect(throws: CommandFailure.self) {
-            try BatchCommand.items(files, source: .folder("/s"), destination: .s3(bucket: "b", prefix: ""),
-                                   template: KeyTemplate("{stem}.mp3"))
+            try BatchCommand.items(
+                files, source: .folder("/s"), destination: .s3(bucket: "b", prefix: ""),
+                template: KeyTemplate("{stem}.mp3"))
         }
         #expect(error?.message.contains("a/x.wav and b/x.wav") == true)
     }
 
     @Test("the summary counts every status and exits 1 on a failure, 130 after SIGINT")
     func summary() {
-        let items = (0..<4).map { BatchItem(relativePath: "\($0).wav", input: .file("\($0).wav"), destination: .file("\($0).mp3")) }
+        let items = (0..<4).map {
+            BatchItem(relativePath: "\($0).wav", input: .file("\($0).wav"), destination: .file("\($0).mp3"))
+        }
         let reports: [JobReport?] = [
             JobReport(input: "0.wav", destination: "0.mp3", status: "written", bytes: 10, audioSeconds: 2, seconds: 1),
             JobReport(input: "1.wav", destination: "1.mp3", status: "skipped", seconds: 0),

@@ -2,6 +2,7 @@ import AWSConfig
 import Foundation
 import S3
 import Testing
+
 @testable import S3TranscodeCommands
 
 /// Which checksum an upload sends and which store profile it follows (no server): `--checksum`,
@@ -10,18 +11,19 @@ import Testing
 struct ChecksumOptionTests {
     static let required = ChecksumSettings(requestCalculation: .whenRequired)
 
-    @Test(arguments: [
-        ([], "aws", false, UploadChecksum(.crc32)),
-        ([], "r2", false, UploadChecksum(.crc64nvme)),
-        ([], "minio", false, UploadChecksum(.crc32, fullObject: false)),
-        ([], "b2", false, nil),
-        ([], "generic", false, nil),
-        ([], "aws", true, nil),
-        (["--checksum", "none"], "aws", false, nil),
-        (["--checksum", "CRC32C"], "aws", false, UploadChecksum(.crc32c)),
-        (["--checksum", "crc32"], "r2", false, UploadChecksum(.crc32, fullObject: false)),
-        (["--checksum", "crc64nvme"], "b2", true, UploadChecksum(.crc64nvme)),
-    ] as [([String], String, Bool, UploadChecksum?)])
+    @Test(
+        arguments: [
+            ([], "aws", false, UploadChecksum(.crc32)),
+            ([], "r2", false, UploadChecksum(.crc64nvme)),
+            ([], "minio", false, UploadChecksum(.crc32, fullObject: false)),
+            ([], "b2", false, nil),
+            ([], "generic", false, nil),
+            ([], "aws", true, nil),
+            (["--checksum", "none"], "aws", false, nil),
+            (["--checksum", "CRC32C"], "aws", false, UploadChecksum(.crc32c)),
+            (["--checksum", "crc32"], "r2", false, UploadChecksum(.crc32, fullObject: false)),
+            (["--checksum", "crc64nvme"], "b2", true, UploadChecksum(.crc64nvme)),
+        ] as [([String], String, Bool, UploadChecksum?)])
     func theChecksumSent(arguments: [String], store: String, whenRequired: Bool, expected: UploadChecksum?) throws {
         let group = try UploadOptionGroup.parse(arguments)
         let settings = whenRequired ? Self.required : ChecksumSettings()
@@ -35,7 +37,8 @@ struct ChecksumOptionTests {
             settings: ChecksumSettings(responseValidation: .whenRequired))
         #expect(options.maxParts == 1_000)
         #expect(!options.validateAnsweredChecksums)
-        #expect(try UploadOptionGroup.parse([]).options(expectedSize: nil, store: StoreProfile.named("r2")!).equalPartSizes)
+        #expect(
+            try UploadOptionGroup.parse([]).options(expectedSize: nil, store: StoreProfile.named("r2")!).equalPartSizes)
     }
 
     @Test func badValuesAreUsageErrors() {

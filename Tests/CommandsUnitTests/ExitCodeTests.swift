@@ -2,9 +2,10 @@ import AWSConfig
 import AudioTranscode
 import Foundation
 import HTTPClient
+import Testing
+
 @testable import S3
 @testable import S3TranscodeCommands
-import Testing
 
 /// The one table of exit codes (`ExitStatus`): what each library's error kinds map to, and that the
 /// root `--help` and the README list exactly that table.
@@ -42,11 +43,14 @@ struct ExitCodeTests {
     @Test("an error wrapped in an upload error decides for itself; a store's own error is still remote (69)")
     func wrapped() {
         struct StoreFailed: Error {}
-        let archived = S3Error(kind: .archived, operation: "GetObject", bucket: "b", key: "k", status: 403, code: "InvalidObjectState",
-                               serverMessage: nil, requestId: nil, attempts: 1, message: "x")
+        let archived = S3Error(
+            kind: .archived, operation: "GetObject", bucket: "b", key: "k", status: 403, code: "InvalidObjectState",
+            serverMessage: nil, requestId: nil, attempts: 1, message: "x")
         #expect(CommandFailure(UploadError(.remote, "x", underlying: archived)).status == .noInput)
         #expect(ExitStatus(UploadError(.remote, "x", underlying: archived)) == .noInput)
-        #expect(CommandFailure(UploadError(.remote, "x", underlying: ConfigurationError(.noCredentials, "x"))).status == .configuration)
+        #expect(
+            CommandFailure(UploadError(.remote, "x", underlying: ConfigurationError(.noCredentials, "x"))).status
+                == .configuration)
         #expect(ExitStatus(UploadError(.remote, "x", underlying: StoreFailed())) == .unavailable)
     }
 
@@ -63,7 +67,8 @@ struct ExitCodeTests {
 
     @Test("the README's exit-code table is the table")
     func readme() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         let section = try #require(readme.components(separatedBy: "### Exit codes\n").dropFirst().first)
         let rows = section.split(separator: "\n").prefix { !$0.hasPrefix("#") }

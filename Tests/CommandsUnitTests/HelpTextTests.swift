@@ -1,6 +1,7 @@
 import ArgumentParser
-@testable import S3TranscodeCommands
 import Testing
+
+@testable import S3TranscodeCommands
 
 /// `--help` as an 80-column terminal shows it. ArgumentParser keeps the newlines of a discussion
 /// and re-wraps each line to the width on its own, so a hard-wrapped sentence longer than the
@@ -10,7 +11,8 @@ import Testing
 struct HelpTextTests {
     static let width = 80
 
-    static let helps: [(name: String, text: String)] = [("s3transcode", S3Transcode.helpMessage(columns: width))]
+    static let helps: [(name: String, text: String)] =
+        [("s3transcode", S3Transcode.helpMessage(columns: width))]
         + S3Transcode.configuration.subcommands.map { command in
             (command._commandName, S3Transcode.helpMessage(for: command, columns: width))
         }

@@ -1,7 +1,8 @@
 import Foundation
-@testable import AudioTranscode
 import HTTPClient
 import Testing
+
+@testable import AudioTranscode
 @testable import S3TranscodeCommands
 
 @Suite("lambda: events, destination template, configuration, answers (no server)")
@@ -14,17 +15,21 @@ struct LambdaUnitTests {
         String(data: try! JSONSerialization.data(withJSONObject: text, options: .fragmentsAllowed), encoding: .utf8)!
     }
 
-    @Test("S3 keys are decoded as S3 encodes them: + is a space, then percent escapes", arguments: [
-        ("a+b.wav", "a b.wav"), ("a%2Bb.wav", "a+b.wav"), ("100%25.wav", "100%.wav"),
-        ("%C3%BCn%C3%AF+c%C3%B6d%C3%A9.wav", "ünï cödé.wav"), ("dir/x.wav", "dir/x.wav"), ("bad%zz.wav", "bad%zz.wav"),
-    ])
+    @Test(
+        "S3 keys are decoded as S3 encodes them: + is a space, then percent escapes",
+        arguments: [
+            ("a+b.wav", "a b.wav"), ("a%2Bb.wav", "a+b.wav"), ("100%25.wav", "100%.wav"),
+            ("%C3%BCn%C3%AF+c%C3%B6d%C3%A9.wav", "ünï cödé.wav"), ("dir/x.wav", "dir/x.wav"),
+            ("bad%zz.wav", "bad%zz.wav"),
+        ])
     func keyDecoding(_ raw: String, _ decoded: String) {
         #expect(LambdaEvent.decodeS3Key(raw) == decoded)
     }
 
     @Test("every record of an S3 event; ObjectRemoved skipped")
     func s3Event() throws {
-        let text = #"{"Records":[\#(Self.s3Record("b", "a.wav")),\#(Self.s3Record("b", "x/b+c.wav")),"#
+        let text =
+            #"{"Records":[\#(Self.s3Record("b", "a.wav")),\#(Self.s3Record("b", "x/b+c.wav")),"#
             + #"\#(Self.s3Record("b", "gone.wav", event: "ObjectRemoved:Delete"))]}"#
         let event = try LambdaEvent(json: Array(text.utf8))
         #expect(event.objects == [.init(bucket: "b", key: "a.wav"), .init(bucket: "b", key: "x/b c.wav")])
@@ -35,26 +40,35 @@ struct LambdaUnitTests {
     @Test("SQS: S3 event bodies, an SNS envelope, a test event, an unreadable body")
     func sqs() throws {
         let s3Body = Self.json(#"{"Records":[\#(Self.s3Record("b", "one.wav"))]}"#)
-        let sns = Self.json(#"{"Type":"Notification","Message":\#(Self.json(#"{"Records":[\#(Self.s3Record("b", "two.wav"))]}"#))}"#)
+        let sns = Self.json(
+            #"{"Type":"Notification","Message":\#(Self.json(#"{"Records":[\#(Self.s3Record("b", "two.wav"))]}"#))}"#)
         let test = Self.json(#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#)
-        let text = #"{"Records":[{"messageId":"m1","eventSource":"aws:sqs","body":\#(s3Body)},"#
+        let text =
+            #"{"Records":[{"messageId":"m1","eventSource":"aws:sqs","body":\#(s3Body)},"#
             + #"{"messageId":"m2","eventSource":"aws:sqs","body":\#(sns)},"#
             + #"{"messageId":"m3","eventSource":"aws:sqs","body":\#(test)},"#
             + #"{"messageId":"m4","eventSource":"aws:sqs","body":"not json"}]}"#
         let event = try LambdaEvent(json: Array(text.utf8))
         #expect(event.isSQS)
-        #expect(event.objects == [.init(bucket: "b", key: "one.wav", messageId: "m1"), .init(bucket: "b", key: "two.wav", messageId: "m2")])
+        #expect(
+            event.objects == [
+                .init(bucket: "b", key: "one.wav", messageId: "m1"),
+                .init(bucket: "b", key: "two.wav", messageId: "m2"),
+            ])
         #expect(event.skipped.map(\.messageId) == ["m3"])
         #expect(event.malformed.map(\.messageId) == ["m4"])
     }
 
     @Test("SNS records and EventBridge Object Created (keys not encoded)")
     func snsAndEventBridge() throws {
-        let sns = #"{"Records":[{"EventSource":"aws:sns","Sns":{"Message":\#(Self.json(#"{"Records":[\#(Self.s3Record("b", "a+b.wav"))]}"#))}}]}"#
+        let sns =
+            #"{"Records":[{"EventSource":"aws:sns","Sns":{"Message":\#(Self.json(#"{"Records":[\#(Self.s3Record("b", "a+b.wav"))]}"#))}}]}"#
         #expect(try LambdaEvent(json: Array(sns.utf8)).objects == [.init(bucket: "b", key: "a b.wav")])
-        let bridge = #"{"version":"0","detail-type":"Object Created","source":"aws.s3","detail":{"bucket":{"name":"b"},"object":{"key":"a+b c.wav"}}}"#
+        let bridge =
+            #"{"version":"0","detail-type":"Object Created","source":"aws.s3","detail":{"bucket":{"name":"b"},"object":{"key":"a+b c.wav"}}}"#
         #expect(try LambdaEvent(json: Array(bridge.utf8)).objects == [.init(bucket: "b", key: "a+b c.wav")])
-        let deleted = #"{"detail-type":"Object Deleted","source":"aws.s3","detail":{"bucket":{"name":"b"},"object":{"key":"a.wav"}}}"#
+        let deleted =
+            #"{"detail-type":"Object Deleted","source":"aws.s3","detail":{"bucket":{"name":"b"},"object":{"key":"a.wav"}}}"#
         #expect(try LambdaEvent(json: Array(deleted.utf8)).skipped.count == 1)
     }
 
@@ -81,7 +95,8 @@ struct LambdaUnitTests {
     func options() throws {
         let configuration = try LambdaConfiguration(environment: [
             "S3TRANSCODE_DEST": "s3://{bucket}-mp3/{dir}/{stem}.mp3", "S3TRANSCODE_BITRATE": "320",
-            "S3TRANSCODE_ARGS": #"--title "Take 5" --metadata 'k=v w' --part-size 8M"#, "S3TRANSCODE_SKIP_EXISTING": "true",
+            "S3TRANSCODE_ARGS": #"--title "Take 5" --metadata 'k=v w' --part-size 8M"#,
+            "S3TRANSCODE_SKIP_EXISTING": "true",
         ])
         #expect(configuration.options.encoding.bitrate == 320)
         #expect(configuration.options.tags.title == "Take 5")
@@ -89,19 +104,25 @@ struct LambdaUnitTests {
         #expect(configuration.options.upload.partSize == "8M")
         #expect(configuration.skipExisting && configuration.filter.include == ["*.wav"])
         #expect(throws: CommandFailure.self) {
-            try LambdaConfiguration(environment: ["S3TRANSCODE_DEST": "s3://o/{stem}.mp3", "S3TRANSCODE_BITRATE": "320",
-                                                  "S3TRANSCODE_VBR": "2"])
+            try LambdaConfiguration(environment: [
+                "S3TRANSCODE_DEST": "s3://o/{stem}.mp3", "S3TRANSCODE_BITRATE": "320",
+                "S3TRANSCODE_VBR": "2",
+            ])
         }
         #expect(throws: CommandFailure.self) {
-            try LambdaConfiguration(environment: ["S3TRANSCODE_DEST": "s3://o/{stem}.mp3", "S3TRANSCODE_ARGS": "--bogus"])
+            try LambdaConfiguration(environment: [
+                "S3TRANSCODE_DEST": "s3://o/{stem}.mp3", "S3TRANSCODE_ARGS": "--bogus",
+            ])
         }
         #expect(throws: CommandFailure.self) { try LambdaConfiguration(environment: [:]) }
     }
 
     @Test("a destination in the source bucket that the include globs match is refused at init")
     func loopRefusedAtInit() throws {
-        for (dest, include) in [("s3://{bucket}/{dir}/{stem}.mp3", "*.wav,*.mp3"), ("s3://{bucket}/{relpath}", "*.wav"),
-                                ("s3://{bucket}/out/{name}", "*")] {
+        for (dest, include) in [
+            ("s3://{bucket}/{dir}/{stem}.mp3", "*.wav,*.mp3"), ("s3://{bucket}/{relpath}", "*.wav"),
+            ("s3://{bucket}/out/{name}", "*"),
+        ] {
             #expect(throws: CommandFailure.self, "\(dest) with \(include)") {
                 try LambdaConfiguration(environment: ["S3TRANSCODE_DEST": dest, "S3TRANSCODE_INCLUDE": include])
             }
@@ -111,15 +132,20 @@ struct LambdaUnitTests {
         #expect(fine.refusal(bucket: "b", key: "in/a.wav", output: ("b", "mp3/in/a.mp3")) == nil)
         #expect(fine.refusal(bucket: "b", key: "mp3/in/a.mp3", output: ("b", "mp3/mp3/in/a.mp3")) != nil)  // not *.wav
         // A literal bucket that turns out to be the source's: refused per object.
-        let literal = try LambdaConfiguration(environment: ["S3TRANSCODE_DEST": "s3://b/out/{stem}.mp3", "S3TRANSCODE_INCLUDE": "*.wav,*.mp3"])
+        let literal = try LambdaConfiguration(environment: [
+            "S3TRANSCODE_DEST": "s3://b/out/{stem}.mp3", "S3TRANSCODE_INCLUDE": "*.wav,*.mp3",
+        ])
         #expect(literal.refusal(bucket: "b", key: "in/a.wav", output: ("b", "out/a.mp3")) != nil)
         #expect(literal.refusal(bucket: "c", key: "in/a.wav", output: ("b", "out/a.mp3")) == nil)
     }
 
-    @Test("shell words", arguments: [
-        (#"--bitrate 320"#, ["--bitrate", "320"]), (#"  a  'b c'  "d \" e" f\ g "#, ["a", "b c", #"d " e"#, "f g"]),
-        (#"--title ''"#, ["--title", ""]), ("", []),
-    ])
+    @Test(
+        "shell words",
+        arguments: [
+            (#"--bitrate 320"#, ["--bitrate", "320"]),
+            (#"  a  'b c'  "d \" e" f\ g "#, ["a", "b c", #"d " e"#, "f g"]),
+            (#"--title ''"#, ["--title", ""]), ("", []),
+        ])
     func shellWords(_ text: String, _ words: [String]) throws {
         #expect(try ShellWords.split(text) == words)
     }
@@ -131,10 +157,14 @@ struct LambdaUnitTests {
         event.malformed = [.init(messageId: "m9", error: "bad")]
         let lines = [
             LambdaLogLine(requestId: "r", source: "s3://b/a.wav", status: "uploaded", seconds: 1, messageId: "m1"),
-            LambdaLogLine(requestId: "r", source: "s3://b/c.wav", status: "failed", seconds: 1, error: "s3://b/c.wav: corrupt", messageId: "m2"),
-            LambdaLogLine(requestId: "r", source: "s3://b/d.wav", status: "failed", seconds: 1, error: "x", messageId: "m2"),
+            LambdaLogLine(
+                requestId: "r", source: "s3://b/c.wav", status: "failed", seconds: 1, error: "s3://b/c.wav: corrupt",
+                messageId: "m2"),
+            LambdaLogLine(
+                requestId: "r", source: "s3://b/d.wav", status: "failed", seconds: 1, error: "x", messageId: "m2"),
         ]
-        #expect(LambdaHandler.answer(event: event, lines: lines)
+        #expect(
+            LambdaHandler.answer(event: event, lines: lines)
                 == .response(Array(#"{"batchItemFailures":[{"itemIdentifier":"m9"},{"itemIdentifier":"m2"}]}"#.utf8)))
         event = LambdaEvent()
         guard case .error(let type, let message) = LambdaHandler.answer(event: event, lines: lines) else {
@@ -177,7 +207,8 @@ struct LambdaUnitTests {
         watchdog.jobStarted()
         watchdog.estimate(TranscodeProgress(samplesDone: 0, sampleRate: 1000, totalSeconds: 15))
         Thread.sleep(forTimeInterval: 1.05)
-        watchdog.estimate(TranscodeProgress(samplesDone: 10_000, sampleRate: 1000, totalSeconds: 15))  // 10× realtime: 0.5 s to go
+        // 10× realtime: 0.5 s to go
+        watchdog.estimate(TranscodeProgress(samplesDone: 10_000, sampleRate: 1000, totalSeconds: 15))
         #expect(!flag.isCancelled && watchdog.reason == nil)
         watchdog.jobStarted()
         watchdog.estimate(TranscodeProgress(samplesDone: 0, sampleRate: 1000, totalSeconds: 1000))

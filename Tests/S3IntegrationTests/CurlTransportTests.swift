@@ -3,8 +3,8 @@ import HTTPClient
 import S3
 import SigV4
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @Suite("CurlTransport on the wire")
 struct CurlTransportTests {
@@ -15,7 +15,8 @@ struct CurlTransportTests {
         let transport = CurlTransport()
         let body = pattern(3 * 1024 * 1024 + 7)
         let response = try transport.send(
-            HTTPRequest(method: method, url: server.baseURL + "/b/k", headers: [("Content-Type", "audio/mpeg")]), body: body)
+            HTTPRequest(method: method, url: server.baseURL + "/b/k", headers: [("Content-Type", "audio/mpeg")]),
+            body: body)
         #expect(response.status == 200)
         #expect(response.body == Array("ok".utf8))
         #expect(response.header("X-Answer") == "yes")
@@ -49,7 +50,8 @@ struct CurlTransportTests {
     func hostHeader() throws {
         let server = try LocalResponder { _ in .init(status: 204) }
         defer { server.stop() }
-        _ = try CurlTransport().send(HTTPRequest(method: "GET", url: server.baseURL + "/", headers: [("host", "127.0.0.1:\(server.port)")]))
+        _ = try CurlTransport().send(
+            HTTPRequest(method: "GET", url: server.baseURL + "/", headers: [("host", "127.0.0.1:\(server.port)")]))
         #expect(server.requests.first?.header("host") == "127.0.0.1:\(server.port)")
     }
 
@@ -79,18 +81,24 @@ struct CurlTransportTests {
         let flag = CancellationFlag()
         let transport = CurlTransport(options: .init(cancellation: flag))
         flag.cancel()
-        #expect(throws: TransportError.self) { try transport.send(HTTPRequest(method: "PUT", url: server.baseURL + "/b/k"), body: [1]) }
-        let response = try transport.sendIgnoringCancellation(HTTPRequest(method: "DELETE", url: server.baseURL + "/b/k?uploadId=1"), body: nil)
+        #expect(throws: TransportError.self) {
+            try transport.send(HTTPRequest(method: "PUT", url: server.baseURL + "/b/k"), body: [1])
+        }
+        let response = try transport.sendIgnoringCancellation(
+            HTTPRequest(method: "DELETE", url: server.baseURL + "/b/k?uploadId=1"), body: nil)
         #expect(response.status == 204)
         #expect(server.requests.map(\.method) == ["DELETE"])
     }
 
-    @Test("an option libcurl refuses (a negative low-speed limit) fails the request before it is sent, naming the option")
+    @Test(
+        "an option libcurl refuses (a negative low-speed limit) fails the request before it is sent, naming the option")
     func refusedOption() throws {
         let server = try LocalResponder { _ in .init(status: 204) }
         defer { server.stop() }
         let transport = CurlTransport(options: .init(lowSpeedLimit: -1))
-        let error = try #require(throws: TransportError.self) { try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/k?X-Amz-Signature=secret")) }
+        let error = try #require(throws: TransportError.self) {
+            try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/k?X-Amz-Signature=secret"))
+        }
         #expect(error.kind == .setup)
         #expect(error.message.contains("refused CURLOPT_LOW_SPEED_LIMIT"), "\(error.message)")
         #expect(!error.message.contains("secret"))
@@ -102,14 +110,18 @@ struct CurlTransportTests {
         let closed = try LocalResponder.ClosedPort()
         defer { closed.close() }
         let url = "http://alice:hunter2@127.0.0.1:\(closed.port)/b/k?X-Amz-Signature=SIGSIG"
-        let error = try #require(throws: TransportError.self) { try CurlTransport().send(HTTPRequest(method: "GET", url: url)) }
+        let error = try #require(throws: TransportError.self) {
+            try CurlTransport().send(HTTPRequest(method: "GET", url: url))
+        }
         #expect(error.kind == .connect)
-        #expect(error.message.hasPrefix("GET http://127.0.0.1:\(closed.port)/b/k?<redacted> failed: "), "\(error.message)")
+        #expect(
+            error.message.hasPrefix("GET http://127.0.0.1:\(closed.port)/b/k?<redacted> failed: "), "\(error.message)")
         for secret in ["hunter2", "alice", "SIGSIG"] { #expect(!error.message.contains(secret), "\(error.message)") }
     }
 
-    @Test("the body of a non-2xx answer is kept up to 64 KiB, the rest read and dropped; a 2xx body is whole",
-          arguments: [404, 500])
+    @Test(
+        "the body of a non-2xx answer is kept up to 64 KiB, the rest read and dropped; a 2xx body is whole",
+        arguments: [404, 500])
     func errorBodyLimit(status: Int) throws {
         let big = pattern(1 << 20)
         let server = try LocalResponder { request in
@@ -123,7 +135,8 @@ struct CurlTransportTests {
         #expect(collected.status == status)
         #expect(collected.body == Array(big.prefix(64 << 10)))
         var streamed = 0
-        let answered = try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/error"), body: nil) { _, chunk in
+        let answered = try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/error"), body: nil) {
+            _, chunk in
             streamed += chunk.count
             return true
         }
@@ -140,7 +153,9 @@ struct CurlTransportTests {
         }
         defer { server.stop() }
         let transport = CurlTransport(options: .init(lowSpeedLimit: 1, lowSpeedTime: 1))
-        let error = try #require(throws: TransportError.self) { try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/")) }
+        let error = try #require(throws: TransportError.self) {
+            try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/"))
+        }
         #expect(error.kind == .timeout)
     }
 
@@ -148,10 +163,14 @@ struct CurlTransportTests {
     func retryOverTheWire() throws {
         let count = Mutex(0)
         let flaky = try LocalResponder { _ in
-            let n = count.withLock { $0 += 1; return $0 }
+            let n = count.withLock {
+                $0 += 1
+                return $0
+            }
             return n == 1
-                ? .init(status: 503, headers: [("Content-Type", "application/xml")],
-                        body: "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
+                ? .init(
+                    status: 503, headers: [("Content-Type", "application/xml")],
+                    body: "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
                 : .init(status: 200, headers: [("ETag", "\"abc\"")])
         }
         defer { flaky.stop() }
@@ -174,7 +193,9 @@ struct CurlTransportTests {
         #expect(lines.all[1].contains(" 200 attempt 2/3 "))
     }
 
-    @Test("TLS: verification is on (an unknown CA fails as .tls), AWS_CA_BUNDLE makes it trusted, the host name is checked")
+    @Test(
+        "TLS: verification is on (an unknown CA fails as .tls), AWS_CA_BUNDLE makes it trusted, the host name is checked"
+    )
     func tlsVerification() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-tls-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -197,7 +218,8 @@ struct CurlTransportTests {
         let other = try KeepAliveServer(certificate: wrongHost)
         defer { other.stop() }
         let mismatch = try #require(throws: TransportError.self) {
-            try CurlTransport(options: .init(caBundle: wrongHost.cert)).send(HTTPRequest(method: "GET", url: other.baseURL + "/"))
+            try CurlTransport(options: .init(caBundle: wrongHost.cert)).send(
+                HTTPRequest(method: "GET", url: other.baseURL + "/"))
         }
         #expect(mismatch.kind == .tls)
     }
@@ -209,7 +231,8 @@ struct CurlTransportTests {
         defer { server.stop() }
         let transport = CurlTransport()
         for i in 0..<10 {
-            let response = try transport.send(HTTPRequest(method: "PUT", url: server.baseURL + "/b/k\(i)"), body: pattern(1000, seed: i))
+            let response = try transport.send(
+                HTTPRequest(method: "PUT", url: server.baseURL + "/b/k\(i)"), body: pattern(1000, seed: i))
             #expect(response.status == 200)
         }
         #expect(transport.statistics == .init(transfers: 10, connectionsOpened: 1))
@@ -224,7 +247,9 @@ struct CurlTransportTests {
                 for i in 0..<10 {
                     do {
                         let response = try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/b/k\(i)"))
-                        if response.body != Array("ok".utf8) { failures.withLock { $0.append("thread \(t): k\(i) answered \(response.status)") } }
+                        if response.body != Array("ok".utf8) {
+                            failures.withLock { $0.append("thread \(t): k\(i) answered \(response.status)") }
+                        }
                     } catch {
                         failures.withLock { $0.append("thread \(t): \(error)") }
                     }
@@ -283,7 +308,9 @@ final class KeepAliveServer: @unchecked Sendable {
         process.standardOutput = output
         process.standardInput = stdin
         process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { throw StartError(description: "cannot run python3 for the keep-alive server: \(error)") }
+        do { try process.run() } catch {
+            throw StartError(description: "cannot run python3 for the keep-alive server: \(error)")
+        }
         var line: [UInt8] = []
         while let byte = try output.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 { line.append(byte) }
         guard let port = Int(String(decoding: line, as: UTF8.self)) else {
@@ -302,7 +329,9 @@ final class KeepAliveServer: @unchecked Sendable {
 }
 
 /// A self-signed certificate and its key, made with the openssl command line.
-func selfSignedCertificate(in directory: String, name: String, subjectAltName: String) throws -> (cert: String, key: String) {
+func selfSignedCertificate(in directory: String, name: String, subjectAltName: String) throws -> (
+    cert: String, key: String
+) {
     let cert = directory + "/\(name).crt"
     let key = directory + "/\(name).key"
     let process = Process()
@@ -316,7 +345,8 @@ func selfSignedCertificate(in directory: String, name: String, subjectAltName: S
     try process.run()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw KeepAliveServer.StartError(description: "openssl could not make a test certificate (status \(process.terminationStatus))")
+        throw KeepAliveServer.StartError(
+            description: "openssl could not make a test certificate (status \(process.terminationStatus))")
     }
     return (cert, key)
 }

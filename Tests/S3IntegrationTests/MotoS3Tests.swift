@@ -4,15 +4,17 @@ import HTTPClient
 import S3
 import SigV4
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// One transport for the whole test process, as the tool shares one across a batch.
 let sharedTransport = CurlTransport()
 
 enum Moto {
     /// A client for the server that checks SigV4 signatures.
-    static func client(secret: String? = nil, accessKeyId: String? = nil, logger: S3Client.Logger? = nil) throws -> (S3Client, S3TestServer) {
+    static func client(secret: String? = nil, accessKeyId: String? = nil, logger: S3Client.Logger? = nil) throws -> (
+        S3Client, S3TestServer
+    ) {
         let server = try S3TestServer.shared()
         let credentials = Credentials(
             accessKeyId: accessKeyId ?? server.accessKeyId, secretAccessKey: secret ?? server.secretAccessKey)
@@ -58,8 +60,10 @@ struct MotoS3Tests {
         let body = pattern(100_000)
         let put = try client.putObject(
             bucket: bucket, key: "dir/song.mp3", body: body,
-            headers: [("Content-Type", "audio/mpeg"), ("x-amz-meta-source-sha256", "abc123"),
-                      ("Content-MD5", Data(Insecure.MD5.hash(data: body)).base64EncodedString())])
+            headers: [
+                ("Content-Type", "audio/mpeg"), ("x-amz-meta-source-sha256", "abc123"),
+                ("Content-MD5", Data(Insecure.MD5.hash(data: body)).base64EncodedString()),
+            ])
         #expect(put.etag == "\"\(Insecure.MD5.hash(data: body).map { String(format: "%02x", $0) }.joined())\"")
 
         let whole = try client.getObject(bucket: bucket, key: "dir/song.mp3")
@@ -111,7 +115,8 @@ struct MotoS3Tests {
         let bucket = try Moto.bucket(client, "multipart")
         let key = "album/long.mp3"
         let parts = [pattern(5 * 1024 * 1024, seed: 1), pattern(5 * 1024 * 1024, seed: 2), pattern(12345, seed: 3)]
-        let uploadId = try client.createMultipartUpload(bucket: bucket, key: key, headers: [("Content-Type", "audio/mpeg")])
+        let uploadId = try client.createMultipartUpload(
+            bucket: bucket, key: key, headers: [("Content-Type", "audio/mpeg")])
 
         #expect(try client.listMultipartUploads(bucket: bucket).map(\.uploadId) == [uploadId])
 
@@ -147,7 +152,9 @@ struct MotoS3Tests {
         }
         try client.abortMultipartUpload(bucket: bucket, key: "k", uploadId: uploadId)
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
-        let again = try #require(throws: S3Error.self) { try client.abortMultipartUpload(bucket: bucket, key: "k", uploadId: uploadId) }
+        let again = try #require(throws: S3Error.self) {
+            try client.abortMultipartUpload(bucket: bucket, key: "k", uploadId: uploadId)
+        }
         #expect(again.kind == .noSuchUpload)
         #expect(try client.listAllObjects(bucket: bucket).isEmpty)
     }
@@ -167,7 +174,8 @@ struct MotoS3Tests {
         flag.cancel()
         let refused = try #require(throws: S3Error.self) {
             try pattern(1000).withUnsafeBytes {
-                _ = try client.uploadPart(bucket: bucket, key: "interrupted.mp3", uploadId: uploadId, partNumber: 1, body: $0)
+                _ = try client.uploadPart(
+                    bucket: bucket, key: "interrupted.mp3", uploadId: uploadId, partNumber: 1, body: $0)
             }
         }
         #expect(refused.kind == .cancelled)
@@ -181,7 +189,9 @@ struct MotoS3Tests {
         let (good, _) = try Moto.client()
         let bucket = try Moto.bucket(good, "wrongsecret")
         let (client, _) = try Moto.client(secret: "definitely-not-the-secret")
-        let error = try #require(throws: S3Error.self) { _ = try client.putObject(bucket: bucket, key: "k", body: [1, 2, 3]) }
+        let error = try #require(throws: S3Error.self) {
+            _ = try client.putObject(bucket: bucket, key: "k", body: [1, 2, 3])
+        }
         #expect(error.code == "SignatureDoesNotMatch")
         #expect(error.kind == .credentialsRejected)
         #expect(error.attempts == 1)
@@ -200,7 +210,9 @@ struct MotoS3Tests {
     @Test("a missing bucket is NoSuchBucket: exit 69")
     func missingBucket() throws {
         let (client, _) = try Moto.client()
-        let error = try #require(throws: S3Error.self) { _ = try client.putObject(bucket: "no-such-bucket-here", key: "k", body: [1]) }
+        let error = try #require(throws: S3Error.self) {
+            _ = try client.putObject(bucket: "no-such-bucket-here", key: "k", body: [1])
+        }
         #expect(error.kind == .noSuchBucket)
         #expect(error.message.contains("no-such-bucket-here"))
     }
@@ -227,8 +239,10 @@ struct MotoS3Tests {
         try client.abortMultipartUpload(bucket: bucket, key: "k", uploadId: uploadId)
         let host = server.endpoint.replacingOccurrences(of: "http://", with: "")
         #expect(lines.all.count == 3)
-        #expect(lines.all[1].hasPrefix("s3: CreateMultipartUpload POST \(host) /\(bucket)/k?<redacted> 200 attempt 1/3 "))
-        #expect(lines.all[2].hasPrefix("s3: AbortMultipartUpload DELETE \(host) /\(bucket)/k?<redacted> 204 attempt 1/3 "))
+        #expect(
+            lines.all[1].hasPrefix("s3: CreateMultipartUpload POST \(host) /\(bucket)/k?<redacted> 200 attempt 1/3 "))
+        #expect(
+            lines.all[2].hasPrefix("s3: AbortMultipartUpload DELETE \(host) /\(bucket)/k?<redacted> 204 attempt 1/3 "))
         #expect(!lines.all.joined().contains(uploadId))
     }
 }
@@ -257,7 +271,9 @@ struct MotoNoAuthTests {
     func delimiter() throws {
         let client = try Moto.noAuthClient()
         let bucket = try Moto.bucket(client, "delim")
-        for key in ["a/1.mp3", "a/2.mp3", "a/b/3.mp3", "c.mp3"] { _ = try client.putObject(bucket: bucket, key: key, body: [1]) }
+        for key in ["a/1.mp3", "a/2.mp3", "a/b/3.mp3", "c.mp3"] {
+            _ = try client.putObject(bucket: bucket, key: key, body: [1])
+        }
         let page = try client.listObjectsV2(bucket: bucket, prefix: "a/", delimiter: "/")
         #expect(page.objects.map(\.key) == ["a/1.mp3", "a/2.mp3"])
         #expect(page.commonPrefixes == ["a/b/"])

@@ -3,8 +3,8 @@ import HTTPClient
 import S3
 import S3TranscodeCommands
 import SigV4
-import Testing
 import TestSupport
+import Testing
 
 @Suite("S3 client built from a resolved AWS configuration, against moto")
 struct ResolvedConfigurationTests {
@@ -43,14 +43,16 @@ struct ResolvedConfigurationTests {
     func wrongSecretFromEnvironment() throws {
         let server = try S3TestServer.shared()
         let resolved = try ResolvedConfiguration.resolve(
-            flags: ConfigurationFlags(), environment: Self.environment(server, secret: "wrong"), files: InMemoryFiles([:]),
+            flags: ConfigurationFlags(), environment: Self.environment(server, secret: "wrong"),
+            files: InMemoryFiles([:]),
             transport: sharedTransport)
         let client = S3Client(resolved: resolved, transport: sharedTransport)
         let error = try #require(throws: S3Error.self) { _ = try client.listObjectsV2(bucket: "whatever-bucket") }
         #expect(error.kind == .credentialsRejected)
     }
 
-    @Test("no endpoint: Amazon S3 in the resolved region, virtual-hosted unless --path-style", arguments: [false, true])
+    @Test(
+        "no endpoint: Amazon S3 in the resolved region, virtual-hosted unless --path-style", arguments: [false, true])
     func amazonS3(pathStyle: Bool) throws {
         let environment = [
             "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "eu-west-1",
@@ -62,9 +64,12 @@ struct ResolvedConfigurationTests {
         let client = S3Client(resolved: resolved, transport: sharedTransport)
         #expect(client.configuration.region == "eu-west-1")
         #expect(client.configuration.endpoint.custom == nil)
-        #expect(client.objectURL(bucket: "my-bucket", key: "a b.mp3") == (pathStyle
-            ? "https://s3.eu-west-1.amazonaws.com/my-bucket/a%20b.mp3"
-            : "https://my-bucket.s3.eu-west-1.amazonaws.com/a%20b.mp3"))
-        #expect(client.objectURL(bucket: "dotted.bucket", key: "k") == "https://s3.eu-west-1.amazonaws.com/dotted.bucket/k")
+        #expect(
+            client.objectURL(bucket: "my-bucket", key: "a b.mp3")
+                == (pathStyle
+                    ? "https://s3.eu-west-1.amazonaws.com/my-bucket/a%20b.mp3"
+                    : "https://my-bucket.s3.eu-west-1.amazonaws.com/a%20b.mp3"))
+        #expect(
+            client.objectURL(bucket: "dotted.bucket", key: "k") == "https://s3.eu-west-1.amazonaws.com/dotted.bucket/k")
     }
 }

@@ -3,8 +3,8 @@ import HTTPClient
 import S3
 import SigV4
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Counts the GETs that reach the server, and what Range and If-Match they carried.
 final class RangeLoggingTransport: HTTPTransport, @unchecked Sendable {
@@ -131,8 +131,9 @@ struct S3ObjectSourceTests {
             credentials: .fixed(Credentials(accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey)))
     }
 
-    @Test("reads every byte in order with one ranged GET of the rest of the object, pinned with If-Match, through a small ring",
-          arguments: [(300_000, 65_536), (65_536, 65_536), (1, 4096), (100_000, 1 << 20), (3_000_000, 4096)])
+    @Test(
+        "reads every byte in order with one ranged GET of the rest of the object, pinned with If-Match, through a small ring",
+        arguments: [(300_000, 65_536), (65_536, 65_536), (1, 4096), (100_000, 1 << 20), (3_000_000, 4096)])
     func sequentialRead(size: Int, bufferSize: Int) throws {
         let counting = RangeLoggingTransport(sharedTransport)
         let client = try Self.client(transport: counting)
@@ -151,17 +152,21 @@ struct S3ObjectSourceTests {
         #expect(gets.first?.ifMatch == put.etag && gets.first?.range == "bytes=0-\(size - 1)")
     }
 
-    @Test("with a window, each GET asks for at most windowSize bytes", arguments: [(300_000, 100_000), (250_001, 50_000)])
+    @Test(
+        "with a window, each GET asks for at most windowSize bytes", arguments: [(300_000, 100_000), (250_001, 50_000)])
     func windowed(size: Int, window: Int) throws {
         let counting = RangeLoggingTransport(sharedTransport)
         let client = try Self.client(transport: counting)
         let bucket = try Moto.bucket(client, "source-window")
         let body = pattern(size, seed: 11)
         _ = try client.putObject(bucket: bucket, key: "k", body: body)
-        let source = try S3ObjectSource(client: client, bucket: bucket, key: "k", bufferSize: 16_384, windowSize: Int64(window))
+        let source = try S3ObjectSource(
+            client: client, bucket: bucket, key: "k", bufferSize: 16_384, windowSize: Int64(window))
         #expect(try readToEnd(source, readSize: 7_000) == body)
         let windows = (size + window - 1) / window
-        #expect(counting.gets.map(\.range) == (0..<windows).map { "bytes=\($0 * window)-\(min(($0 + 1) * window, size) - 1)" })
+        #expect(
+            counting.gets.map(\.range)
+                == (0..<windows).map { "bytes=\($0 * window)-\(min(($0 + 1) * window, size) - 1)" })
     }
 
     @Test("seeks inside the ring cost nothing; a read elsewhere starts one GET where it lands")
@@ -193,7 +198,9 @@ struct S3ObjectSourceTests {
         #expect(counting.gets.map(\.range) == ["bytes=0-999999", "bytes=950000-999999", "bytes=40-999999"])
     }
 
-    @Test("the demuxer's opening: 64 KiB read, the transfer runs ahead as far as it may, a seek back into the header costs no GET")
+    @Test(
+        "the demuxer's opening: 64 KiB read, the transfer runs ahead as far as it may, a seek back into the header costs no GET"
+    )
     func seekBackAfterTheTransferRanAhead() throws {
         let counting = RangeLoggingTransport(sharedTransport)
         let client = try Self.client(transport: counting)
@@ -212,7 +219,9 @@ struct S3ObjectSourceTests {
         #expect(counting.gets.count == 1, "\(counting.gets)")
     }
 
-    @Test("a connection lost mid-body resumes from the first byte not received; lost too often, the read fails with exit 69")
+    @Test(
+        "a connection lost mid-body resumes from the first byte not received; lost too often, the read fails with exit 69"
+    )
     func resumesAfterLostConnection() throws {
         let dropping = DroppingTransport(sharedTransport, dropAfter: 70_000, drops: 2)
         let counting = RangeLoggingTransport(dropping)
@@ -228,15 +237,19 @@ struct S3ObjectSourceTests {
         #expect(source.requestCount == 3)
 
         let always = DroppingTransport(sharedTransport, dropAfter: 10_000, drops: 100)
-        let failing = try S3ObjectSource(client: try Self.client(transport: always), bucket: bucket, key: "k", bufferSize: 32_768)
+        let failing = try S3ObjectSource(
+            client: try Self.client(transport: always), bucket: bucket, key: "k", bufferSize: 32_768)
         let error = try #require(throws: S3Error.self) { try readToEnd(failing) }
-        #expect(error.kind == .unavailable && error.message.contains("s3://\(bucket)/k") && !error.message.contains("\n"), "\(error)")
+        #expect(
+            error.kind == .unavailable && error.message.contains("s3://\(bucket)/k") && !error.message.contains("\n"),
+            "\(error)")
         #expect(always.dropped == 3)  // the first GET and two resumes (AWS_MAX_ATTEMPTS 3)
     }
 
     @Test("a body that is not the range asked (another Content-Range) is refused, never read as audio")
     func wrongContentRange() throws {
-        let client = try Self.client(transport: HeaderRewritingTransport(sharedTransport, contentRange: "bytes 0-99/300000"))
+        let client = try Self.client(
+            transport: HeaderRewritingTransport(sharedTransport, contentRange: "bytes 0-99/300000"))
         let bucket = try Moto.bucket(client, "source-range")
         _ = try client.putObject(bucket: bucket, key: "k", body: pattern(300_000, seed: 9))
         let source = try S3ObjectSource(client: client, bucket: bucket, key: "k", bufferSize: 32_768)
@@ -249,7 +262,9 @@ struct S3ObjectSourceTests {
     func missingObject() throws {
         let client = try Self.client(transport: sharedTransport)
         let bucket = try Moto.bucket(client, "source-missing")
-        let error = try #require(throws: S3Error.self) { try S3ObjectSource(client: client, bucket: bucket, key: "no/such.wav") }
+        let error = try #require(throws: S3Error.self) {
+            try S3ObjectSource(client: client, bucket: bucket, key: "no/such.wav")
+        }
         #expect(error.kind == .noSuchKey)
         #expect(error.message.contains("s3://\(bucket)/no/such.wav") && !error.message.contains("\n"), "\(error)")
     }
@@ -262,7 +277,8 @@ struct S3ObjectSourceTests {
         let (bad, _) = try Moto.client(secret: "wrong-secret-for-source-test")
         let error = try #require(throws: S3Error.self) { try S3ObjectSource(client: bad, bucket: bucket, key: "k.wav") }
         #expect(error.kind == .accessDenied, "\(error)")  // HeadObject's 403 has no body, so no error code
-        #expect(!error.message.contains("wrong-secret-for-source-test") && !error.message.contains(server.secretAccessKey))
+        #expect(
+            !error.message.contains("wrong-secret-for-source-test") && !error.message.contains(server.secretAccessKey))
     }
 
     @Test("an object replaced between two reads fails with a 412 naming it, never mixes two versions")

@@ -1,21 +1,25 @@
 import Foundation
 import HTTPClient
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @Suite("CurlTransport streaming a response body")
 struct StreamingTransportTests {
     @Test("a 2xx body arrives in order, in chunks, each with the status and headers; the returned body is empty")
     func streamsInChunks() throws {
         let body = pattern(3 * 1024 * 1024 + 11, seed: 3)
-        let text = String(decoding: body.map { $0 & 0x3F | 0x40 }, as: UTF8.self)  // printable bytes: LocalResponder sends a String
-        let server = try LocalResponder { _ in .init(status: 206, headers: [("Content-Range", "bytes 0-9/10")], body: text) }
+        // printable bytes: LocalResponder sends a String
+        let text = String(decoding: body.map { $0 & 0x3F | 0x40 }, as: UTF8.self)
+        let server = try LocalResponder { _ in
+            .init(status: 206, headers: [("Content-Range", "bytes 0-9/10")], body: text)
+        }
         defer { server.stop() }
         var received: [UInt8] = []
         var chunks = 0
         var heads: Set<Int> = []
-        let response = try CurlTransport().send(HTTPRequest(method: "GET", url: server.baseURL + "/b/k"), body: nil) { head, chunk in
+        let response = try CurlTransport().send(HTTPRequest(method: "GET", url: server.baseURL + "/b/k"), body: nil) {
+            head, chunk in
             heads.insert(head.status)
             #expect(head.header("content-range") == "bytes 0-9/10")
             received += chunk
@@ -29,15 +33,19 @@ struct StreamingTransportTests {
 
     @Test("an error answer (412, 404) is not streamed: its body is in the response", arguments: [412, 404, 500])
     func errorsAreCollected(status: Int) throws {
-        let server = try LocalResponder { _ in .init(status: status, body: "<Error><Code>PreconditionFailed</Code></Error>") }
+        let server = try LocalResponder { _ in
+            .init(status: status, body: "<Error><Code>PreconditionFailed</Code></Error>")
+        }
         defer { server.stop() }
         var called = false
-        let response = try CurlTransport().send(HTTPRequest(method: "GET", url: server.baseURL + "/b/k"), body: nil) { _, _ in
+        let response = try CurlTransport().send(HTTPRequest(method: "GET", url: server.baseURL + "/b/k"), body: nil) {
+            _, _ in
             called = true
             return true
         }
         #expect(!called)
-        #expect(response.status == status && response.body == Array("<Error><Code>PreconditionFailed</Code></Error>".utf8))
+        #expect(
+            response.status == status && response.body == Array("<Error><Code>PreconditionFailed</Code></Error>".utf8))
     }
 
     @Test("a receiver that returns false ends the transfer: cancelled, not a network failure")

@@ -2,8 +2,8 @@ import Foundation
 import HTTPClient
 import S3
 import SigV4
-import Testing
 import TestSupport
+import Testing
 
 /// Self-contained (its own transport and helpers) so that it does not lean on other test files.
 private enum UploadMoto {
@@ -14,8 +14,10 @@ private enum UploadMoto {
         return S3Client(
             configuration: .init(region: server.region, endpoint: S3Endpoint(custom: server.endpoint)),
             transport: transport,
-            credentials: .fixed(Credentials(accessKeyId: server.accessKeyId,
-                                            secretAccessKey: secret ?? server.secretAccessKey)))
+            credentials: .fixed(
+                Credentials(
+                    accessKeyId: server.accessKeyId,
+                    secretAccessKey: secret ?? server.secretAccessKey)))
     }
 
     static func bucket(_ client: S3Client, _ prefix: String) throws -> String {
@@ -63,10 +65,13 @@ struct UploadMotoTests {
     func multipart() throws {
         let client = try UploadMoto.client()
         let bucket = try UploadMoto.bucket(client, "upload-multipart")
-        let destination = UploadDestination(bucket: bucket, key: "out/song.mp3", headers: [("Content-Type", "audio/mpeg")])
-        let upload = try MultipartUpload(destination: destination, store: client, options: .init(partSize: Self.partSize))
-        let expected = try Self.write(upload, UploadMoto.bytes(2 * Self.partSize + 300_001, seed: 4),
-                                      patch: UploadMoto.bytes(417, seed: 9), patchOffset: 33)
+        let destination = UploadDestination(
+            bucket: bucket, key: "out/song.mp3", headers: [("Content-Type", "audio/mpeg")])
+        let upload = try MultipartUpload(
+            destination: destination, store: client, options: .init(partSize: Self.partSize))
+        let expected = try Self.write(
+            upload, UploadMoto.bytes(2 * Self.partSize + 300_001, seed: 4),
+            patch: UploadMoto.bytes(417, seed: 9), patchOffset: 33)
         try upload.finish()
 
         let result = try #require(upload.result)
@@ -106,8 +111,9 @@ struct UploadMotoTests {
         #expect(missing.kind == .noSuchKey)
     }
 
-    @Test("a wrong secret fails the upload with the client's credentials error and leaves nothing",
-          .enabled(if: S3TestServer.selectedBackend == .moto, "LocalStack accepts any secret on ordinary requests"))
+    @Test(
+        "a wrong secret fails the upload with the client's credentials error and leaves nothing",
+        .enabled(if: S3TestServer.selectedBackend == .moto, "LocalStack accepts any secret on ordinary requests"))
     func rejected() throws {
         let good = try UploadMoto.client()
         let bucket = try UploadMoto.bucket(good, "upload-denied")

@@ -1,17 +1,19 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import S3
 
 /// A bit-at-a-time CRC, written from the definition (no table, no combine), that the uploader's
 /// table-driven CRCs and their GF(2) combine are checked against.
 enum ReferenceCRC {
     static func checksum(_ algorithm: ChecksumAlgorithm, _ bytes: [UInt8]) -> UInt64 {
-        let (width, polynomial): (Int, UInt64) = switch algorithm {
-        case .crc32: (32, 0xEDB8_8320)
-        case .crc32c: (32, 0x82F6_3B78)
-        case .crc64nvme: (64, 0x9A6C_9329_AC4B_C9B5)
-        }
+        let (width, polynomial): (Int, UInt64) =
+            switch algorithm {
+            case .crc32: (32, 0xEDB8_8320)
+            case .crc32c: (32, 0x82F6_3B78)
+            case .crc64nvme: (64, 0x9A6C_9329_AC4B_C9B5)
+            }
         let mask: UInt64 = width == 64 ? .max : (1 << UInt64(width)) - 1
         var crc = mask
         for byte in bytes {
@@ -50,8 +52,9 @@ enum ReferenceCRC {
         #expect(algorithm.crc.checksum(bytes) == whole)
         let crc = algorithm.crc
         let continued = bytes.withUnsafeBytes { buffer in
-            crc.update(crc.update(0, UnsafeRawBufferPointer(rebasing: buffer[..<3001])),
-                       UnsafeRawBufferPointer(rebasing: buffer[3001...]))
+            crc.update(
+                crc.update(0, UnsafeRawBufferPointer(rebasing: buffer[..<3001])),
+                UnsafeRawBufferPointer(rebasing: buffer[3001...]))
         }
         #expect(continued == whole)
     }
@@ -70,7 +73,8 @@ enum ReferenceCRC {
             var combined: UInt64?
             for (start, end) in zip(cuts, cuts.dropFirst()) {
                 let piece = algorithm.crc.checksum(Array(bytes[start..<end]))
-                combined = combined.map { MultipartChecksum.combine(algorithm, $0, piece, secondLength: end - start) } ?? piece
+                combined =
+                    combined.map { MultipartChecksum.combine(algorithm, $0, piece, secondLength: end - start) } ?? piece
             }
             #expect(combined == ReferenceCRC.checksum(algorithm, bytes), "round \(round), cuts \(cuts)")
         }
@@ -83,8 +87,9 @@ enum ReferenceCRC {
             let first = UInt64(UInt32(truncatingIfNeeded: random.next()))
             let second = UInt64(UInt32(truncatingIfNeeded: random.next()))
             let length = Int(random.next() % 10_000_000)
-            #expect(CRCParameters.crc32.combine(first, second, secondLength: length)
-                == UInt64(MultipartChecksum.combineCRC32(UInt32(first), UInt32(second), secondLength: length)))
+            #expect(
+                CRCParameters.crc32.combine(first, second, secondLength: length)
+                    == UInt64(MultipartChecksum.combineCRC32(UInt32(first), UInt32(second), secondLength: length)))
         }
     }
 
@@ -92,8 +97,9 @@ enum ReferenceCRC {
     @Test func valuesAreBase64OfTheBigEndianBytes() {
         #expect(ChecksumValue(.crc32, crc: 0xCBF4_3926).base64 == Data([0xCB, 0xF4, 0x39, 0x26]).base64EncodedString())
         #expect(ChecksumValue(.crc32c, crc: 0xE306_9283).base64 == "4waSgw==")
-        #expect(ChecksumValue(.crc64nvme, crc: 0xAE8B_1486_0A79_9888).base64
-            == Data([0xAE, 0x8B, 0x14, 0x86, 0x0A, 0x79, 0x98, 0x88]).base64EncodedString())
+        #expect(
+            ChecksumValue(.crc64nvme, crc: 0xAE8B_1486_0A79_9888).base64
+                == Data([0xAE, 0x8B, 0x14, 0x86, 0x0A, 0x79, 0x98, 0x88]).base64EncodedString())
         #expect(ChecksumAlgorithm.crc64nvme.headerName == "x-amz-checksum-crc64nvme")
         #expect(ChecksumAlgorithm.crc32c.xmlElement == "ChecksumCRC32C")
     }
@@ -104,23 +110,33 @@ enum ReferenceCRC {
 
     @Test func md5ShapedETagsWithoutEncryptionAreMD5s() {
         #expect(MultipartChecksum.etagIsMD5(Self.md5, multipart: false, encryption: nil, customerKeyAlgorithm: nil))
-        #expect(MultipartChecksum.etagIsMD5("9E107D9D372BB6826BD81D3542A419D6", multipart: false, encryption: "AES256",
-                                            customerKeyAlgorithm: nil))
-        #expect(MultipartChecksum.etagIsMD5("\"9e107d9d372bb6826bd81d3542a419d6-12\"", multipart: true, encryption: nil,
-                                            customerKeyAlgorithm: nil))
-        #expect(MultipartChecksum.etagIsMD5("W/\"9e107d9d372bb6826bd81d3542a419d6\"", multipart: false, encryption: nil,
-                                            customerKeyAlgorithm: nil))
+        #expect(
+            MultipartChecksum.etagIsMD5(
+                "9E107D9D372BB6826BD81D3542A419D6", multipart: false, encryption: "AES256",
+                customerKeyAlgorithm: nil))
+        #expect(
+            MultipartChecksum.etagIsMD5(
+                "\"9e107d9d372bb6826bd81d3542a419d6-12\"", multipart: true, encryption: nil,
+                customerKeyAlgorithm: nil))
+        #expect(
+            MultipartChecksum.etagIsMD5(
+                "W/\"9e107d9d372bb6826bd81d3542a419d6\"", multipart: false, encryption: nil,
+                customerKeyAlgorithm: nil))
     }
 
     @Test(arguments: ["aws:kms", "aws:kms:dsse", "AWS:KMS"])
     func kmsAnswersAreNeverMD5s(encryption: String) {
-        #expect(!MultipartChecksum.etagIsMD5(Self.md5, multipart: false, encryption: encryption, customerKeyAlgorithm: nil))
-        #expect(!MultipartChecksum.etagIsMD5("\"9e107d9d372bb6826bd81d3542a419d6-3\"", multipart: true,
-                                             encryption: encryption, customerKeyAlgorithm: nil))
+        #expect(
+            !MultipartChecksum.etagIsMD5(Self.md5, multipart: false, encryption: encryption, customerKeyAlgorithm: nil))
+        #expect(
+            !MultipartChecksum.etagIsMD5(
+                "\"9e107d9d372bb6826bd81d3542a419d6-3\"", multipart: true,
+                encryption: encryption, customerKeyAlgorithm: nil))
     }
 
     @Test func sseCAnswersAreNeverMD5s() {
-        #expect(!MultipartChecksum.etagIsMD5(Self.md5, multipart: false, encryption: nil, customerKeyAlgorithm: "AES256"))
+        #expect(
+            !MultipartChecksum.etagIsMD5(Self.md5, multipart: false, encryption: nil, customerKeyAlgorithm: "AES256"))
     }
 
     @Test(arguments: [
@@ -132,7 +148,8 @@ enum ReferenceCRC {
         ("", false),
     ])
     func singleObjectShape(etag: String, isMD5: Bool) {
-        #expect(MultipartChecksum.etagIsMD5(etag, multipart: false, encryption: nil, customerKeyAlgorithm: nil) == isMD5)
+        #expect(
+            MultipartChecksum.etagIsMD5(etag, multipart: false, encryption: nil, customerKeyAlgorithm: nil) == isMD5)
     }
 
     @Test(arguments: [
@@ -149,25 +166,26 @@ enum ReferenceCRC {
 }
 
 @Suite struct StoreTableTests {
-    @Test(arguments: [
-        (nil, "aws"),
-        ("https://s3.eu-west-1.amazonaws.com", "aws"),
-        ("https://0123abcd.r2.cloudflarestorage.com", "r2"),
-        ("https://0123abcd.eu.r2.cloudflarestorage.com/", "r2"),
-        ("https://s3.us-west-004.backblazeb2.com", "b2"),
-        ("https://storage.googleapis.com", "gcs"),
-        ("HTTPS://Storage.GoogleAPIs.com:443/base", "gcs"),
-        ("https://s3.eu-central-1.wasabisys.com", "wasabi"),
-        ("https://s3.fr-par.scw.cloud", "scaleway"),
-        ("https://fra1.digitaloceanspaces.com", "digitalocean"),
-        ("https://s3.gra.io.cloud.ovh.net", "ovh"),
-        ("https://s3.gra.cloud.ovh.net", "ovh"),
-        ("http://127.0.0.1:9000", "generic"),
-        ("http://minio.internal:9000", "generic"),
-        ("https://evil-r2.cloudflarestorage.com.example.org", "generic"),
-        ("https://notgoogleapis.com", "generic"),
-        ("http://[::1]:9000", "generic"),
-    ] as [(String?, String)])
+    @Test(
+        arguments: [
+            (nil, "aws"),
+            ("https://s3.eu-west-1.amazonaws.com", "aws"),
+            ("https://0123abcd.r2.cloudflarestorage.com", "r2"),
+            ("https://0123abcd.eu.r2.cloudflarestorage.com/", "r2"),
+            ("https://s3.us-west-004.backblazeb2.com", "b2"),
+            ("https://storage.googleapis.com", "gcs"),
+            ("HTTPS://Storage.GoogleAPIs.com:443/base", "gcs"),
+            ("https://s3.eu-central-1.wasabisys.com", "wasabi"),
+            ("https://s3.fr-par.scw.cloud", "scaleway"),
+            ("https://fra1.digitaloceanspaces.com", "digitalocean"),
+            ("https://s3.gra.io.cloud.ovh.net", "ovh"),
+            ("https://s3.gra.cloud.ovh.net", "ovh"),
+            ("http://127.0.0.1:9000", "generic"),
+            ("http://minio.internal:9000", "generic"),
+            ("https://evil-r2.cloudflarestorage.com.example.org", "generic"),
+            ("https://notgoogleapis.com", "generic"),
+            ("http://[::1]:9000", "generic"),
+        ] as [(String?, String)])
     func theEndpointsHostChoosesTheStore(endpoint: String?, name: String) {
         #expect(StoreProfile.profile(forEndpoint: endpoint).name == name)
     }
@@ -208,21 +226,25 @@ enum ReferenceCRC {
     @Test func aRefusedChecksumHeaderNamesBothWaysOut() {
         let b2 = S3Error.response(
             operation: "CreateMultipartUpload", bucket: "b", key: "k", status: 400,
-            error: S3ErrorDocument(code: "InvalidArgument", message: "Unsupported header 'x-amz-checksum-crc32' received for this API call."),
+            error: S3ErrorDocument(
+                code: "InvalidArgument",
+                message: "Unsupported header 'x-amz-checksum-crc32' received for this API call."),
             requestId: nil, attempts: 1, region: "us-east-1", sentChecksumHeaders: true)
         #expect(b2.message.contains("--checksum none"))
         #expect(b2.message.contains("AWS_REQUEST_CHECKSUM_CALCULATION=when_required"))
         #expect(!b2.message.contains("\n"))
         let r2 = S3Error.response(
             operation: "CreateMultipartUpload", bucket: "b", key: "k", status: 501,
-            error: S3ErrorDocument(code: "NotImplemented", message: "Checksum type FULL_OBJECT is not implemented for CRC32"),
+            error: S3ErrorDocument(
+                code: "NotImplemented", message: "Checksum type FULL_OBJECT is not implemented for CRC32"),
             requestId: nil, attempts: 1, region: "auto", sentChecksumHeaders: true)
         #expect(r2.message.contains("--checksum none"))
         #expect(!r2.message.contains("unavailable or throttling"))
         // A 501 to a request without checksum headers is not blamed on them, nor on throttling.
         let other = S3Error.response(
             operation: "PutObject", bucket: "b", key: "k", status: 501,
-            error: S3ErrorDocument(code: "NotImplemented", message: "A header you provided implies functionality that is not implemented"),
+            error: S3ErrorDocument(
+                code: "NotImplemented", message: "A header you provided implies functionality that is not implemented"),
             requestId: nil, attempts: 1, region: "auto")
         #expect(!other.message.contains("--checksum none"))
         #expect(!other.message.contains("unavailable or throttling"))
@@ -230,7 +252,8 @@ enum ReferenceCRC {
         // A checksum that did not match is damage in transit, not a refusal: never "turn it off".
         let damaged = S3Error.response(
             operation: "UploadPart", bucket: "b", key: "k", status: 400,
-            error: S3ErrorDocument(code: "BadDigest", message: "The CRC32 you specified did not match the calculated checksum."),
+            error: S3ErrorDocument(
+                code: "BadDigest", message: "The CRC32 you specified did not match the calculated checksum."),
             requestId: nil, attempts: 1, region: "us-east-1", sentChecksumHeaders: true)
         #expect(!damaged.message.contains("--checksum none"))
     }

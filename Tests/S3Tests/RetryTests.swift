@@ -6,17 +6,21 @@ import Testing
 
 @Suite("Retries, the AWS standard mode")
 struct RetryTests {
-    @Test("backoff is min(20, random × 2^(attempt − 1))", arguments: [
-        (1, 1.0, 1.0), (2, 1.0, 2.0), (3, 1.0, 4.0), (5, 1.0, 16.0), (6, 1.0, 20.0), (40, 1.0, 20.0),
-        (1, 0.25, 0.25), (3, 0.5, 2.0), (4, 0.0, 0.0),
-    ])
+    @Test(
+        "backoff is min(20, random × 2^(attempt − 1))",
+        arguments: [
+            (1, 1.0, 1.0), (2, 1.0, 2.0), (3, 1.0, 4.0), (5, 1.0, 16.0), (6, 1.0, 20.0), (40, 1.0, 20.0),
+            (1, 0.25, 0.25), (3, 0.5, 2.0), (4, 0.0, 0.0),
+        ])
     func backoffSchedule(attempt: Int, random: Double, expected: Double) {
         #expect(RetryPolicy().backoff(afterAttempt: attempt, random: random) == expected)
     }
 
     @Test("three 503s: three attempts, two jittered sleeps, then an error naming the attempts")
     func outOfAttempts() throws {
-        let transport = ScriptedTransport([.success(errorResponse(503, code: "SlowDown", message: "Please reduce your request rate."))])
+        let transport = ScriptedTransport([
+            .success(errorResponse(503, code: "SlowDown", message: "Please reduce your request rate."))
+        ])
         let clock = FakeClock(random: 0.5)
         let client = makeClient(transport, clock: clock)
         let error = try #require(throws: S3Error.self) { try client.headObjectViaGet() }
@@ -37,29 +41,36 @@ struct RetryTests {
         #expect(transport.sent.count == 2)
         let body: [UInt8] = Array(repeating: 7, count: 100)
         #expect(throws: S3Error.self) {
-            try body.withUnsafeBytes { try client.uploadPart(bucket: "bucket", key: "key", uploadId: "u", partNumber: 1, body: $0) }
+            try body.withUnsafeBytes {
+                try client.uploadPart(bucket: "bucket", key: "key", uploadId: "u", partNumber: 1, body: $0)
+            }
         }
         #expect(transport.sent.count == 2 + 4)
         #expect(throws: S3Error.self) {
             try body.withUnsafeBytes {
-                try client.uploadPart(bucket: "bucket", key: "key", uploadId: "u", partNumber: 1, body: $0, maxAttempts: 7)
+                try client.uploadPart(
+                    bucket: "bucket", key: "key", uploadId: "u", partNumber: 1, body: $0, maxAttempts: 7)
             }
         }
         #expect(transport.sent.count == 2 + 4 + 7)
     }
 
-    @Test("the streaming upload's parts get the client's part attempts when AWS_MAX_ATTEMPTS raised them above the uploader's count")
+    @Test(
+        "the streaming upload's parts get the client's part attempts when AWS_MAX_ATTEMPTS raised them above the uploader's count"
+    )
     func uploaderPartAttempts() throws {
         let body: [UInt8] = Array(repeating: 7, count: 100)
         let checksums = BodyChecksums(contentMD5: "", sha256: String(repeating: "0", count: 64))
         for (clientParts, uploaderParts, expected) in [(8, 5, 8), (5, 5, 5), (5, 7, 7)] {
             let transport = ScriptedTransport([.success(response(500))])
-            let client = makeClient(transport, retry: RetryPolicy(maxAttempts: clientParts, partMaxAttempts: clientParts))
+            let client = makeClient(
+                transport, retry: RetryPolicy(maxAttempts: clientParts, partMaxAttempts: clientParts))
             let store: any MultipartUploadStore = client
             #expect(throws: S3Error.self) {
                 try body.withUnsafeBytes {
-                    _ = try store.uploadPart(UploadDestination(bucket: "bucket", key: "key"), uploadID: "u", partNumber: 2,
-                                             body: $0, checksums: checksums, maxAttempts: uploaderParts)
+                    _ = try store.uploadPart(
+                        UploadDestination(bucket: "bucket", key: "key"), uploadID: "u", partNumber: 2,
+                        body: $0, checksums: checksums, maxAttempts: uploaderParts)
                 }
             }
             #expect(transport.sent.count == expected)
@@ -117,7 +128,9 @@ struct RetryTests {
 
     @Test("a retried body is sent whole again, with the same SHA-256")
     func bodyResentWhole() throws {
-        let transport = ScriptedTransport([.failure(TransportError(.send, "reset")), .success(response(200, headers: [("etag", "\"e\"")]))])
+        let transport = ScriptedTransport([
+            .failure(TransportError(.send, "reset")), .success(response(200, headers: [("etag", "\"e\"")])),
+        ])
         let client = makeClient(transport)
         let body = (0..<1000).map { UInt8($0 % 251) }
         _ = try client.putObject(bucket: "bucket", key: "key", body: body)
@@ -131,8 +144,10 @@ struct RetryTests {
         let clock = FakeClock(start: Date(timeIntervalSince1970: 1_700_000_000))  // 2023-11-14T22:13:20Z
         // S3 is 20 minutes ahead.
         let transport = ScriptedTransport([
-            .success(errorResponse(403, code: "RequestTimeTooSkewed", extra: "<ServerTime>2023-11-14T22:33:20Z</ServerTime>",
-                                   headers: [("date", "Tue, 14 Nov 2023 22:33:20 GMT")])),
+            .success(
+                errorResponse(
+                    403, code: "RequestTimeTooSkewed", extra: "<ServerTime>2023-11-14T22:33:20Z</ServerTime>",
+                    headers: [("date", "Tue, 14 Nov 2023 22:33:20 GMT")])),
             .success(response(200)),
         ])
         let logs = LogLines()
@@ -153,10 +168,13 @@ struct RetryTests {
         let source = S3Client.CredentialsSource { force in
             if force { refreshes.logger("refresh") }
             let fresh = !refreshes.all.isEmpty
-            return Credentials(accessKeyId: fresh ? "ASIANEW" : "ASIAOLD", secretAccessKey: "s", sessionToken: fresh ? "new-token" : "old-token")
+            return Credentials(
+                accessKeyId: fresh ? "ASIANEW" : "ASIAOLD", secretAccessKey: "s",
+                sessionToken: fresh ? "new-token" : "old-token")
         }
         let transport = ScriptedTransport { index, _ in
-            index == 0 ? errorResponse(400, code: "ExpiredToken", message: "The provided token has expired.") : response(200)
+            index == 0
+                ? errorResponse(400, code: "ExpiredToken", message: "The provided token has expired.") : response(200)
         }
         let client = makeClient(transport, credentials: source)
         _ = try client.getObject(bucket: "bucket", key: "key")

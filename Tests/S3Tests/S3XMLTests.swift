@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import S3
 
 @Suite("S3's XML, parsed with expat")
@@ -53,7 +54,10 @@ struct S3XMLTests {
 
     @Test("not XML, HTML, or an <Error> inside something else: no error document")
     func notErrors() {
-        for text in ["", "   ", "not xml", "<html><body>502 Bad Gateway</body></html>", "<Result><Error><Code>X</Code></Error></Result>"] {
+        for text in [
+            "", "   ", "not xml", "<html><body>502 Bad Gateway</body></html>",
+            "<Result><Error><Code>X</Code></Error></Result>",
+        ] {
             #expect(S3ErrorDocument(Array(text.utf8)) == nil, "\(text)")
         }
     }
@@ -61,7 +65,9 @@ struct S3XMLTests {
     @Test("escaping for the CompleteMultipartUpload body")
     func escaping() {
         #expect(xmlEscape("\"etag\" <&> 'x'") == "&quot;etag&quot; &lt;&amp;&gt; &apos;x&apos;")
-        let body = S3Client.completeMultipartUploadBody([CompletedPart(partNumber: 1, etag: "\"a\"", checksum: ChecksumValue(.crc32, base64: "AAAA"))])
+        let body = S3Client.completeMultipartUploadBody([
+            CompletedPart(partNumber: 1, etag: "\"a\"", checksum: ChecksumValue(.crc32, base64: "AAAA"))
+        ])
         let root = XMLElementNode.parse(Array(body.utf8))
         #expect(root?.child("Part")?.text("ETag") == "\"a\"")
         #expect(root?.child("Part")?.text("ChecksumCRC32") == "AAAA")

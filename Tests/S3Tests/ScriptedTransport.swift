@@ -18,7 +18,8 @@ final class ScriptedTransport: CancellableTransport, Sendable {
 
         /// The region of the credential scope in the Authorization header.
         var signedRegion: String? {
-            guard let auth = header("authorization"), let credential = auth.split(separator: " ").dropFirst().first else { return nil }
+            guard let auth = header("authorization"), let credential = auth.split(separator: " ").dropFirst().first
+            else { return nil }
             let scope = credential.split(separator: "/")
             return scope.count >= 3 ? String(scope[2]) : nil
         }
@@ -78,7 +79,12 @@ final class FakeClock: Sendable {
     var timing: S3Client.Timing {
         S3Client.Timing(
             now: { self.now },
-            sleep: { seconds in self.state.withLock { $0.sleeps.append(seconds); $0.now += seconds } },
+            sleep: { seconds in
+                self.state.withLock {
+                    $0.sleeps.append(seconds)
+                    $0.now += seconds
+                }
+            },
             random: { self.random })
     }
 }
@@ -94,11 +100,18 @@ func response(_ status: Int, _ body: String = "", headers: [(name: String, value
     HTTPResponse(status: status, headers: headers, body: Array(body.utf8))
 }
 
-func errorResponse(_ status: Int, code: String, message: String = "An error.", extra: String = "", headers: [(name: String, value: String)] = []) -> HTTPResponse {
-    response(status, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(code)</Code><Message>\(message)</Message>\(extra)<RequestId>REQ123</RequestId></Error>", headers: headers)
+func errorResponse(
+    _ status: Int, code: String, message: String = "An error.", extra: String = "",
+    headers: [(name: String, value: String)] = []
+) -> HTTPResponse {
+    response(
+        status,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(code)</Code><Message>\(message)</Message>\(extra)<RequestId>REQ123</RequestId></Error>",
+        headers: headers)
 }
 
-let testCredentials = Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+let testCredentials = Credentials(
+    accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 
 func makeClient(
     _ transport: ScriptedTransport, clock: FakeClock = FakeClock(), logger: S3Client.Logger? = nil,

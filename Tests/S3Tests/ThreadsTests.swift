@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 import Threads
+
 @testable import S3
 
 @Suite("Threads and the text helpers that replace Foundation's")
@@ -41,8 +42,9 @@ struct ThreadsTests {
         #expect(String(2026).leftPadded(4, with: "0") == "2026")
         #expect(String(123).leftPadded(2, with: "0") == "123")
         for (seconds, text) in [(12.3456, "12.346s"), (0.0004, "0.000s"), (1.0, "1.000s"), (0.0999, "0.100s")] {
-            let line = S3Client.logLine(operation: "PutObject", method: "PUT", url: "http://h/k", outcome: "200",
-                                        attempt: 1, maxAttempts: 3, seconds: seconds)
+            let line = S3Client.logLine(
+                operation: "PutObject", method: "PUT", url: "http://h/k", outcome: "200",
+                attempt: 1, maxAttempts: 3, seconds: seconds)
             #expect(line.hasSuffix(" " + text), "\(line)")
         }
     }

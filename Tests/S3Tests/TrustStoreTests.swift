@@ -2,7 +2,7 @@ import HTTPClient
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where HTTPS finds its certificate authorities (the portable binary has no built-in path).
@@ -29,20 +29,28 @@ struct TrustStoreTests {
     func order() throws {
         let dir = try scratch()
         defer { remove(dir) }
-        let file = "\(dir)/bundle.pem", certs = "\(dir)/certs"
+        let file = "\(dir)/bundle.pem"
+        let certs = "\(dir)/certs"
         #expect(TrustStore.locate(environment: ["SSL_CERT_FILE": file, "SSL_CERT_DIR": certs]) == .file(file))
-        #expect(TrustStore.locate(environment: ["SSL_CERT_FILE": "\(dir)/missing.pem", "SSL_CERT_DIR": "\(dir)/none:\(certs)"])
-            == .directory(certs))
-        #expect(TrustStore.locate(environment: ["SSL_CERT_FILE": certs, "SSL_CERT_DIR": file]) == nil,
-                "a folder is no bundle, a file no folder")
-        #expect(TrustStore.locate(environment: ["SSL_CERT_FILE": "\(dir)/missing.pem", "SSL_CERT_DIR": "\(dir)/none"]) == nil)
+        #expect(
+            TrustStore.locate(environment: [
+                "SSL_CERT_FILE": "\(dir)/missing.pem", "SSL_CERT_DIR": "\(dir)/none:\(certs)",
+            ])
+                == .directory(certs))
+        #expect(
+            TrustStore.locate(environment: ["SSL_CERT_FILE": certs, "SSL_CERT_DIR": file]) == nil,
+            "a folder is no bundle, a file no folder")
+        #expect(
+            TrustStore.locate(environment: ["SSL_CERT_FILE": "\(dir)/missing.pem", "SSL_CERT_DIR": "\(dir)/none"])
+                == nil)
     }
 
     @Test("the transport's explicit bundle (AWS_CA_BUNDLE) comes before the environment")
     func explicitBundle() throws {
         let dir = try scratch()
         defer { remove(dir) }
-        let transport = CurlTransport(options: .init(caBundle: "/x/aws.pem"), environment: ["SSL_CERT_FILE": "\(dir)/bundle.pem"])
+        let transport = CurlTransport(
+            options: .init(caBundle: "/x/aws.pem"), environment: ["SSL_CERT_FILE": "\(dir)/bundle.pem"])
         #expect(transport.trust == .file("/x/aws.pem"))
         let system = CurlTransport(environment: ["SSL_CERT_FILE": "\(dir)/bundle.pem"])
         #expect(system.trust == .file("\(dir)/bundle.pem"))

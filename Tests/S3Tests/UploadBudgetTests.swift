@@ -21,10 +21,13 @@ import Testing
         let block = (0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
         var bytes = [UInt8](repeating: 0, count: 6 * Self.partSize + 12_345)
         bytes.withUnsafeMutableBytes { all in
-            var offset = 0, index = 0
+            var offset = 0
+            var index = 0
             while offset < all.count {
                 let count = min(block.count, all.count - offset)
-                block.withUnsafeBytes { all.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: count) }
+                block.withUnsafeBytes {
+                    all.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: count)
+                }
                 withUnsafeBytes(of: index) { stamp in
                     all.baseAddress!.advanced(by: offset).copyMemory(from: stamp.baseAddress!, byteCount: min(8, count))
                 }
@@ -44,8 +47,9 @@ import Testing
         #expect(store.object("long.mp3") == bytes)
         let statistics = upload.statistics
         #expect(statistics.buffersAllocated >= 2)
-        #expect(statistics.buffersAllocated * Self.partSize <= budget,
-                "\(statistics.buffersAllocated) buffers of 5 MiB in a \(mebibytes) MiB budget")
+        #expect(
+            statistics.buffersAllocated * Self.partSize <= budget,
+            "\(statistics.buffersAllocated) buffers of 5 MiB in a \(mebibytes) MiB budget")
         // Parts in flight are bounded by the buffers besides part 1's.
         #expect(statistics.peakPartsInFlight <= min(2, budget / Self.partSize - 1))
     }

@@ -206,11 +206,13 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
             if faults.wrongCompleteCRC32 { answeredCRC = Self.crc32Base64(object + [0]) }
             if faults.completeAnswerLost {
                 // HeadObject of the key, with x-amz-checksum-mode when the upload has a full-object checksum.
-                return StoredObject(etag: "\"\(etag)\"", versionID: "v1",
-                                    checksum: faults.returnsChecksums ? fullObjectChecksum?.base64 : nil,
-                                    foundByHeadObject: true, encryption: answeredEncryption)
+                return StoredObject(
+                    etag: "\"\(etag)\"", versionID: "v1",
+                    checksum: faults.returnsChecksums ? fullObjectChecksum?.base64 : nil,
+                    foundByHeadObject: true, encryption: answeredEncryption)
             }
-            return StoredObject(etag: "\"\(etag)\"", versionID: "v1", checksum: answeredCRC, encryption: answeredEncryption)
+            return StoredObject(
+                etag: "\"\(etag)\"", versionID: "v1", checksum: answeredCRC, encryption: answeredEncryption)
         }
     }
 
@@ -229,7 +231,8 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
     }
 
     func putObject(_ destination: UploadDestination, body: UnsafeRawBufferPointer, checksums: BodyChecksums) throws
-        -> StoredObject {
+        -> StoredObject
+    {
         let bytes = [UInt8](body)
         try Self.checkBody(bytes, checksums)
         return try locked {

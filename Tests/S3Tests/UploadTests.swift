@@ -28,8 +28,10 @@ private func sampleBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> 
 /// Writes `bytes` the way FFmpeg's mp3 muxer does: appends in `chunk`-sized writes, then seeks back
 /// and rewrites `patch` at `patchOffset` (the Xing/LAME frame, filled in at the trailer).
 /// Returns what the object must contain.
-private func writeLikeMuxer(_ upload: MultipartUpload, _ bytes: [UInt8], chunk: Int,
-                            patch: [UInt8] = [], patchOffset: Int = 0) throws -> [UInt8] {
+private func writeLikeMuxer(
+    _ upload: MultipartUpload, _ bytes: [UInt8], chunk: Int,
+    patch: [UInt8] = [], patchOffset: Int = 0
+) throws -> [UInt8] {
     var offset = 0
     try bytes.withUnsafeBytes { all in
         while offset < all.count {
@@ -82,7 +84,11 @@ private final class WriterThread: @unchecked Sendable {
         }.start()
     }
 
-    var isFinished: Bool { lock.lock(); defer { lock.unlock() }; return finished }
+    var isFinished: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return finished
+    }
 
     /// Joins the thread; returns what it threw.
     func wait(seconds: Double = 30) -> (any Error)? {
@@ -100,10 +106,12 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
 // MARK: - Planning
 
 @Suite struct UploadPlanTests {
-    @Test("one byte-size format for every message", arguments: [
-        (300, "300 bytes"), (1023, "1023 bytes"), (1024, "1 KiB"), (16 << 10, "16 KiB"), (5 << 20, "5 MiB"),
-        (1_572_864, "1.5 MiB"), (1_048_575, "1 MiB"), (3 << 30 / 2, "1.5 GiB"), (2 << 40, "2 TiB"),
-    ])
+    @Test(
+        "one byte-size format for every message",
+        arguments: [
+            (300, "300 bytes"), (1023, "1023 bytes"), (1024, "1 KiB"), (16 << 10, "16 KiB"), (5 << 20, "5 MiB"),
+            (1_572_864, "1.5 MiB"), (1_048_575, "1 MiB"), (3 << 30 / 2, "1.5 GiB"), (2 << 40, "2 TiB"),
+        ])
     func byteSizes(_ bytes: Int, _ text: String) {
         #expect(formatByteSize(bytes) == text)
         #expect(formatByteSize(Int64(bytes)) == text)
@@ -169,8 +177,9 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         let store = FakeUploadStore()
         let upload = try MultipartUpload(destination: destination(), store: store, options: options())
         #expect(upload.rewritableWindow == Int64(partSize))
-        let expected = try writeLikeMuxer(upload, sampleBytes(1_234_567), chunk: 4096,
-                                          patch: sampleBytes(417, seed: 7), patchOffset: 45)
+        let expected = try writeLikeMuxer(
+            upload, sampleBytes(1_234_567), chunk: 4096,
+            patch: sampleBytes(417, seed: 7), patchOffset: 45)
         try upload.finish()
 
         #expect(store.events == [.put])
@@ -209,8 +218,9 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         let store = FakeUploadStore()
         let upload = try MultipartUpload(destination: destination(), store: store, options: options())
         let bytes = sampleBytes(3 * partSize + 123_457)
-        let expected = try writeLikeMuxer(upload, bytes, chunk: chunk, patch: sampleBytes(417, seed: 3),
-                                          patchOffset: 10)
+        let expected = try writeLikeMuxer(
+            upload, bytes, chunk: chunk, patch: sampleBytes(417, seed: 3),
+            patchOffset: 10)
         try upload.finish()
 
         #expect(store.object("out/song.mp3") == expected)
@@ -245,8 +255,9 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
     @Test func outputJustOverOnePartIsTwoParts() throws {
         let store = FakeUploadStore()
         let upload = try MultipartUpload(destination: destination(), store: store, options: options())
-        let expected = try writeLikeMuxer(upload, sampleBytes(partSize + 1), chunk: 8192,
-                                          patch: [1, 2, 3], patchOffset: partSize - 3)
+        let expected = try writeLikeMuxer(
+            upload, sampleBytes(partSize + 1), chunk: 8192,
+            patch: [1, 2, 3], patchOffset: partSize - 3)
         try upload.finish()
         #expect(store.object("out/song.mp3") == expected)
         #expect(store.partStartOrder == [2, 1])
@@ -318,8 +329,9 @@ private func uploadError(_ error: (any Error)?) -> UploadError? { error as? Uplo
         var options = options()
         options.checksum = UploadChecksum(algorithm)
         let upload = try MultipartUpload(destination: destination(), store: store, options: options)
-        let expected = try writeLikeMuxer(upload, sampleBytes(2 * partSize + 12_345), chunk: 65_536,
-                                          patch: sampleBytes(417, seed: 5), patchOffset: 100)
+        let expected = try writeLikeMuxer(
+            upload, sampleBytes(2 * partSize + 12_345), chunk: 65_536,
+            patch: sampleBytes(417, seed: 5), patchOffset: 100)
         try upload.finish()
         #expect(store.object("out/song.mp3") == expected)
         #expect(store.createdChecksum == .some(UploadChecksum(algorithm)))

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+
 @testable import SigV4
 
 /// The worked examples of the S3 SigV4 documentation, checked stage by stage: canonical request,
@@ -12,7 +13,7 @@ import Testing
 enum Docs {
     static let credentials = Credentials(
         accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    static let date = Date(timeIntervalSince1970: 1_369_353_600) // 2013-05-24T00:00:00Z
+    static let date = Date(timeIntervalSince1970: 1_369_353_600)  // 2013-05-24T00:00:00Z
     static let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     static let scope = "20130524/us-east-1/s3/aws4_request"
     static let signer = SigV4Signer(credentials: credentials, region: "us-east-1", service: "s3")
@@ -115,40 +116,47 @@ let headerVectors: [HeaderVector] = [
 struct DocumentationVectorTests {
     @Test("canonical request", arguments: headerVectors)
     func canonicalRequest(_ v: HeaderVector) {
-        let headers = v.headers + [
-            ("host", "examplebucket.s3.amazonaws.com"),
-            ("x-amz-content-sha256", v.payloadHash),
-            ("x-amz-date", "20130524T000000Z"),
-        ]
-        let request = SigV4Signer.canonicalRequest(method: v.method, url: v.url, headers: headers, payloadHash: v.payloadHash)
+        let headers =
+            v.headers + [
+                ("host", "examplebucket.s3.amazonaws.com"),
+                ("x-amz-content-sha256", v.payloadHash),
+                ("x-amz-date", "20130524T000000Z"),
+            ]
+        let request = SigV4Signer.canonicalRequest(
+            method: v.method, url: v.url, headers: headers, payloadHash: v.payloadHash)
         #expect(request == v.canonicalRequest)
         #expect(PayloadHasher.hash(request) == v.canonicalRequestHash)
     }
 
     @Test("string to sign", arguments: headerVectors)
     func stringToSign(_ v: HeaderVector) {
-        let text = SigV4Signer.stringToSign(canonicalRequest: v.canonicalRequest, amzDate: "20130524T000000Z", scope: Docs.scope)
-        #expect(text == "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n\(v.canonicalRequestHash)")
+        let text = SigV4Signer.stringToSign(
+            canonicalRequest: v.canonicalRequest, amzDate: "20130524T000000Z", scope: Docs.scope)
+        #expect(
+            text == "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n\(v.canonicalRequestHash)")
     }
 
     @Test("signature", arguments: headerVectors)
     func signature(_ v: HeaderVector) {
         let key = SigV4Signer.signingKey(
-            secretAccessKey: Docs.credentials.secretAccessKey, dateStamp: "20130524", region: "us-east-1", service: "s3")
+            secretAccessKey: Docs.credentials.secretAccessKey, dateStamp: "20130524", region: "us-east-1", service: "s3"
+        )
         let stringToSign = "AWS4-HMAC-SHA256\n20130524T000000Z\n\(Docs.scope)\n\(v.canonicalRequestHash)"
         #expect(SigV4Signer.signature(signingKey: key, stringToSign: stringToSign) == v.signature)
     }
 
     @Test("signed headers, end to end", arguments: headerVectors)
     func signedHeaders(_ v: HeaderVector) {
-        let out = Docs.signer.signedHeaders(method: v.method, url: v.url, headers: v.headers, payloadHash: v.payloadHash, date: Docs.date)
+        let out = Docs.signer.signedHeaders(
+            method: v.method, url: v.url, headers: v.headers, payloadHash: v.payloadHash, date: Docs.date)
         let byName = Dictionary(out.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         #expect(byName["host"] == "examplebucket.s3.amazonaws.com")
         #expect(byName["x-amz-date"] == "20130524T000000Z")
         #expect(byName["x-amz-content-sha256"] == v.payloadHash)
         #expect(byName["x-amz-security-token"] == nil)
-        #expect(byName["authorization"] == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/\(Docs.scope), "
-            + "SignedHeaders=\(v.signedHeaders), Signature=\(v.signature)")
+        #expect(
+            byName["authorization"] == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/\(Docs.scope), "
+                + "SignedHeaders=\(v.signedHeaders), Signature=\(v.signature)")
         // The caller's headers are all still there, in their order, before the added ones.
         #expect(out.prefix(v.headers.count).map(\.name) == v.headers.map(\.name))
     }
@@ -156,32 +164,44 @@ struct DocumentationVectorTests {
     @Test("signing key of the documentation's secret and date")
     func signingKey() {
         let key = SigV4Signer.signingKey(
-            secretAccessKey: Docs.credentials.secretAccessKey, dateStamp: "20130524", region: "us-east-1", service: "s3")
+            secretAccessKey: Docs.credentials.secretAccessKey, dateStamp: "20130524", region: "us-east-1", service: "s3"
+        )
         // Independently: the HMAC chain written out by hand.
         func mac(_ key: [UInt8], _ text: String) -> [UInt8] {
             Array(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: SymmetricKey(data: key)))
         }
-        let expected = mac(mac(mac(mac(Array("AWS4wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".utf8), "20130524"), "us-east-1"), "s3"), "aws4_request")
+        let expected = mac(
+            mac(mac(mac(Array("AWS4wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".utf8), "20130524"), "us-east-1"), "s3"),
+            "aws4_request")
         #expect(key.withUnsafeBytes { Array($0) } == expected)
     }
 
     @Test("presigned GET (query string authentication)")
     func presignedGet() {
-        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        let query =
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256"
             + "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
             + "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
         let canonical = "GET\n/test.txt\n\(query)\nhost:examplebucket.s3.amazonaws.com\n\nhost\nUNSIGNED-PAYLOAD"
-        #expect(SigV4Signer.canonicalRequest(
-            method: "GET", url: "https://examplebucket.s3.amazonaws.com/test.txt?" + query,
-            headers: [("Host", "examplebucket.s3.amazonaws.com")], payloadHash: "UNSIGNED-PAYLOAD") == canonical)
+        #expect(
+            SigV4Signer.canonicalRequest(
+                method: "GET", url: "https://examplebucket.s3.amazonaws.com/test.txt?" + query,
+                headers: [("Host", "examplebucket.s3.amazonaws.com")], payloadHash: "UNSIGNED-PAYLOAD") == canonical)
         #expect(PayloadHasher.hash(canonical) == "3bfa292879f6447bbcda7001decf97f4a54dc650c8942174ae0a9121cf58ad04")
-        let stringToSign = SigV4Signer.stringToSign(canonicalRequest: canonical, amzDate: "20130524T000000Z", scope: Docs.scope)
-        #expect(stringToSign == "AWS4-HMAC-SHA256\n20130524T000000Z\n\(Docs.scope)\n3bfa292879f6447bbcda7001decf97f4a54dc650c8942174ae0a9121cf58ad04")
-        let key = SigV4Signer.signingKey(secretAccessKey: Docs.credentials.secretAccessKey, dateStamp: "20130524", region: "us-east-1", service: "s3")
+        let stringToSign = SigV4Signer.stringToSign(
+            canonicalRequest: canonical, amzDate: "20130524T000000Z", scope: Docs.scope)
+        #expect(
+            stringToSign
+                == "AWS4-HMAC-SHA256\n20130524T000000Z\n\(Docs.scope)\n3bfa292879f6447bbcda7001decf97f4a54dc650c8942174ae0a9121cf58ad04"
+        )
+        let key = SigV4Signer.signingKey(
+            secretAccessKey: Docs.credentials.secretAccessKey, dateStamp: "20130524", region: "us-east-1", service: "s3"
+        )
         let signature = SigV4Signer.signature(signingKey: key, stringToSign: stringToSign)
         #expect(signature == "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404")
 
-        let url = Docs.signer.presignedURL(method: "GET", url: "https://examplebucket.s3.amazonaws.com/test.txt", expires: 86400, date: Docs.date)
+        let url = Docs.signer.presignedURL(
+            method: "GET", url: "https://examplebucket.s3.amazonaws.com/test.txt", expires: 86400, date: Docs.date)
         #expect(url == "https://examplebucket.s3.amazonaws.com/test.txt?\(query)&X-Amz-Signature=\(signature)")
     }
 }

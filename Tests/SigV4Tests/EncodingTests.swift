@@ -1,26 +1,29 @@
 import Foundation
 import Testing
+
 @testable import SigV4
 
 @Suite("S3 key and query encoding")
 struct EncodingTests {
-    @Test("object keys are encoded once, slash kept, unreserved left alone", arguments: [
-        ("test.txt", "test.txt"),
-        ("test$file.text", "test%24file.text"),
-        ("a b", "a%20b"),
-        ("a+b", "a%2Bb"),
-        ("a=b", "a%3Db"),
-        ("a~b-c_d.e", "a~b-c_d.e"),
-        ("100%", "100%25"),
-        ("already%20encoded", "already%2520encoded"),
-        ("dir/sub dir/file.mp3", "dir/sub%20dir/file.mp3"),
-        ("é", "%C3%A9"),
-        ("日本/音楽.mp3", "%E6%97%A5%E6%9C%AC/%E9%9F%B3%E6%A5%BD.mp3"),
-        ("🎵", "%F0%9F%8E%B5"),
-        ("a//b/", "a//b/"),
-        ("../x", "../x"),
-        ("!*'();:@&=+$,?#[]", "%21%2A%27%28%29%3B%3A%40%26%3D%2B%24%2C%3F%23%5B%5D"),
-    ])
+    @Test(
+        "object keys are encoded once, slash kept, unreserved left alone",
+        arguments: [
+            ("test.txt", "test.txt"),
+            ("test$file.text", "test%24file.text"),
+            ("a b", "a%20b"),
+            ("a+b", "a%2Bb"),
+            ("a=b", "a%3Db"),
+            ("a~b-c_d.e", "a~b-c_d.e"),
+            ("100%", "100%25"),
+            ("already%20encoded", "already%2520encoded"),
+            ("dir/sub dir/file.mp3", "dir/sub%20dir/file.mp3"),
+            ("é", "%C3%A9"),
+            ("日本/音楽.mp3", "%E6%97%A5%E6%9C%AC/%E9%9F%B3%E6%A5%BD.mp3"),
+            ("🎵", "%F0%9F%8E%B5"),
+            ("a//b/", "a//b/"),
+            ("../x", "../x"),
+            ("!*'();:@&=+$,?#[]", "%21%2A%27%28%29%3B%3A%40%26%3D%2B%24%2C%3F%23%5B%5D"),
+        ])
     func keyEncoding(_ key: String, _ encoded: String) {
         #expect(S3Path.encode(key) == encoded)
         // The URL built from the key signs with exactly the path that is sent.
@@ -59,7 +62,9 @@ struct EncodingTests {
         #expect(SigV4Signer.canonicalQuery("delimiter=%2F&prefix=a%20b") == "delimiter=%2F&prefix=a%20b")
         #expect(SigV4Signer.canonicalQuery("partNumber=2&uploadId=a~b") == "partNumber=2&uploadId=a~b")
         #expect(SigV4Signer.canonicalQuery("b=2&a=2&a=1&A=0") == "A=0&a=1&a=2&b=2")
-        #expect(SigV4Signer.canonicalQuery("list-type=2&continuation-token=1%2Bx%3D") == "continuation-token=1%2Bx%3D&list-type=2")
+        #expect(
+            SigV4Signer.canonicalQuery("list-type=2&continuation-token=1%2Bx%3D")
+                == "continuation-token=1%2Bx%3D&list-type=2")
         #expect(SigV4Signer.canonicalQuery("") == "")
         #expect(SigV4Signer.canonicalQuery(nil) == "")
         #expect(SigV4Signer.canonicalQuery("a=1&&b=2") == "a=1&b=2")
@@ -99,6 +104,9 @@ struct EncodingTests {
         let canonical = SigV4Signer.canonicalRequest(
             method: "PUT", url: url,
             headers: headers.filter { $0.name != "authorization" }, payloadHash: Docs.empty)
-        #expect(canonical.hasPrefix("PUT\n/bucket/dir/a%20b%2Bc%3Dd~e%25f/%C3%A9%F0%9F%98%80.mp3\npartNumber=1&uploadId=x%2By\nhost:127.0.0.1:9000\n"))
+        #expect(
+            canonical.hasPrefix(
+                "PUT\n/bucket/dir/a%20b%2Bc%3Dd~e%25f/%C3%A9%F0%9F%98%80.mp3\npartNumber=1&uploadId=x%2By\nhost:127.0.0.1:9000\n"
+            ))
     }
 }

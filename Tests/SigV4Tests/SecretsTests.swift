@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SigV4
 
 @Suite("Secrets never printed")
@@ -14,23 +15,32 @@ struct SecretsTests {
     func credentialsRedacted() {
         var dumped = ""
         dump(Self.credentials, to: &dumped)
-        for text in [Self.credentials.description, Self.credentials.debugDescription, "\(Self.credentials)",
-                     String(reflecting: Self.credentials), dumped, "\([Self.credentials])"] {
+        for text in [
+            Self.credentials.description, Self.credentials.debugDescription, "\(Self.credentials)",
+            String(reflecting: Self.credentials), dumped, "\([Self.credentials])",
+        ] {
             #expect(!text.contains(Self.secret), "\(text)")
             #expect(!text.contains(Self.token), "\(text)")
             #expect(text.contains("ASIAEXAMPLE"))
         }
-        #expect(Self.credentials.description
-            == "Credentials(accessKeyId: ASIAEXAMPLE, secretAccessKey: <redacted>, sessionToken: <redacted>, expiration: 2013-05-24T00:00:00Z)")
+        #expect(
+            Self.credentials.description
+                == "Credentials(accessKeyId: ASIAEXAMPLE, secretAccessKey: <redacted>, sessionToken: <redacted>, expiration: 2013-05-24T00:00:00Z)"
+        )
     }
 
-    @Test("URLs lose their query string and user info", arguments: [
-        ("https://b.s3.amazonaws.com/k?X-Amz-Signature=abc&X-Amz-Credential=AK", "https://b.s3.amazonaws.com/k?<redacted>"),
-        ("http://127.0.0.1:9000/b/k?uploads=", "http://127.0.0.1:9000/b/k?<redacted>"),
-        ("https://b.s3.amazonaws.com/k", "https://b.s3.amazonaws.com/k"),
-        ("https://user:pass@h/k?x=1#f", "https://h/k?<redacted>"),
-        ("https://h/k#frag?x", "https://h/k"),
-    ])
+    @Test(
+        "URLs lose their query string and user info",
+        arguments: [
+            (
+                "https://b.s3.amazonaws.com/k?X-Amz-Signature=abc&X-Amz-Credential=AK",
+                "https://b.s3.amazonaws.com/k?<redacted>"
+            ),
+            ("http://127.0.0.1:9000/b/k?uploads=", "http://127.0.0.1:9000/b/k?<redacted>"),
+            ("https://b.s3.amazonaws.com/k", "https://b.s3.amazonaws.com/k"),
+            ("https://user:pass@h/k?x=1#f", "https://h/k?<redacted>"),
+            ("https://h/k#frag?x", "https://h/k"),
+        ])
     func urls(_ url: String, _ redacted: String) {
         #expect(Redact.url(url) == redacted)
     }
@@ -38,8 +48,9 @@ struct SecretsTests {
     @Test("secret headers are redacted, the rest kept in order")
     func headers() {
         let signer = SigV4Signer(credentials: Self.credentials, region: "us-east-1")
-        let signed = signer.signedHeaders(method: "GET", url: "https://b.s3.amazonaws.com/k", headers: [("Range", "bytes=0-1")],
-                                          payloadHash: PayloadHasher.emptyPayloadHash, date: Date(timeIntervalSince1970: 0))
+        let signed = signer.signedHeaders(
+            method: "GET", url: "https://b.s3.amazonaws.com/k", headers: [("Range", "bytes=0-1")],
+            payloadHash: PayloadHasher.emptyPayloadHash, date: Date(timeIntervalSince1970: 0))
         #expect(signed.contains { $0.name == "x-amz-security-token" && $0.value == Self.token })
         let redacted = Redact.headers(signed)
         #expect(redacted.map(\.name) == signed.map(\.name))
@@ -53,8 +64,9 @@ struct SecretsTests {
     @Test("a presigned URL carries the session token, and redaction hides it")
     func presignedWithToken() {
         let signer = SigV4Signer(credentials: Self.credentials, region: "eu-west-1")
-        let url = signer.presignedURL(method: "PUT", url: "https://b.s3.eu-west-1.amazonaws.com/a%20b.mp3", expires: 900,
-                                      date: Date(timeIntervalSince1970: 1_369_353_600))
+        let url = signer.presignedURL(
+            method: "PUT", url: "https://b.s3.eu-west-1.amazonaws.com/a%20b.mp3", expires: 900,
+            date: Date(timeIntervalSince1970: 1_369_353_600))
         #expect(url.hasPrefix("https://b.s3.eu-west-1.amazonaws.com/a%20b.mp3?X-Amz-Algorithm=AWS4-HMAC-SHA256&"))
         #expect(url.contains("&X-Amz-Security-Token=FQoGZXIvYXdzEXAMPLETOKEN&"))
         #expect(url.contains("X-Amz-Expires=900&"))
@@ -78,7 +90,9 @@ struct HashingAndDateTests {
             }
             #expect(hasher.finalize() == oneShot)
         }
-        #expect(PayloadHasher.hash("Welcome to Amazon S3.") == "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072")
+        #expect(
+            PayloadHasher.hash("Welcome to Amazon S3.")
+                == "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072")
         #expect(PayloadHasher().finalize() == PayloadHasher.emptyPayloadHash)
         #expect(PayloadHasher.hash([UInt8]()) == PayloadHasher.emptyPayloadHash)
     }
@@ -94,19 +108,25 @@ struct HashingAndDateTests {
         #expect(AmzDate(Date(timeIntervalSince1970: 4_102_444_799)).amzDate == "20991231T235959Z")
     }
 
-    @Test("ISO 8601 as AWS services write it", arguments: [
-        ("2013-05-24T00:00:00Z", 1_369_353_600.0),
-        ("2013-05-24T00:00:00.250Z", 1_369_353_600.25),
-        ("2013-05-24T02:00:00+02:00", 1_369_353_600.0),
-        ("2013-05-23T22:30:00-01:30", 1_369_353_600.0),
-        ("2000-02-29T12:00:00Z", 951_825_600.0),
-    ])
+    @Test(
+        "ISO 8601 as AWS services write it",
+        arguments: [
+            ("2013-05-24T00:00:00Z", 1_369_353_600.0),
+            ("2013-05-24T00:00:00.250Z", 1_369_353_600.25),
+            ("2013-05-24T02:00:00+02:00", 1_369_353_600.0),
+            ("2013-05-23T22:30:00-01:30", 1_369_353_600.0),
+            ("2000-02-29T12:00:00Z", 951_825_600.0),
+        ])
     func parsing(_ text: String, _ seconds: Double) {
         #expect(AmzDate.parseISO8601(text)?.timeIntervalSince1970 == seconds)
     }
 
-    @Test("malformed timestamps are rejected", arguments: ["", "2013-05-24", "2013-05-24T00:00:00", "2013-13-01T00:00:00Z",
-                                                           "2013-05-24T00:00:00Zjunk", "2013-05-24T00:00:00.Z", "1369353600"])
+    @Test(
+        "malformed timestamps are rejected",
+        arguments: [
+            "", "2013-05-24", "2013-05-24T00:00:00", "2013-13-01T00:00:00Z",
+            "2013-05-24T00:00:00Zjunk", "2013-05-24T00:00:00.Z", "1369353600",
+        ])
     func rejects(_ text: String) {
         #expect(AmzDate.parseISO8601(text) == nil)
     }

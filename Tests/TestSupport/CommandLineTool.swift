@@ -36,8 +36,9 @@ public struct CommandLineTool {
             let path = directory.appendingPathComponent("s3transcode").path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        throw Missing(description: "the s3transcode binary is not next to the test bundle (looked in "
-            + candidates.map(\.path).joined(separator: ", ") + "); build it with `swift build --build-tests`")
+        throw Missing(
+            description: "the s3transcode binary is not next to the test bundle (looked in "
+                + candidates.map(\.path).joined(separator: ", ") + "); build it with `swift build --build-tests`")
     }
 
     /// PATH, and the sanitizer options when Scripts/test.sh --sanitize set them (so that a sanitized

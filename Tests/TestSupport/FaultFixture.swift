@@ -36,8 +36,9 @@ public final class FaultFixture: Sendable {
         longMP3 = try FaultFixture.localRun(longWAV, directory: directory)
         smallMP3 = try FaultFixture.localRun(smallWAV, directory: directory)
         guard longMP3.count > 15 << 20, smallMP3.count < 5 << 20 else {
-            throw CommandLineTool.Missing(description: "fault fixtures: MP3s of \(longMP3.count) and \(smallMP3.count) bytes; "
-                + "the long one must need four 5 MiB parts and the small one a single PutObject")
+            throw CommandLineTool.Missing(
+                description: "fault fixtures: MP3s of \(longMP3.count) and \(smallMP3.count) bytes; "
+                    + "the long one must need four 5 MiB parts and the small one a single PutObject")
         }
     }
 

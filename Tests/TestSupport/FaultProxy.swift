@@ -52,7 +52,9 @@ public final class FaultProxy: @unchecked Sendable {  // every stored property i
             var object: [String: Any] = ["op": operation, "fault": faults.map(\.rawValue)]
             switch selection {
             case .every(let n): object["every"] = n
-            case .share(let share, let seed): object["share"] = share; object["seed"] = seed
+            case .share(let share, let seed):
+                object["share"] = share
+                object["seed"] = seed
             case .nth(let numbers): object["nth"] = numbers
             case .first(let n): object["first"] = n
             case .all: break
@@ -84,15 +86,22 @@ public final class FaultProxy: @unchecked Sendable {  // every stored property i
 
     /// Starts the proxy in front of `upstream` (`http://127.0.0.1:PORT`).
     public init(upstream: String, rules: [Rule], lifetime: Int = 600) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fault-proxy.py").path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "fault-proxy.py"
+        ).path
         guard let hostPort = upstream.split(separator: "/").last, upstream.hasPrefix("http://") else {
             throw StartError(description: "FaultProxy: the upstream must be http://HOST:PORT, not \(upstream)")
         }
-        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-fault-proxy-\(UUID().uuidString).log").path
+        logPath =
+            FileManager.default.temporaryDirectory.appendingPathComponent("s3t-fault-proxy-\(UUID().uuidString).log")
+            .path
         let rulesJSON = String(decoding: try JSONSerialization.data(withJSONObject: rules.map(\.json)), as: UTF8.self)
         (process, input, endpoint) = try FaultProxy.start(
-            script: script, arguments: ["--upstream", String(hostPort), "--rules", rulesJSON, "--log", logPath,
-                                        "--lifetime", String(lifetime)])
+            script: script,
+            arguments: [
+                "--upstream", String(hostPort), "--rules", rulesJSON, "--log", logPath,
+                "--lifetime", String(lifetime),
+            ])
     }
 
     /// Runs a proxy script of this folder with python3 (`--watch` this process, `--stdin-watch`) and
@@ -122,7 +131,9 @@ public final class FaultProxy: @unchecked Sendable {  // every stored property i
         let text = String(decoding: line, as: UTF8.self)
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
             process.terminate()
-            throw StartError(description: "the proxy \(script) did not start (its first line was \"\(text)\"); run it by hand to see why")
+            throw StartError(
+                description:
+                    "the proxy \(script) did not start (its first line was \"\(text)\"); run it by hand to see why")
         }
         return (process, input, "http://127.0.0.1:\(port)")
     }

@@ -92,8 +92,9 @@ public enum HostileCorpus {
         let whole = wav.bytes()
         let firstFrameEnd = wav.dataOffset + wav.channels * 2
         return (0..<(firstFrameEnd + 8)).map { length in
-            HostileInput("truncated at \(length) of \(whole.count)", Array(whole.prefix(length)),
-                         length < firstFrameEnd ? .notAudio : .mp3)
+            HostileInput(
+                "truncated at \(length) of \(whole.count)", Array(whole.prefix(length)),
+                length < firstFrameEnd ? .notAudio : .mp3)
         }
     }
 
@@ -113,22 +114,28 @@ public enum HostileCorpus {
             HostileInput("fmt size 0", with { $0.fmtSize = 0 }, .notAudio),
             HostileInput("fmt size 2", with { $0.fmtSize = 2 }, .notAudio),
             // An unknown chunk before the data whose size runs past the end: the data is never reached.
-            HostileInput("junk chunk past the end", with { $0.chunks = [("JUNK", 0x7FFF_FFF0, [1, 2, 3, 4])] }, .notAudio),
+            HostileInput(
+                "junk chunk past the end", with { $0.chunks = [("JUNK", 0x7FFF_FFF0, [1, 2, 3, 4])] }, .notAudio),
             // An INFO entry claiming 1 GB inside a LIST claiming 2 GB: FFmpeg checks the entry against
             // the LIST's end only, and would zero-fill 1 GB for it (found by the fuzzer; now refused by
             // the allocation limit, see HostileInputTests).
-            HostileInput("INFO entry of 1 GB", with {
-                $0.chunks = [("LIST", 0x7FFF_0000, Array("INFOINAM".utf8) + le32(0x4000_0000) + Array("x\0".utf8))]
-            }, .notAudio),
+            HostileInput(
+                "INFO entry of 1 GB",
+                with {
+                    $0.chunks = [("LIST", 0x7FFF_0000, Array("INFOINAM".utf8) + le32(0x4000_0000) + Array("x\0".utf8))]
+                }, .notAudio),
             // A LIST chunk whose size runs past the end hides the data chunk the same way.
-            HostileInput("LIST chunk past the end", with { $0.chunks = [("LIST", 0x0FFF_FFFF, Array("INFO".utf8))] }, .notAudio),
+            HostileInput(
+                "LIST chunk past the end", with { $0.chunks = [("LIST", 0x0FFF_FFFF, Array("INFO".utf8))] }, .notAudio),
         ]
         // Random sizes on the data chunk: FFmpeg decodes what lies in the file, at most the size.
         var random = SeededRandom(seed: 0xC0FFEE)
         for round in 0..<12 {
             let size = Int(random.next() % 0xFFFF_FFFF)
-            cases.append(HostileInput("random data size \(round) (\(size))", with { $0.dataSize = size },
-                                      size >= 4 ? .mp3 : .notAudio))
+            cases.append(
+                HostileInput(
+                    "random data size \(round) (\(size))", with { $0.dataSize = size },
+                    size >= 4 ? .mp3 : .notAudio))
         }
         return cases
     }
@@ -137,24 +144,59 @@ public enum HostileCorpus {
     public static func formatFields() -> [HostileInput] {
         [
             HostileInput("0 channels", with { $0.channels = 0 }, .notAudio),
-            HostileInput("65535 channels", with { $0.channels = 65535; $0.frames = 2 }, .notAudio),
-            HostileInput("1024 channels", with { $0.channels = 1024; $0.frames = 4 }, .notAudio),
+            HostileInput(
+                "65535 channels",
+                with {
+                    $0.channels = 65535
+                    $0.frames = 2
+                }, .notAudio),
+            HostileInput(
+                "1024 channels",
+                with {
+                    $0.channels = 1024
+                    $0.frames = 4
+                }, .notAudio),
             HostileInput("sample rate 0", with { $0.sampleRate = 0 }, .notAudio),
             // Below 1 kHz or above 768 kHz: refused (MP3's 8 kHz minimum would upsample 1 Hz 8000 times).
             HostileInput("sample rate 1 Hz", with { $0.sampleRate = 1 }, .notAudio),
             HostileInput("sample rate 999 Hz", with { $0.sampleRate = 999 }, .notAudio),
             HostileInput("sample rate 1 kHz", with { $0.sampleRate = 1000 }, .mp3),
-            HostileInput("sample rate 768 kHz", with { $0.sampleRate = 768_000; $0.frames = 20_000 }, .mp3),
+            HostileInput(
+                "sample rate 768 kHz",
+                with {
+                    $0.sampleRate = 768_000
+                    $0.frames = 20_000
+                }, .mp3),
             HostileInput("sample rate 768001 Hz", with { $0.sampleRate = 768_001 }, .notAudio),
             HostileInput("sample rate 100 MHz", with { $0.sampleRate = 100_000_000 }, .notAudio),
             HostileInput("sample rate 0xFFFFFFFF", with { $0.sampleRate = 0xFFFF_FFFF }, .notAudio),
-            HostileInput("0 bits per sample", with { $0.bitsPerSample = 0; $0.blockAlign = 4 }, .notAudio),
+            HostileInput(
+                "0 bits per sample",
+                with {
+                    $0.bitsPerSample = 0
+                    $0.blockAlign = 4
+                }, .notAudio),
             // WAV rounds a sample's container up to whole bytes: 7 bits in a byte is 8-bit PCM.
-            HostileInput("7 bits per sample", with { $0.bitsPerSample = 7; $0.blockAlign = 2 }, .mp3),
+            HostileInput(
+                "7 bits per sample",
+                with {
+                    $0.bitsPerSample = 7
+                    $0.blockAlign = 2
+                }, .mp3),
             // FFmpeg has a pcm_s64le decoder.
             HostileInput("64-bit integer PCM", with { $0.bitsPerSample = 64 }, .mp3),
-            HostileInput("255 bits per sample", with { $0.bitsPerSample = 255; $0.blockAlign = 64 }, .notAudio),
-            HostileInput("65535 bits per sample", with { $0.bitsPerSample = 65535; $0.blockAlign = 4 }, .notAudio),
+            HostileInput(
+                "255 bits per sample",
+                with {
+                    $0.bitsPerSample = 255
+                    $0.blockAlign = 64
+                }, .notAudio),
+            HostileInput(
+                "65535 bits per sample",
+                with {
+                    $0.bitsPerSample = 65535
+                    $0.blockAlign = 4
+                }, .notAudio),
             // For PCM, FFmpeg derives the block size from channels and bits.
             HostileInput("block align 0", with { $0.blockAlign = 0 }, .mp3),
             HostileInput("format tag 0", with { $0.formatTag = 0 }, .notAudio),
@@ -169,10 +211,13 @@ public enum HostileCorpus {
         [
             // 0xFFFFFFF8 + 8 wraps a 32-bit offset back to the chunk itself.
             HostileInput("chunk pointing at itself", with { $0.chunks = [("JUNK", 0xFFFF_FFF8, [])] }, .notAudio),
-            HostileInput("chunk pointing at its own size field", with { $0.chunks = [("JUNK", 0xFFFF_FFFC, [])] }, .notAudio),
-            HostileInput("LIST pointing at itself", with { $0.chunks = [("LIST", 0xFFFF_FFF8, Array("INFO".utf8))] }, .notAudio),
+            HostileInput(
+                "chunk pointing at its own size field", with { $0.chunks = [("JUNK", 0xFFFF_FFFC, [])] }, .notAudio),
+            HostileInput(
+                "LIST pointing at itself", with { $0.chunks = [("LIST", 0xFFFF_FFF8, Array("INFO".utf8))] }, .notAudio),
             // A RIFF inside the RIFF, where a chunk should be.
-            HostileInput("nested RIFF", with { $0.chunks = [("RIFF", nil, Array("WAVEfmt ".utf8) + le32(0xFFFF_FFF0))] }, .mp3),
+            HostileInput(
+                "nested RIFF", with { $0.chunks = [("RIFF", nil, Array("WAVEfmt ".utf8) + le32(0xFFFF_FFF0))] }, .mp3),
         ]
     }
 
@@ -185,15 +230,31 @@ public enum HostileCorpus {
             HostileInput("one byte", [0x52], .notAudio),
             HostileInput("RIFF and nothing else", Array("RIFF".utf8), .notAudio),
             HostileInput("text", Array(String(repeating: "This is not audio. ", count: 200).utf8), .notAudio),
-            HostileInput("HTML error page", Array("<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>\n".utf8), .notAudio),
-            HostileInput("JSON", Array(#"{"error":"AccessDenied","message":"not audio","items":[1,2,3]}"#.utf8), .notAudio),
-            HostileInput("S3 error XML", Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>".utf8), .notAudio),
-            HostileInput("PNG header", [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + le32(13) + Array("IHDR".utf8) + [UInt8](repeating: 1, count: 200), .notAudio),
+            HostileInput(
+                "HTML error page",
+                Array(
+                    "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>\n"
+                        .utf8), .notAudio),
+            HostileInput(
+                "JSON", Array(#"{"error":"AccessDenied","message":"not audio","items":[1,2,3]}"#.utf8), .notAudio),
+            HostileInput(
+                "S3 error XML",
+                Array(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
+                        .utf8), .notAudio),
+            HostileInput(
+                "PNG header",
+                [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + le32(13) + Array("IHDR".utf8)
+                    + [UInt8](repeating: 1, count: 200), .notAudio),
             HostileInput("ZIP header", Array("PK\u{3}\u{4}".utf8) + [UInt8](repeating: 0, count: 300), .notAudio),
-            HostileInput("ELF header", [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 2000), .notAudio),
+            HostileInput(
+                "ELF header", [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 2000), .notAudio),
             HostileInput("zeros", [UInt8](repeating: 0, count: 50_000), .notAudio),
             HostileInput("random bytes", noise, .notAudio),
-            HostileInput("RIFF AVI", Array("RIFF".utf8) + le32(2000) + Array("AVI LIST".utf8) + [UInt8](repeating: 0, count: 2000), .notAudio),
+            HostileInput(
+                "RIFF AVI",
+                Array("RIFF".utf8) + le32(2000) + Array("AVI LIST".utf8) + [UInt8](repeating: 0, count: 2000), .notAudio
+            ),
         ]
     }
 }

@@ -92,7 +92,9 @@ public final class LambdaRuntimeEmulator: @unchecked Sendable {  // `state` is g
 
     private func handle(_ request: LocalResponder.Request) -> LocalResponder.Response {
         let prefix = "/2018-06-01/runtime"
-        guard request.target.hasPrefix(prefix) else { return .init(status: 404, body: "{\"errorMessage\":\"unknown path\"}") }
+        guard request.target.hasPrefix(prefix) else {
+            return .init(status: 404, body: "{\"errorMessage\":\"unknown path\"}")
+        }
         let path = String(request.target.dropFirst(prefix.count))
         if request.method == "GET", path == "/invocation/next" {
             condition.lock()
@@ -101,24 +103,28 @@ public final class LambdaRuntimeEmulator: @unchecked Sendable {  // `state` is g
             if state.stopping { return .init(status: 500, body: "{\"errorMessage\":\"the emulator is stopping\"}") }
             let next = state.queue.removeFirst()
             let deadlineMs = Int64((next.deadline.timeIntervalSince1970 * 1000).rounded())
-            return .init(status: 200, headers: [
-                ("Content-Type", "application/json"),
-                ("Lambda-Runtime-Aws-Request-Id", next.requestId),
-                ("Lambda-Runtime-Deadline-Ms", String(deadlineMs)),
-                ("Lambda-Runtime-Invoked-Function-Arn", LambdaRuntimeEmulator.functionArn),
-                ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000"),
-            ], body: next.body)
+            return .init(
+                status: 200,
+                headers: [
+                    ("Content-Type", "application/json"),
+                    ("Lambda-Runtime-Aws-Request-Id", next.requestId),
+                    ("Lambda-Runtime-Deadline-Ms", String(deadlineMs)),
+                    ("Lambda-Runtime-Invoked-Function-Arn", LambdaRuntimeEmulator.functionArn),
+                    ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000"),
+                ], body: next.body)
         }
         guard request.method == "POST" else { return .init(status: 405) }
         let answer: Answer
         if path == "/init/error" {
-            answer = Answer(kind: "init-error", requestId: "init", body: request.body,
-                            errorType: request.header("Lambda-Runtime-Function-Error-Type"), receivedAt: Date())
+            answer = Answer(
+                kind: "init-error", requestId: "init", body: request.body,
+                errorType: request.header("Lambda-Runtime-Function-Error-Type"), receivedAt: Date())
         } else if path.hasPrefix("/invocation/"), path.hasSuffix("/response") || path.hasSuffix("/error") {
             let parts = path.split(separator: "/")
             guard parts.count == 3 else { return .init(status: 400) }
-            answer = Answer(kind: String(parts[2]), requestId: String(parts[1]), body: request.body,
-                            errorType: request.header("Lambda-Runtime-Function-Error-Type"), receivedAt: Date())
+            answer = Answer(
+                kind: String(parts[2]), requestId: String(parts[1]), body: request.body,
+                errorType: request.header("Lambda-Runtime-Function-Error-Type"), receivedAt: Date())
         } else {
             return .init(status: 404)
         }

@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 for tests: each request goes to `handler`, which returns the
@@ -55,7 +56,9 @@ public final class LocalResponder: @unchecked Sendable {
     public init(handler: @escaping @Sendable (Request) -> Response) throws {
         self.handler = handler
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw StartError(description: "LocalResponder: socket() failed: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw StartError(description: "LocalResponder: socket() failed: \(String(cString: strerror(errno)))")
+        }
         // No SO_REUSEADDR: with it, Linux may hand out a port that another socket already holds
         // (seen as requests from parallel tests reaching the wrong responder).
         var address = sockaddr_in()
@@ -63,11 +66,14 @@ public final class LocalResponder: @unchecked Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 16) == 0 else {
             close(fd)
-            throw StartError(description: "LocalResponder: cannot listen on 127.0.0.1: \(String(cString: strerror(errno)))")
+            throw StartError(
+                description: "LocalResponder: cannot listen on 127.0.0.1: \(String(cString: strerror(errno)))")
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         withUnsafeMutablePointer(to: &address) {
@@ -95,21 +101,28 @@ public final class LocalResponder: @unchecked Sendable {
             address.sin_port = 0
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             withUnsafeMutablePointer(to: &address) {
                 _ = $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
             }
             guard fd >= 0, bound == 0 else {
-                throw StartError(description: "LocalResponder.ClosedPort: cannot bind 127.0.0.1: \(String(cString: strerror(errno)))")
+                throw StartError(
+                    description: "LocalResponder.ClosedPort: cannot bind 127.0.0.1: \(String(cString: strerror(errno)))"
+                )
             }
             self.fd = fd
             port = Int(UInt16(bigEndian: address.sin_port))
         }
 
         public func close() {
-            if fd >= 0 { Glibc.close(fd); fd = -1 }
+            if fd >= 0 {
+                Glibc.close(fd)
+                fd = -1
+            }
         }
 
         deinit { close() }
@@ -180,17 +193,21 @@ public final class LocalResponder: @unchecked Sendable {
         while buffer.count < bodyStart + length {
             if !receive() { return }
         }
-        let request = Request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers,
-                              body: Array(buffer[bodyStart..<(bodyStart + length)]))
+        let request = Request(
+            method: String(requestLine[0]), target: String(requestLine[1]), headers: headers,
+            body: Array(buffer[bodyStart..<(bodyStart + length)]))
         recorded.withLock { $0.append(request) }
         let response = handler(request)
-        var text = "HTTP/1.1 \(response.status) Status\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n"
+        var text =
+            "HTTP/1.1 \(response.status) Status\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n"
         for (name, value) in response.headers { text += "\(name): \(value)\r\n" }
         text += "\r\n"
         let bytes = Array(text.utf8) + response.body
         var sent = 0
         while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let count = bytes[sent...].withUnsafeBytes {
+                send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if count <= 0 { return }
             sent += count
         }

@@ -59,22 +59,24 @@ public struct MP3Layout {
 
     public static func header(_ b: [UInt8], at o: Int) -> Frame? {
         guard b[o] == 0xFF, b[o + 1] & 0xE0 == 0xE0 else { return nil }
-        let version = Int(b[o + 1] >> 3) & 3 // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
-        let layer = Int(b[o + 1] >> 1) & 3 // 1: layer III
+        let version = Int(b[o + 1] >> 3) & 3  // 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+        let layer = Int(b[o + 1] >> 1) & 3  // 1: layer III
         guard version != 1, layer == 1 else { return nil }
         let bitrateIndex = Int(b[o + 2] >> 4)
         let rateIndex = Int(b[o + 2] >> 2) & 3
         guard bitrateIndex > 0, bitrateIndex < 15, rateIndex < 3 else { return nil }
         let padding = Int(b[o + 2] >> 1) & 1
         let mono = (b[o + 3] >> 6) & 3 == 3
-        let rates = version == 3 ? [44100, 48000, 32000] : version == 2 ? [22050, 24000, 16000] : [11025, 12000, 8000]
+        let rates =
+            version == 3 ? [44100, 48000, 32000] : version == 2 ? [22050, 24000, 16000] : [11025, 12000, 8000]
         let rate = rates[rateIndex]
         let bitrate = (version == 3 ? mpeg1Bitrates : mpeg2Bitrates)[bitrateIndex] * 1000
         let samples = version == 3 ? 1152 : 576
         let length = samples / 8 * bitrate / rate + padding
         let sideInfo = version == 3 ? (mono ? 17 : 32) : (mono ? 9 : 17)
-        return Frame(offset: o, length: length, sampleRate: rate, channels: mono ? 1 : 2, samples: samples,
-                     xingOffset: o + 4 + sideInfo, bitrate: bitrate)
+        return Frame(
+            offset: o, length: length, sampleRate: rate, channels: mono ? 1 : 2, samples: samples,
+            xingOffset: o + 4 + sideInfo, bitrate: bitrate)
     }
 
     public static func xing(_ b: [UInt8], _ frame: Frame) -> XingFrame? {
@@ -85,14 +87,24 @@ public struct MP3Layout {
         func u32(_ at: Int) -> Int { Int(b[at]) << 24 | Int(b[at + 1]) << 16 | Int(b[at + 2]) << 8 | Int(b[at + 3]) }
         let flags = u32(p + 4)
         p += 8
-        var frames: Int?, bytes: Int?
-        if flags & 1 != 0 { frames = u32(p); p += 4 }
-        if flags & 2 != 0 { bytes = u32(p); p += 4 }
+        var frames: Int?
+        var bytes: Int?
+        if flags & 1 != 0 {
+            frames = u32(p)
+            p += 4
+        }
+        if flags & 2 != 0 {
+            bytes = u32(p)
+            p += 4
+        }
         if flags & 4 != 0 { p += 100 }
         if flags & 8 != 0 { p += 4 }
         // LAME extension: 9-byte encoder string, then delay and padding (12 bits each) at +21,
         // music length at +28.
-        var encoder: String?, delay: Int?, padding: Int?, musicLength: Int?
+        var encoder: String?
+        var delay: Int?
+        var padding: Int?
+        var musicLength: Int?
         if p + 36 <= frame.offset + frame.length {
             encoder = String(decoding: b[p..<p + 9].filter { $0 != 0 }, as: UTF8.self)
             let d = p + 21
@@ -100,7 +112,8 @@ public struct MP3Layout {
             padding = (Int(b[d + 1]) & 0x0F) << 8 | Int(b[d + 2])
             musicLength = u32(p + 28)
         }
-        return XingFrame(tag: tag, frames: frames, bytes: bytes, hasTOC: flags & 4 != 0,
-                         encoder: encoder, delay: delay, padding: padding, musicLength: musicLength)
+        return XingFrame(
+            tag: tag, frames: frames, bytes: bytes, hasTOC: flags & 4 != 0,
+            encoder: encoder, delay: delay, padding: padding, musicLength: musicLength)
     }
 }

@@ -89,13 +89,18 @@ public struct S3TestServer: Sendable {
         _ = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            let reason = errorText.split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"
-            throw StartError(description: "cannot start the test S3 server (Scripts/s3-server.sh start): \(reason); run Scripts/setup.sh, or Scripts/test.sh")
+            let reason =
+                errorText.split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"
+            throw StartError(
+                description:
+                    "cannot start the test S3 server (Scripts/s3-server.sh start): \(reason); run Scripts/setup.sh, or Scripts/test.sh"
+            )
         }
         let envFile = directory + "/env"
         guard let text = try? String(contentsOfFile: envFile, encoding: .utf8),
-              let server = fromEnvironment(parseEnvFile(text).merging(
-                  ["S3T_TEST_BACKEND": ProcessInfo.processInfo.environment["S3T_TEST_BACKEND"] ?? ""]) { $1 })
+            let server = fromEnvironment(
+                parseEnvFile(text).merging(
+                    ["S3T_TEST_BACKEND": ProcessInfo.processInfo.environment["S3T_TEST_BACKEND"] ?? ""]) { $1 })
         else {
             throw StartError(description: "the test S3 server started but \(envFile) is missing or incomplete")
         }
@@ -107,12 +112,13 @@ public struct S3TestServer: Sendable {
             // LocalStack's default account: any key id works, and presigned URLs are checked with
             // the secret "test".
             guard let endpoint = env["S3T_TEST_LOCALSTACK_ENDPOINT"], !endpoint.isEmpty else { return nil }
-            return S3TestServer(endpoint: endpoint, accessKeyId: "test", secretAccessKey: "test",
-                                region: env["S3T_TEST_REGION"] ?? "us-east-1", noAuthEndpoint: endpoint, backend: .localstack)
+            return S3TestServer(
+                endpoint: endpoint, accessKeyId: "test", secretAccessKey: "test",
+                region: env["S3T_TEST_REGION"] ?? "us-east-1", noAuthEndpoint: endpoint, backend: .localstack)
         }
         guard let endpoint = env["S3T_TEST_ENDPOINT"], !endpoint.isEmpty,
-              let key = env["S3T_TEST_ACCESS_KEY_ID"], let secret = env["S3T_TEST_SECRET_ACCESS_KEY"],
-              let noAuth = env["S3T_TEST_NOAUTH_ENDPOINT"]
+            let key = env["S3T_TEST_ACCESS_KEY_ID"], let secret = env["S3T_TEST_SECRET_ACCESS_KEY"],
+            let noAuth = env["S3T_TEST_NOAUTH_ENDPOINT"]
         else { return nil }
         return S3TestServer(
             endpoint: endpoint, accessKeyId: key, secretAccessKey: secret,
@@ -133,6 +139,7 @@ public struct S3TestServer: Sendable {
 
     /// This file is `<root>/Tests/TestSupport/S3TestServer.swift`.
     private static func repositoryRoot() -> URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 }

@@ -39,15 +39,23 @@ public final class StoreProxy: @unchecked Sendable {  // every stored property i
 
     /// Starts the proxy in front of `upstream` (`http://HOST:PORT`).
     public init(upstream: String, personality: Personality, lifetime: Int = 600) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("store-proxy.py").path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "store-proxy.py"
+        ).path
         guard let hostPort = upstream.split(separator: "/").last, upstream.hasPrefix("http://") else {
-            throw FaultProxy.StartError(description: "StoreProxy: the upstream must be http://HOST:PORT, not \(upstream)")
+            throw FaultProxy.StartError(
+                description: "StoreProxy: the upstream must be http://HOST:PORT, not \(upstream)")
         }
         self.personality = personality
-        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("s3t-store-proxy-\(UUID().uuidString).log").path
+        logPath =
+            FileManager.default.temporaryDirectory.appendingPathComponent("s3t-store-proxy-\(UUID().uuidString).log")
+            .path
         (process, input, endpoint) = try FaultProxy.start(
-            script: script, arguments: ["--upstream", String(hostPort), "--store", personality.rawValue,
-                                        "--log", logPath, "--lifetime", String(lifetime)])
+            script: script,
+            arguments: [
+                "--upstream", String(hostPort), "--store", personality.rawValue,
+                "--log", logPath, "--lifetime", String(lifetime),
+            ])
     }
 
     deinit { stop() }
@@ -66,8 +74,9 @@ public final class StoreProxy: @unchecked Sendable {  // every stored property i
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ").map(String.init)
             guard fields.count == 6, Int(fields[0]) != nil, let status = Int(fields[4]) else { return nil }
-            return Entry(operation: fields[1], method: fields[2], refused: fields[3] == "refused", status: status,
-                         checksumHeaders: fields[5] == "-" ? [] : fields[5].split(separator: ",").map(String.init))
+            return Entry(
+                operation: fields[1], method: fields[2], refused: fields[3] == "refused", status: status,
+                checksumHeaders: fields[5] == "-" ? [] : fields[5].split(separator: ",").map(String.init))
         }
     }
 }

@@ -83,10 +83,12 @@ public struct WAVFixture: Sendable {
     /// Put the LIST/INFO chunk after the data chunk (FFmpeg then seeks to find it).
     public var infoAfterData: Bool = false
 
-    public init(encoding: Encoding = .s16, container: Container = .riff, sampleRate: Int = 44_100, channels: Int = 2,
-                frames: Int? = nil, frequency: Double = 1000, amplitude: Double = 0.5,
-                info: [(id: String, value: String)] = [], sizeFields: SizeFields = .exact, truncatedBytes: Int = 0,
-                headerChannels: Int? = nil, omitsDataChunk: Bool = false, channelMask: UInt32? = nil) {
+    public init(
+        encoding: Encoding = .s16, container: Container = .riff, sampleRate: Int = 44_100, channels: Int = 2,
+        frames: Int? = nil, frequency: Double = 1000, amplitude: Double = 0.5,
+        info: [(id: String, value: String)] = [], sizeFields: SizeFields = .exact, truncatedBytes: Int = 0,
+        headerChannels: Int? = nil, omitsDataChunk: Bool = false, channelMask: UInt32? = nil
+    ) {
         self.encoding = encoding
         self.container = container
         self.sampleRate = sampleRate
@@ -173,10 +175,15 @@ public struct WAVFixture: Sendable {
         if isRF64 {
             body.ascii("ds64")
             body.u32(28)
-            let riffSize = 4 + 36 + 8 + fmt.data.count + (list.data.isEmpty ? 0 : 8 + list.data.count) + 8 + realDataSize
+            let riffSize =
+                4 + 36 + 8 + fmt.data.count + (list.data.isEmpty ? 0 : 8 + list.data.count) + 8 + realDataSize
             body.u64(riffSize)
             let ds64Data: Int
-            if case .overstated(let extra) = sizeFields { ds64Data = realDataSize + extra } else { ds64Data = realDataSize }
+            if case .overstated(let extra) = sizeFields {
+                ds64Data = realDataSize + extra
+            } else {
+                ds64Data = realDataSize
+            }
             body.u64(ds64Data)
             body.u64(frames)
             body.u32(0)
@@ -220,7 +227,9 @@ public struct WAVFixture: Sendable {
         let bytes = self.bytes()
         guard let file = fopen(path, "wb") else { throw FixtureWriteError(path: path, code: errno) }
         defer { fclose(file) }
-        guard fwrite(bytes, 1, bytes.count, file) == bytes.count else { throw FixtureWriteError(path: path, code: errno) }
+        guard fwrite(bytes, 1, bytes.count, file) == bytes.count else {
+            throw FixtureWriteError(path: path, code: errno)
+        }
     }
 
     /// Only the interleaved samples.
@@ -266,7 +275,9 @@ struct ByteWriter {
         case .s16: u16(Int(Int16((clamped * 32767).rounded())))
         case .s24:
             let v = Int32((clamped * 8_388_607).rounded())
-            data += [UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v >> 16)]
+            data += [
+                UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v >> 16),
+            ]
         case .s32: u32(Int(Int32((clamped * 2_147_483_647).rounded())))
         case .f32: u32(Int(Float(clamped).bitPattern))
         case .f64: u64(clamped.bitPattern)
@@ -279,14 +290,18 @@ struct ByteWriter {
 /// ITU-T G.711 encoders (the reference algorithms).
 enum G711 {
     static func muLaw(_ sample: Int16) -> UInt8 {
-        let bias = 0x84, clip = 32635
+        let bias = 0x84
+        let clip = 32635
         var value = Int(sample)
         let sign = value < 0 ? 0x80 : 0
         if value < 0 { value = -value }
         value = min(value, clip) + bias
         var exponent = 7
         var mask = 0x4000
-        while exponent > 0 && value & mask == 0 { exponent -= 1; mask >>= 1 }
+        while exponent > 0 && value & mask == 0 {
+            exponent -= 1
+            mask >>= 1
+        }
         let mantissa = (value >> (exponent + 3)) & 0x0F
         return ~UInt8(sign | (exponent << 4) | mantissa)
     }
@@ -302,7 +317,10 @@ enum G711 {
         } else {
             var exponent = 7
             var mask = 0x4000
-            while exponent > 1 && value & mask == 0 { exponent -= 1; mask >>= 1 }
+            while exponent > 1 && value & mask == 0 {
+                exponent -= 1
+                mask >>= 1
+            }
             result = (exponent << 4) | ((value >> (exponent + 3)) & 0x0F)
         }
         return UInt8((sign | result) ^ 0x55)
@@ -310,7 +328,7 @@ enum G711 {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
