@@ -79,39 +79,57 @@ public final class FaultProxy: @unchecked Sendable {  // every stored property i
     }
 
     /// `http://127.0.0.1:PORT`.
-    public let endpoint: String
+    public var endpoint: String { proxy.endpoint }
+    private let proxy: ProxyProcess
+
+    /// Starts the proxy in front of `upstream` (`http://127.0.0.1:PORT`).
+    public init(upstream: String, rules: [Rule], lifetime: Int = 600) throws {
+        let rulesJSON = String(decoding: try JSONSerialization.data(withJSONObject: rules.map(\.json)), as: UTF8.self)
+        proxy = try ProxyProcess(
+            script: "fault-proxy.py", upstream: upstream,
+            arguments: ["--rules", rulesJSON, "--lifetime", String(lifetime)])
+    }
+
+    /// Stops the proxy (closing its stdin) and waits for it.
+    public func stop() { proxy.stop() }
+
+    /// Every request so far, in the order the proxy decided on them.
+    public func entries() -> [Entry] {
+        proxy.logLines().map { fields in
+            Entry(operation: fields[1], method: fields[2], action: fields[4], status: Int(fields[5]))
+        }
+    }
+
+    /// How many requests of `operation` got `fault` (or were passed through, for `"pass"`).
+    public func count(_ operation: String, _ action: String) -> Int {
+        entries().filter { $0.operation == operation && $0.action == action }.count
+    }
+
+    public func count(_ operation: String, _ fault: Rule.Fault) -> Int { count(operation, fault.rawValue) }
+}
+
+/// A proxy script of this folder (fault-proxy.py, store-proxy.py) run with python3 in front of an
+/// upstream S3 server: it watches this process and its own stdin (closing it stops the proxy), prints
+/// `PORT <n>` first, and writes one line per request to its log (six fields, the first a number).
+final class ProxyProcess: @unchecked Sendable {  // every stored property is set once, in init
+    let endpoint: String
     private let process: Process
     private let input: Pipe
     private let logPath: String
 
-    /// Starts the proxy in front of `upstream` (`http://127.0.0.1:PORT`).
-    public init(upstream: String, rules: [Rule], lifetime: Int = 600) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "fault-proxy.py"
-        ).path
+    init(script name: String, upstream: String, arguments: [String]) throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(name).path
         guard let hostPort = upstream.split(separator: "/").last, upstream.hasPrefix("http://") else {
-            throw StartError(description: "FaultProxy: the upstream must be http://HOST:PORT, not \(upstream)")
+            throw FaultProxy.StartError(description: "\(name): the upstream must be http://HOST:PORT, not \(upstream)")
         }
         logPath =
-            FileManager.default.temporaryDirectory.appendingPathComponent("s3t-fault-proxy-\(UUID().uuidString).log")
-            .path
-        let rulesJSON = String(decoding: try JSONSerialization.data(withJSONObject: rules.map(\.json)), as: UTF8.self)
-        (process, input, endpoint) = try FaultProxy.start(
-            script: script,
-            arguments: [
-                "--upstream", String(hostPort), "--rules", rulesJSON, "--log", logPath,
-                "--lifetime", String(lifetime),
-            ])
-    }
-
-    /// Runs a proxy script of this folder with python3 (`--watch` this process, `--stdin-watch`) and
-    /// reads the `PORT <n>` line it prints first. Returns the process, its stdin (closing it stops the
-    /// proxy) and `http://127.0.0.1:PORT`.
-    static func start(script: String, arguments: [String]) throws -> (Process, Pipe, String) {
-        let process = Process()
+            FileManager.default.temporaryDirectory.appendingPathComponent("s3t-\(name)-\(UUID().uuidString).log").path
+        process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + arguments + ["--watch", String(getpid()), "--stdin-watch"]
-        let input = Pipe()
+        process.arguments =
+            ["python3", script, "--upstream", String(hostPort), "--log", logPath] + arguments
+            + ["--watch", String(getpid()), "--stdin-watch"]
+        input = Pipe()
         let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -119,7 +137,7 @@ public final class FaultProxy: @unchecked Sendable {  // every stored property i
         do {
             try process.run()
         } catch {
-            throw StartError(description: "cannot start \(script) with python3: \(error)")
+            throw FaultProxy.StartError(description: "cannot start \(script) with python3: \(error)")
         }
         // The first line is `PORT <n>`; a closed pipe before it means the script failed.
         var line = Data()
@@ -131,37 +149,29 @@ public final class FaultProxy: @unchecked Sendable {  // every stored property i
         let text = String(decoding: line, as: UTF8.self)
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
             process.terminate()
-            throw StartError(
+            throw FaultProxy.StartError(
                 description:
                     "the proxy \(script) did not start (its first line was \"\(text)\"); run it by hand to see why")
         }
-        return (process, input, "http://127.0.0.1:\(port)")
+        endpoint = "http://127.0.0.1:\(port)"
     }
 
     deinit { stop() }
 
     /// Stops the proxy (closing its stdin) and waits for it.
-    public func stop() {
+    func stop() {
         guard process.isRunning else { return }
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: logPath)
     }
 
-    /// Every request so far, in the order the proxy decided on them.
-    public func entries() -> [Entry] {
+    /// The fields of every request line logged so far, in order.
+    func logLines() -> [[String]] {
         guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ").map(String.init)
-            guard fields.count == 6, Int(fields[0]) != nil else { return nil }
-            return Entry(operation: fields[1], method: fields[2], action: fields[4], status: Int(fields[5]))
+            return fields.count == 6 && Int(fields[0]) != nil ? fields : nil
         }
     }
-
-    /// How many requests of `operation` got `fault` (or were passed through, for `"pass"`).
-    public func count(_ operation: String, _ action: String) -> Int {
-        entries().filter { $0.operation == operation && $0.action == action }.count
-    }
-
-    public func count(_ operation: String, _ fault: Rule.Fault) -> Int { count(operation, fault.rawValue) }
 }

@@ -31,49 +31,25 @@ public final class StoreProxy: @unchecked Sendable {  // every stored property i
     }
 
     /// `http://127.0.0.1:PORT`.
-    public let endpoint: String
+    public var endpoint: String { proxy.endpoint }
     public let personality: Personality
-    private let process: Process
-    private let input: Pipe
-    private let logPath: String
+    private let proxy: ProxyProcess
 
     /// Starts the proxy in front of `upstream` (`http://HOST:PORT`).
     public init(upstream: String, personality: Personality, lifetime: Int = 600) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "store-proxy.py"
-        ).path
-        guard let hostPort = upstream.split(separator: "/").last, upstream.hasPrefix("http://") else {
-            throw FaultProxy.StartError(
-                description: "StoreProxy: the upstream must be http://HOST:PORT, not \(upstream)")
-        }
         self.personality = personality
-        logPath =
-            FileManager.default.temporaryDirectory.appendingPathComponent("s3t-store-proxy-\(UUID().uuidString).log")
-            .path
-        (process, input, endpoint) = try FaultProxy.start(
-            script: script,
-            arguments: [
-                "--upstream", String(hostPort), "--store", personality.rawValue,
-                "--log", logPath, "--lifetime", String(lifetime),
-            ])
+        proxy = try ProxyProcess(
+            script: "store-proxy.py", upstream: upstream,
+            arguments: ["--store", personality.rawValue, "--lifetime", String(lifetime)])
     }
-
-    deinit { stop() }
 
     /// Stops the proxy (closing its stdin) and waits for it.
-    public func stop() {
-        guard process.isRunning else { return }
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: logPath)
-    }
+    public func stop() { proxy.stop() }
 
     /// Every request so far, in the order answered.
     public func entries() -> [Entry] {
-        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ").map(String.init)
-            guard fields.count == 6, Int(fields[0]) != nil, let status = Int(fields[4]) else { return nil }
+        proxy.logLines().compactMap { fields in
+            guard let status = Int(fields[4]) else { return nil }
             return Entry(
                 operation: fields[1], method: fields[2], refused: fields[3] == "refused", status: status,
                 checksumHeaders: fields[5] == "-" ? [] : fields[5].split(separator: ",").map(String.init))
