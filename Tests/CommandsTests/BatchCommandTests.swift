@@ -165,15 +165,7 @@ struct BatchCommandTests {
         let run = try CommandLineTool.Running(
             ["batch", folder.path, "s3://\(bucket)/out", "--jobs", "2", "--bitrate", "320", "--part-size", "5M"],
             environment: CommandLineTool.environment(for: server))
-        let deadline = Date().addingTimeInterval(60)
-        var sawUpload = false
-        while Date() < deadline, run.process.isRunning {
-            if try !client.listMultipartUploads(bucket: bucket).isEmpty {
-                sawUpload = true
-                break
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        let sawUpload = try run.waitForMultipartUpload(in: bucket, client: client)
         #expect(sawUpload, "no multipart upload was ever in flight; the test could not interrupt one")
         run.signal(SIGINT)
         let signalled = Date()

@@ -198,3 +198,16 @@ public func jsonObjects(_ outcome: CommandLineTool.Outcome) throws -> [[String: 
         return object
     }
 }
+
+extension CommandLineTool.Running {
+    /// Polls `bucket` until a multipart upload is in flight there while this run goes on, for at most
+    /// `seconds`: the moment to interrupt a run that is uploading. False when none was ever seen.
+    public func waitForMultipartUpload(in bucket: String, client: S3Client, seconds: Double = 60) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, process.isRunning {
+            if try !client.listMultipartUploads(bucket: bucket).isEmpty { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return false
+    }
+}
