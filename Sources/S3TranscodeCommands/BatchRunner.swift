@@ -147,7 +147,7 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
                 report.status = "skipped"
                 report.reason = "done in \(settings.resumePath ?? "the manifest")"
             } else {
-                switch try (settings.skipExisting ? freshness(of: item) : .stale(sourceSHA256: nil)) {
+                switch try (settings.skipExisting ? item.freshness(session: session) : .stale(sourceSHA256: nil)) {
                 case .upToDate(let reason):
                     report.status = "skipped"
                     report.reason = reason
@@ -199,7 +199,9 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
             warning: { monitor.warning("\(input): \($0)") })
         return report
     }
+}
 
+extension BatchItem {
     enum Freshness: Equatable {
         case upToDate(reason: String)
         /// To transcode; the source's hash when the check had to compute it.
@@ -211,8 +213,8 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
     /// is hashed only when the size matches; the hash is then reused for the upload's metadata).
     /// An S3 source is hashed by reading it whole (only when the sizes match).
     /// To a local folder: the output exists, is not empty, and is at least as new as the source.
-    func freshness(of item: BatchItem) throws -> Freshness {
-        switch item.destination {
+    func freshness(session: SharedSession) throws -> Freshness {
+        switch destination {
         case .s3(let bucket, let key):
             let attributes: ObjectAttributes
             do {
@@ -221,7 +223,7 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
                 return .stale(sourceSHA256: nil)
             }
             let source: ByteSource
-            switch item.input {
+            switch input {
             case .file(let path): source = try FileSource(path: path)
             case .s3(let sourceBucket, let sourceKey):
                 source = try S3ObjectSource(client: session.get().client, bucket: sourceBucket, key: sourceKey)
@@ -234,7 +236,7 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
             guard attributes.metadata["source-sha256"] == hash else { return .stale(sourceSHA256: hash) }
             return .upToDate(reason: "up to date (source SHA-256 and size match the object's)")
         case .file(let path):
-            guard case .file(let sourcePath) = item.input else { return .stale(sourceSHA256: nil) }
+            guard case .file(let sourcePath) = input else { return .stale(sourceSHA256: nil) }
             guard let target = FileStatus(path), let source = FileStatus(sourcePath),
                 target.size > 0, target.modified >= source.modified
             else { return .stale(sourceSHA256: nil) }

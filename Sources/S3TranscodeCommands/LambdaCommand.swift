@@ -40,7 +40,7 @@ struct LambdaCommand: ParsableCommand {
                     options: s3, verbosity: verbosity, cancellation: trap.cancellation, environment: environment)
             }
             _ = try session.get()
-            handler = try LambdaHandler(configuration: configuration, trap: trap, session: session)
+            handler = LambdaHandler(configuration: configuration, trap: trap, session: session)
         } catch {
             let failure = CommandFailure(error)
             console.error(failure.message)
@@ -119,20 +119,11 @@ final class LambdaHandler {
     let configuration: LambdaConfiguration
     let trap: SignalTrap
     let session: SharedSession
-    /// `batch`'s runner, for its `--skip-existing` check (by source fingerprint) only.
-    private let freshnessCheck: BatchRunner
 
-    init(configuration: LambdaConfiguration, trap: SignalTrap, session: SharedSession) throws {
+    init(configuration: LambdaConfiguration, trap: SignalTrap, session: SharedSession) {
         self.configuration = configuration
         self.trap = trap
         self.session = session
-        let settings = BatchSettings(
-            jobs: 1, encoding: configuration.encoding, upload: configuration.options.upload,
-            object: configuration.options.object, skipExisting: true, dryRun: false, failFast: false)
-        let monitor = BatchMonitor(
-            console: Console.shared, items: [], output: try OutputOptionGroup.parse(["--quiet"]), dryRun: false)
-        freshnessCheck = BatchRunner(
-            items: [], settings: settings, trap: trap, session: session, monitor: monitor, manifest: nil)
     }
 
     func handle(_ invocation: LambdaInvocation) -> Answer {
@@ -231,7 +222,7 @@ final class LambdaHandler {
         do {
             var known: String?
             if configuration.skipExisting {
-                switch try freshnessCheck.freshness(of: item) {
+                switch try item.freshness(session: session) {
                 case .upToDate(let reason):
                     line.status = "skipped"
                     line.reason = reason
