@@ -35,10 +35,6 @@ public struct S3TestServer: Sendable {
         Backend(rawValue: ProcessInfo.processInfo.environment["S3T_TEST_BACKEND"] ?? "") ?? .moto
     }
 
-    /// Whether a wrong secret is refused on ordinary requests (moto with checking on: yes; LocalStack
-    /// accepts any secret and checks only presigned URLs).
-    public var rejectsWrongSecrets: Bool { backend == .moto }
-
     public struct StartError: Error, CustomStringConvertible {
         public let description: String
     }
