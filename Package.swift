@@ -33,7 +33,7 @@ let package = Package(
         systemLibrary("CExpat", pkgConfig: "expat", apt: ["libexpat1-dev"]),
 
         // Decode anything libavformat reads, resample, encode MP3, mux into an output sink.
-        .target(name: "AudioTranscode", dependencies: ["CAVUtil", "CAVCodec", "CAVFormat", "CSwResample"]),
+        .target(name: "AudioTranscode", dependencies: ["CAVUtil", "CAVCodec", "CAVFormat", "CSwResample", "Threads"]),
         // AWS Signature Version 4: canonical request, string to sign, signing key, presigning.
         .target(
             name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")],

@@ -95,6 +95,13 @@ public struct EncodingOptions: Sendable, Equatable {
     public var copiesInputTags: Bool = true
     /// false: no ID3v2 tag at all (`--no-tags`), not even the encoder's name.
     public var writesTags: Bool = true
+    /// Encoder threads for one input: 1 is the serial encode; more cut the audio into segments
+    /// encoded at once and joined into one stream (`ParallelEncoder`).
+    public var threads: Int = 1
+    /// Frames per segment of a parallel encode (rounded down to a multiple of 98, at least 98);
+    /// nil for the default (980, about 26 s at 44.1 kHz). For tests that need several joins in a
+    /// short input.
+    public var segmentFrames: Int?
 
     public init(
         bitrate: BitrateMode = .cbr(kbps: 192), algorithmQuality: Int? = nil, sampleRate: Int? = nil,
@@ -123,6 +130,9 @@ public struct EncodingOptions: Sendable, Equatable {
         }
         if let algorithmQuality, !(0...9).contains(algorithmQuality) {
             throw TranscodeError(.invalidOptions, "quality \(algorithmQuality) is out of range; use 0 (best) to 9")
+        }
+        if !(1...64).contains(threads) {
+            throw TranscodeError(.invalidOptions, "\(threads) threads requested; use 1 to 64")
         }
         if let channels, !(1...2).contains(channels) {
             throw TranscodeError(.invalidOptions, "\(channels) output channels requested; MP3 carries 1 or 2")

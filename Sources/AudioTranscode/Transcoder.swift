@@ -61,6 +61,11 @@ public struct TranscodeResult: Sendable, Equatable {
     public var tags: Tags
     /// Warnings also given to the warning callback.
     public var warnings: [String]
+    /// Segments encoded at once (1: the serial encode).
+    public var segments: Int = 1
+    /// The first frame of each segment after the first, counted in encoder frames from the first
+    /// audio frame (the Xing/Info frame not counted).
+    public var joins: [Int] = []
 
     /// Seconds of audio in the output: `samplesOut / outputSampleRate`.
     public var duration: Double { Double(samplesOut) / Double(outputSampleRate) }
@@ -148,6 +153,8 @@ private final class TranscodeSession {
     let decodedFrame: Frame
     let encoderFrame: Frame
     let encodedPacket: Packet
+    /// Set when `options.threads > 1`: frames go to it instead of `encoder`.
+    var parallel: ParallelEncoder?
     let frameSize: Int32
     let description: InputDescription
     let tags: Tags
@@ -226,6 +233,28 @@ private final class TranscodeSession {
             announcedSamples = nil
         }
         blockAlign = isPCM ? parameters.pointee.block_align : 0
+        if options.threads > 1 {
+            parallel = makeParallelEncoder(input: input, source: source)
+        }
+    }
+
+    /// The parallel encoder: each segment's encoder opened as `encoder` was, its frames muxed here.
+    private func makeParallelEncoder(
+        input: (description: InputDescription, layout: ChannelLayout, sampleFormat: AVSampleFormat),
+        source: ByteSource
+    ) -> ParallelEncoder {
+        let options = options
+        var isVariable = true
+        if case .cbr = options.bitrate { isVariable = false }
+        return ParallelEncoder(
+            plan: SegmentPlan(length: options.segmentFrames ?? SegmentPlan.defaultLength),
+            threads: options.threads, frameSize: frameSize, mayEnlarge: isVariable,
+            makeEncoder: { try Self.openEncoder(options: options, input: input, of: source).encoder },
+            writeFrame: { [unowned self] frame in
+                try frame.fill(encodedPacket.pointer)
+                try mux(encodedPacket.pointer)
+            },
+            isCancelled: isCancelled, name: source.name)
     }
 
     /// Finds and opens the decoder for `stream` (`open_input_file` in `transcode_aac.c`), after
@@ -412,7 +441,12 @@ private final class TranscodeSession {
         }
         try drainResampler()
         while fifo.count > 0 { try encodeFromFIFO(min(fifo.count, frameSize)) }
-        try encode(nil)
+        if let parallel {
+            try parallel.finish()
+            frames = parallel.framesWritten
+        } else {
+            try encode(nil)
+        }
         do {
             try muxer.finish()
         } catch let error as FFmpegError {
@@ -431,7 +465,7 @@ private final class TranscodeSession {
             samplesIn: samplesIn, samplesOut: samplesOut, frames: frames,
             bytesWritten: muxer.callbacks.bytesWritten,
             hasGaplessInfo: muxer.callbacks.sink.rewritableWindow != nil,
-            tags: tags, warnings: warnings)
+            tags: tags, warnings: warnings, segments: parallel?.segments ?? 1, joins: parallel?.joins ?? [])
     }
 
     private func warnOnce(_ key: String, _ message: String) {
@@ -563,7 +597,11 @@ private final class TranscodeSession {
         frame.pointee.nb_samples = got
         frame.pointee.pts = samplesOut
         samplesOut += Int64(got)
-        try encode(frame)
+        if let parallel {
+            try parallel.add(frame)
+        } else {
+            try encode(frame)
+        }
     }
 
     /// Float samples from a corrupt or hostile input can be NaN, infinite or huge, and LAME aborts
@@ -586,14 +624,17 @@ private final class TranscodeSession {
         while pending {
             pending = try encoder.send(frame) == .needsInput
             while try encoder.receive(encodedPacket.pointer) == .produced {
-                do {
-                    try muxer.write(encodedPacket.pointer, timeBase: encoder.pointer.pointee.time_base)
-                } catch let error as FFmpegError {
-                    throw TranscodeError(
-                        .writeFailed, "\(source.name): writing the MP3 failed", underlying: error.description)
-                }
+                try mux(encodedPacket.pointer)
                 frames += 1
             }
+        }
+    }
+
+    private func mux(_ packet: UnsafeMutablePointer<AVPacket>) throws {
+        do {
+            try muxer.write(packet, timeBase: encoder.pointer.pointee.time_base)
+        } catch let error as FFmpegError {
+            throw TranscodeError(.writeFailed, "\(source.name): writing the MP3 failed", underlying: error.description)
         }
     }
 }

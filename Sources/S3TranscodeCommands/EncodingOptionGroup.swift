@@ -1,6 +1,12 @@
 import ArgumentParser
 import AudioTranscode
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// `--bitrate`, `--vbr`, `--abr`, `--quality`, `--sample-rate`, `--channels`: how the MP3 is encoded.
 struct EncodingOptionGroup: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Constant bitrate in kbit/s (8-320).", valueName: "kbps"))
@@ -30,6 +36,18 @@ struct EncodingOptionGroup: ParsableArguments {
             "Output channels, 1 or 2 (default: mono stays mono, the rest becomes stereo).", valueName: "1|2"))
     var channels: Int?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Encoder threads for each file (default 1). With 2 or more, the audio is cut into segments of about 26 s that are encoded at once, each by its own LAME encoder on its own thread, and joined into one MP3 stream: one Xing/Info + LAME header, gapless, valid at every join.",
+            valueName: "n"))
+    var threads: Int = 1
+
+    /// Frames per segment with --threads (tests use short segments to get several joins); also
+    /// S3TRANSCODE_SEGMENT_FRAMES.
+    @Option(name: .long, help: ArgumentHelp(visibility: .hidden))
+    var segmentFrames: Int?
+
     func validate() throws {
         if [bitrate, vbr, abr].compactMap({ $0 }).count > 1 {
             throw ValidationError("--bitrate, --vbr and --abr choose the bitrate mode: give only one of them")
@@ -46,9 +64,12 @@ struct EncodingOptionGroup: ParsableArguments {
         } else {
             mode = .cbr(kbps: bitrate ?? 192)
         }
-        return EncodingOptions(
+        var options = EncodingOptions(
             bitrate: mode, algorithmQuality: quality, sampleRate: sampleRate,
             channels: channels, tags: tags, writesTags: writesTags)
+        options.threads = threads
+        options.segmentFrames = segmentFrames ?? getenv("S3TRANSCODE_SEGMENT_FRAMES").flatMap { Int(String(cString: $0)) }
+        return options
     }
 }
 

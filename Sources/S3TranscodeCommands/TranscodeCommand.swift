@@ -55,11 +55,12 @@ struct TranscodeCommand: ParsableCommand {
                 throw CommandFailure(.usage, "--json prints to stdout, which carries the MP3 here: drop --json")
             }
             let progress = ProgressLine(name: job.input.description, console: console, enabled: !output.quiet)
-            let (_, report) = try job.run(
+            let (result, report) = try job.run(
                 session: { try S3Session(options: s3, verbosity: output.verbose, cancellation: trap.cancellation) },
                 trap: trap, progress: progress.update,
                 warning: { if !output.quiet { console.warning("\(job.input): \($0)") } })
             console.clearStatus()
+            if output.verbose > 0, result.segments > 1 { console.info(Summary.joins(of: result)) }
             if output.json { console.output(try JSONLine.encode(report)) }
             if !output.quiet { console.info(Summary.line(for: report)) }
         } catch {
@@ -113,6 +114,11 @@ enum Summary {
         line += ", \(String(format1: report.seconds)) s"
         if let audio = report.audioSeconds, report.seconds > 0 { line += " (\(Int(audio / report.seconds))× realtime)" }
         return line
+    }
+
+    /// `parallel: 3 segments, joins at frames 1020,2000`: where a parallel encode joined its segments.
+    static func joins(of result: TranscodeResult) -> String {
+        "parallel: \(result.segments) segments, joins at frames " + result.joins.map(String.init).joined(separator: ",")
     }
 
     /// `7:40`, `1:02:03`.
