@@ -128,6 +128,13 @@ enum FrameJoin {
         // after as the left tail's data allows.
         var stream = tailReservoir.bytes
         var position = lastData.upperBound  // the first byte not taken by kept data
+        // The left tail's free bytes take what the right encoder had before the join (zeros where
+        // it had nothing): its first frames' early main data, and its ancillary bytes, so that
+        // where both encoders agree the joined bytes are the serial encode's.
+        for index in position..<joinPoint {
+            let rightIndex = index - joinPoint + rightJoinPoint
+            stream[index] = rightIndex >= 0 ? rightReservoir.bytes[rightIndex] : 0
+        }
         var head: [EncodedFrame] = []
         var shift = 0
         var enlarged = 0
@@ -141,8 +148,8 @@ enum FrameJoin {
             guard let data = rightReservoir.mainData(of: index, in: rightFrames) else { return nil }
             let original = joined(data.lowerBound)
             if position <= original && original >= joinPoint && data.lowerBound >= (insertions.last?.at ?? 0) {
-                // From here on the right encoder's layout stands as it is.
-                clear(&stream, position..<original)
+                // From here on the right encoder's layout stands as it is. (Bytes between moved data
+                // are what the right encoder had there: ancillary bits to a decoder.)
                 return cut(
                     stream: stream, tail: tail, head: head, frame: frame, shift: shift, enlarged: enlarged,
                     contentMatches: contentMatches)
@@ -163,7 +170,6 @@ enum FrameJoin {
                 enlarged += 1
             }
             guard areaStart - start <= next.layout.maximumMainDataBegin else { return nil }
-            clear(&stream, position..<start)
             stream.replaceSubrange(start..<end, with: rightReservoir.bytes[data])
             next.setMainDataBegin(areaStart - start)
             head.append(next)
@@ -173,11 +179,6 @@ enum FrameJoin {
         return cut(
             stream: stream, tail: tail, head: head, frame: frame, shift: shift, enlarged: enlarged,
             contentMatches: contentMatches)
-    }
-
-    private static func clear(_ stream: inout [UInt8], _ range: Range<Int>) {
-        guard !range.isEmpty else { return }
-        stream.replaceSubrange(range, with: repeatElement(0, count: range.count))
     }
 
     /// Cuts the joined main data stream back into frames.

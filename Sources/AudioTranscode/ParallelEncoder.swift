@@ -57,8 +57,8 @@ final class ParallelEncoder {
     private var lastSegment = Int.max
     private var joiner: Joiner
 
-    /// Joins at these frames, one per segment after the first.
-    var joins: [Int] { joiner.joins }
+    /// One per segment after the first.
+    var joins: [SegmentJoin] { joiner.joins }
     var segments: Int { nextSegment }
     private(set) var framesWritten: Int64 = 0
 
@@ -161,7 +161,7 @@ struct Joiner {
     let plan: SegmentPlan
     let mayEnlarge: Bool
     private(set) var nextSegment = 0
-    private(set) var joins: [Int] = []
+    private(set) var joins: [SegmentJoin] = []
     private var pending: [EncodedFrame] = []
     private var pendingFirst = 0
 
@@ -200,7 +200,10 @@ struct Joiner {
         right.replaceSubrange(0..<splice.rightHead.count, with: splice.rightHead)
         pending = right
         pendingFirst = splice.frame
-        joins.append(splice.frame)
+        joins.append(
+            SegmentJoin(
+                frame: splice.frame, shift: splice.shift, enlargedFrames: splice.enlarged,
+                contentMatches: splice.contentMatches))
         return left
     }
 

@@ -20,6 +20,20 @@ public struct TranscodeProgress: Sendable, Equatable {
     }
 }
 
+/// Where and how a parallel encode joined two segments.
+public struct SegmentJoin: Sendable, Equatable {
+    /// The first frame of the later segment, counted in encoder frames from the first audio frame
+    /// (the Xing/Info frame not counted).
+    public var frame: Int
+    /// Bytes by which the later segment's main data had to start later than its encoder put it
+    /// (0: it fitted in the earlier segment's free reservoir bytes).
+    public var shift: Int
+    /// Frames given a higher bitrate index to make room (VBR and ABR; CBR only as a last resort).
+    public var enlargedFrames: Int
+    /// Both encoders coded the join frame identically, so the join decodes as either encode would.
+    public var contentMatches: Bool
+}
+
 /// What the input is, as found while opening it.
 public struct InputDescription: Sendable, Equatable, Codable {
     /// libavformat's short name: `wav`, `flac`, `mp3`, `ogg`, `aiff`.
@@ -63,9 +77,8 @@ public struct TranscodeResult: Sendable, Equatable {
     public var warnings: [String]
     /// Segments encoded at once (1: the serial encode).
     public var segments: Int = 1
-    /// The first frame of each segment after the first, counted in encoder frames from the first
-    /// audio frame (the Xing/Info frame not counted).
-    public var joins: [Int] = []
+    /// The joins of a parallel encode, in order.
+    public var joins: [SegmentJoin] = []
 
     /// Seconds of audio in the output: `samplesOut / outputSampleRate`.
     public var duration: Double { Double(samplesOut) / Double(outputSampleRate) }

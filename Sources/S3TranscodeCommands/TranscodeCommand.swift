@@ -60,7 +60,10 @@ struct TranscodeCommand: ParsableCommand {
                 trap: trap, progress: progress.update,
                 warning: { if !output.quiet { console.warning("\(job.input): \($0)") } })
             console.clearStatus()
-            if output.verbose > 0, result.segments > 1 { console.info(Summary.joins(of: result)) }
+            if output.verbose > 0, result.segments > 1 {
+                console.info(Summary.joins(of: result))
+                if output.verbose > 1 { for join in result.joins { console.info(Summary.line(for: join)) } }
+            }
             if output.json { console.output(try JSONLine.encode(report)) }
             if !output.quiet { console.info(Summary.line(for: report)) }
         } catch {
@@ -118,7 +121,14 @@ enum Summary {
 
     /// `parallel: 3 segments, joins at frames 1020,2000`: where a parallel encode joined its segments.
     static func joins(of result: TranscodeResult) -> String {
-        "parallel: \(result.segments) segments, joins at frames " + result.joins.map(String.init).joined(separator: ",")
+        "parallel: \(result.segments) segments, joins at frames "
+            + result.joins.map { String($0.frame) }.joined(separator: ",")
+    }
+
+    /// `join at frame 1020: main data moved 21 bytes, 0 frames enlarged, same content`.
+    static func line(for join: SegmentJoin) -> String {
+        "join at frame \(join.frame): main data moved \(join.shift) bytes, \(join.enlargedFrames) frames enlarged, "
+            + (join.contentMatches ? "same content" : "content differs")
     }
 
     /// `7:40`, `1:02:03`.
