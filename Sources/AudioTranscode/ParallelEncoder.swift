@@ -90,7 +90,8 @@ final class ParallelEncoder {
             open.append(
                 SegmentAudio(
                     index: nextSegment, firstFrame: frameIndex, format: AVSampleFormat(frame.pointee.format),
-                    channels: Int(frame.pointee.ch_layout.nb_channels)))
+                    channels: Int(frame.pointee.ch_layout.nb_channels),
+                    capacity: (plan.inputEnd(nextSegment) - frameIndex) * Int(frameSize)))
             nextSegment += 1
         }
         for segment in open { segment.append(frame) }
@@ -224,21 +225,25 @@ final class SegmentAudio: @unchecked Sendable {  // filled by the calling thread
     /// Samples of each frame (all full but perhaps the last).
     var frameSamples: [Int32] = []
 
-    init(index: Int, firstFrame: Int, format: AVSampleFormat, channels: Int) {
+    /// `capacity`: samples per channel the segment will hold.
+    init(index: Int, firstFrame: Int, format: AVSampleFormat, channels: Int, capacity: Int) {
         self.index = index
         self.firstFrame = firstFrame
         self.format = format
         self.channels = channels
         bytesPerSample = Int(av_get_bytes_per_sample(format))
-        planes = Array(repeating: [], count: channels)
+        planes = (0..<channels).map { _ in
+            var plane: [UInt8] = []
+            plane.reserveCapacity(capacity * Int(av_get_bytes_per_sample(format)))
+            return plane
+        }
     }
 
     func append(_ frame: UnsafeMutablePointer<AVFrame>) {
         let count = Int(frame.pointee.nb_samples)
         for channel in 0..<channels {
-            let plane = UnsafeRawPointer(frame.pointee.extended_data[channel]!)
-            planes[channel].append(
-                contentsOf: UnsafeRawBufferPointer(start: plane, count: count * bytesPerSample))
+            let plane = UnsafePointer<UInt8>(frame.pointee.extended_data[channel]!)
+            planes[channel].append(contentsOf: UnsafeBufferPointer(start: plane, count: count * bytesPerSample))
         }
         frameSamples.append(Int32(count))
     }
