@@ -105,7 +105,8 @@ enum FrameJoin {
             reach += right[rightStart].layout.areaLength
         }
         let rightFrames = right[rightStart...]
-        let rightReservoir = Reservoir(rightFrames.prefix(upTo: min(right.endIndex, needed - rightFirst + right.startIndex)))
+        let rightReservoir = Reservoir(
+            rightFrames.prefix(upTo: min(right.endIndex, needed - rightFirst + right.startIndex)))
         let skipped = firstRight - rightStart
         let rightJoinPoint = rightReservoir.areaStarts[skipped]
 
@@ -166,7 +167,8 @@ enum FrameJoin {
                     return nil
                 }
                 stream += repeatElement(0, count: next.layout.size - size)
-                insertions.append((rightReservoir.areaStarts[index] + size - next.layout.areaOffset, next.layout.size - size))
+                insertions.append(
+                    (rightReservoir.areaStarts[index] + size - next.layout.areaOffset, next.layout.size - size))
                 enlarged += 1
             }
             guard areaStart - start <= next.layout.maximumMainDataBegin else { return nil }

@@ -29,7 +29,9 @@ struct MP3FrameLayout: Equatable {
         [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],  // MPEG-1
         [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],  // MPEG-2 and 2.5
     ]
-    static let sampleRates: [Int: [Int]] = [3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000]]
+    static let sampleRates: [Int: [Int]] = [
+        3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000],
+    ]
 
     /// The frame that starts at `bytes[0]`, or nil when it is not a Layer III frame this code can
     /// rewrite (no sync, another layer, free format, reserved values, fewer bytes than it says).

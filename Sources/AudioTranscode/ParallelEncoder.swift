@@ -113,7 +113,7 @@ final class ParallelEncoder {
             open = []
             try submit(last, isLast: true)
         }
-        while state.pending(below: nextSegment) {
+        while state.isEncoding {
             try joinReady()
             state.waitForResult()
         }
@@ -281,8 +281,8 @@ final class SharedState: @unchecked Sendable {  // every property is read and wr
         condition.withLock { results.removeValue(forKey: segment) }
     }
 
-    /// Whether a segment below `count` is still being encoded or waits to be joined.
-    func pending(below count: Int) -> Bool { condition.withLock { running > 0 } }
+    /// Whether a segment is still being encoded.
+    var isEncoding: Bool { condition.withLock { running > 0 } }
 
     func waitForResult() {
         condition.withLock {
@@ -391,7 +391,9 @@ extension EncodedFrame {
     /// Fills `packet` as the encoder had: data, timing and skip-samples side data.
     func fill(_ packet: UnsafeMutablePointer<AVPacket>) throws {
         try check(av_new_packet(packet, Int32(bytes.count)), "av_new_packet")
-        bytes.withUnsafeBytes { packet.pointee.data.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: bytes.count) }
+        bytes.withUnsafeBytes {
+            packet.pointee.data.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: bytes.count)
+        }
         packet.pointee.pts = pts
         packet.pointee.dts = pts
         packet.pointee.duration = duration

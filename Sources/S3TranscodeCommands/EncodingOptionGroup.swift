@@ -68,7 +68,8 @@ struct EncodingOptionGroup: ParsableArguments {
             bitrate: mode, algorithmQuality: quality, sampleRate: sampleRate,
             channels: channels, tags: tags, writesTags: writesTags)
         options.threads = threads
-        options.segmentFrames = segmentFrames ?? getenv("S3TRANSCODE_SEGMENT_FRAMES").flatMap { Int(String(cString: $0)) }
+        options.segmentFrames =
+            segmentFrames ?? getenv("S3TRANSCODE_SEGMENT_FRAMES").flatMap { Int(String(cString: $0)) }
         return options
     }
 }

@@ -70,7 +70,7 @@ struct LambdaConfiguration {
 
     /// The single-option variables: `S3TRANSCODE_BITRATE=320` is `--bitrate 320`.
     static let optionVariables: [(variable: String, option: String)] = [
-        "bitrate", "vbr", "abr", "quality", "sample-rate", "channels",
+        "bitrate", "vbr", "abr", "quality", "sample-rate", "channels", "threads",
         "part-size", "concurrency", "max-memory",
         "content-type", "cache-control", "storage-class", "sse", "sse-kms-key-id", "acl", "tagging",
         "expected-bucket-owner",
