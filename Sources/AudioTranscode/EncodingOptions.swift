@@ -102,6 +102,10 @@ public struct EncodingOptions: Sendable, Equatable {
     /// nil for the default (980, about 26 s at 44.1 kHz). For tests that need several joins in a
     /// short input.
     public var segmentFrames: Int?
+    /// Bytes of converted audio a parallel encode may hold in its segments (those being encoded and
+    /// the one being filled); nil: no bound but `threads`. Fewer segments are encoded at once when
+    /// `threads` of them would not fit, down to one.
+    public var segmentMemory: Int?
 
     public init(
         bitrate: BitrateMode = .cbr(kbps: 192), algorithmQuality: Int? = nil, sampleRate: Int? = nil,

@@ -62,14 +62,21 @@ final class ParallelEncoder {
     var segments: Int { nextSegment }
     private(set) var framesWritten: Int64 = 0
 
+    /// Segments encoded at once: `threads`, or fewer when `memory` cannot hold that many segments'
+    /// audio plus the one being filled.
+    private(set) var inFlight: Int
+    let memory: Int?
+
     init(
-        plan: SegmentPlan, threads: Int, frameSize: Int32, mayEnlarge: Bool,
+        plan: SegmentPlan, threads: Int, memory: Int? = nil, frameSize: Int32, mayEnlarge: Bool,
         makeEncoder: @escaping () throws -> CodecContext, writeFrame: @escaping (EncodedFrame) throws -> Void,
         isCancelled: @escaping () -> Bool, name: String
     ) {
         self.name = name
         self.plan = plan
         self.threads = max(1, threads)
+        self.memory = memory
+        inFlight = self.threads
         self.frameSize = frameSize
         self.mayEnlarge = mayEnlarge
         self.makeEncoder = makeEncoder
@@ -87,6 +94,12 @@ final class ParallelEncoder {
     /// Takes one encoder frame of converted audio (full, or the last one, shorter).
     func add(_ frame: UnsafeMutablePointer<AVFrame>) throws {
         if frameIndex == plan.inputStart(nextSegment) {
+            if nextSegment == 0, let memory {
+                let segmentBytes =
+                    (plan.inputEnd(0) + 1) * Int(frameSize) * Int(frame.pointee.ch_layout.nb_channels)
+                    * Int(av_get_bytes_per_sample(AVSampleFormat(frame.pointee.format)))
+                inFlight = max(1, min(threads, memory / segmentBytes - 1))
+            }
             open.append(
                 SegmentAudio(
                     index: nextSegment, firstFrame: frameIndex, format: AVSampleFormat(frame.pointee.format),
@@ -122,7 +135,7 @@ final class ParallelEncoder {
     }
 
     private func submit(_ audio: SegmentAudio, isLast: Bool) throws {
-        while state.busy >= threads {
+        while state.busy >= inFlight {
             try joinReady()
             state.waitForResult()
         }

@@ -75,8 +75,10 @@ public struct TranscodeResult: Sendable, Equatable {
     public var tags: Tags
     /// Warnings also given to the warning callback.
     public var warnings: [String]
-    /// Segments encoded at once (1: the serial encode).
+    /// Segments the input was cut into (1: the serial encode).
     public var segments: Int = 1
+    /// Segments encoded at once: `threads`, or fewer when `segmentMemory` could not hold them.
+    public var encodersAtOnce: Int = 1
     /// The joins of a parallel encode, in order.
     public var joins: [SegmentJoin] = []
 
@@ -261,7 +263,7 @@ private final class TranscodeSession {
         if case .cbr = options.bitrate { isVariable = false }
         return ParallelEncoder(
             plan: SegmentPlan(length: options.segmentFrames ?? SegmentPlan.defaultLength),
-            threads: options.threads, frameSize: frameSize, mayEnlarge: isVariable,
+            threads: options.threads, memory: options.segmentMemory, frameSize: frameSize, mayEnlarge: isVariable,
             makeEncoder: { try Self.openEncoder(options: options, input: input, of: source).encoder },
             writeFrame: { [unowned self] frame in
                 try frame.fill(encodedPacket.pointer)
@@ -478,7 +480,8 @@ private final class TranscodeSession {
             samplesIn: samplesIn, samplesOut: samplesOut, frames: frames,
             bytesWritten: muxer.callbacks.bytesWritten,
             hasGaplessInfo: muxer.callbacks.sink.rewritableWindow != nil,
-            tags: tags, warnings: warnings, segments: parallel?.segments ?? 1, joins: parallel?.joins ?? [])
+            tags: tags, warnings: warnings, segments: parallel?.segments ?? 1, encodersAtOnce: parallel?.inFlight ?? 1,
+            joins: parallel?.joins ?? [])
     }
 
     private func warnOnce(_ key: String, _ message: String) {

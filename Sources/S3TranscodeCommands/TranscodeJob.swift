@@ -66,6 +66,9 @@ struct TranscodeJob {
         }
         let source = try openSource(session: shared)
         let sink = try openSink(session: shared, source: source, isCancelled: { trap.isCancelled })
+        // --max-memory bounds the part buffers, and separately the audio a parallel encode holds.
+        var encoding = encoding
+        encoding.segmentMemory = upload.maxMemory.flatMap(Units.bytes)
         let result: TranscodeResult
         do {
             result = try Transcoder(options: encoding).transcode(

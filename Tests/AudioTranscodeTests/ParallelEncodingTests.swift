@@ -1,3 +1,5 @@
+import CAVCodec
+import CAVUtil
 import Foundation
 import TestSupport
 import Testing
@@ -311,6 +313,49 @@ func sineJoinsAreTheSerialFrames() throws {
         #expect(same, "frame \(index)")
         if !same { break }
     }
+}
+
+@Test("The memory for segments bounds how many are encoded at once")
+func segmentMemoryBound() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let wav = try directory.write(WAVFixture(sampleRate: 44100, channels: 2, frames: 300_000).bytes(), to: "in.wav")
+    // 16-bit stereo: a 98-frame segment holds (98 + 40 + 10 + 1) × 1152 × 2 × 2 bytes, about 0.7 MB.
+    var roomy = options(.cbr(kbps: 128), threads: 3)
+    roomy.segmentMemory = 8 << 20
+    var tight = roomy
+    tight.segmentMemory = 1 << 20
+    let (three, threeBytes) = try encode(wav, roomy)
+    let (one, oneBytes) = try encode(wav, tight)
+    #expect(three.encodersAtOnce == 3 && one.encodersAtOnce == 1)
+    #expect(one.segments == three.segments && oneBytes == threeBytes)
+}
+
+@Test("A worker's failure ends the encode with that error, and every worker has stopped when it is thrown")
+func workerFailure() throws {
+    let codec = try #require(avcodec_find_encoder_by_name("libmp3lame"))
+    var encoder: ParallelEncoder? = ParallelEncoder(
+        plan: SegmentPlan(length: 98), threads: 2, frameSize: 1152, mayEnlarge: false,
+        // Never opened: the worker's first avcodec_send_frame fails.
+        makeEncoder: {
+            let context = try CodecContext(codec: codec)
+            context.pointer.pointee.sample_rate = 44100
+            av_channel_layout_default(&context.pointer.pointee.ch_layout, 2)
+            return context
+        },
+        writeFrame: { _ in }, isCancelled: { false },
+        name: "test")
+    let frame = try Frame()
+    frame.pointer.pointee.nb_samples = 1152
+    frame.pointer.pointee.format = AV_SAMPLE_FMT_S16P.rawValue
+    frame.pointer.pointee.sample_rate = 44100
+    av_channel_layout_default(&frame.pointer.pointee.ch_layout, 2)
+    #expect(av_frame_get_buffer(frame.pointer, 0) >= 0)
+    #expect {
+        for _ in 0..<400 { try encoder?.add(frame.pointer) }
+        try encoder?.finish()
+    } throws: { ($0 as? FFmpegError)?.operation == "avcodec_send_frame" }
+    encoder = nil  // waits for the workers: none may be left running
 }
 
 @Test("A cancelled parallel encode stops its workers, aborts the sink and says so")
