@@ -111,7 +111,7 @@ final class ParallelEncoder {
         frameIndex += 1
         if let oldest = open.first, frameIndex == plan.inputEnd(oldest.index) {
             open.removeFirst()
-            try submit(oldest, isLast: false)
+            try submit(oldest)
         }
         try joinReady()
     }
@@ -124,7 +124,7 @@ final class ParallelEncoder {
             nextSegment = last.index + 1
             lastSegment = last.index
             open = []
-            try submit(last, isLast: true)
+            try submit(last)
         }
         while state.isEncoding {
             try joinReady()
@@ -134,14 +134,15 @@ final class ParallelEncoder {
         for frame in joiner.finish() { try write(frame) }
     }
 
-    private func submit(_ audio: SegmentAudio, isLast: Bool) throws {
+    /// Starts a worker for `audio` once fewer than `inFlight` are running.
+    private func submit(_ audio: SegmentAudio) throws {
         while state.busy >= inFlight {
             try joinReady()
             state.waitForResult()
         }
         try joinReady()
         let encoder = try makeEncoder()
-        let job = SegmentJob(audio: audio, encoder: encoder, frameSize: frameSize, isLast: isLast, state: state)
+        let job = SegmentJob(audio: audio, encoder: encoder, frameSize: frameSize, state: state)
         state.started()
         OSThread.detachNewThread { job.run() }
     }
@@ -317,14 +318,12 @@ final class SegmentJob: @unchecked Sendable {  // handed whole to one worker thr
     let audio: SegmentAudio
     let encoder: CodecContext
     let frameSize: Int32
-    let isLast: Bool
     let state: SharedState
 
-    init(audio: SegmentAudio, encoder: CodecContext, frameSize: Int32, isLast: Bool, state: SharedState) {
+    init(audio: SegmentAudio, encoder: CodecContext, frameSize: Int32, state: SharedState) {
         self.audio = audio
         self.encoder = encoder
         self.frameSize = frameSize
-        self.isLast = isLast
         self.state = state
     }
 
@@ -334,7 +333,8 @@ final class SegmentJob: @unchecked Sendable {  // handed whole to one worker thr
         state.finished(audio.index, result)
     }
 
-    /// Every frame the encoder gives for this segment's audio, flushed at the end.
+    /// Every frame the encoder gives for this segment's audio, flushed at the end (a segment that is
+    /// not the last has look-ahead frames after its candidates, so the flush touches none it keeps).
     private func encode() throws -> [EncodedFrame] {
         let frame = try Frame()
         let packet = try Packet()
