@@ -39,7 +39,7 @@ struct EncodingOptionGroup: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Encoder threads for each file (default 1). With 2 or more, the audio is cut into segments of about 26 s that are encoded at once, each by its own LAME encoder on its own thread, and joined into one MP3 stream: one Xing/Info + LAME header, gapless, valid at every join.",
+            "Encoder threads for each file. With 2 or more, the audio is cut into segments of about 26 s that are encoded at once, each by its own LAME encoder on its own thread, and joined into one MP3 stream: one Xing/Info + LAME header, gapless, valid at every join.",
             valueName: "n"))
     var threads: Int = 1
 
