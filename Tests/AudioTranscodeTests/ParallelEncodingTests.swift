@@ -242,6 +242,12 @@ func oneThreadIsSerial() throws {
     let (one, oneBytes) = try encode(wav, options(.cbr(kbps: 192), threads: 1))
     #expect(oneBytes == serialBytes)
     #expect(one.segments == 1 && one.joins.isEmpty && serial.segments == 1)
+    // Shorter than one segment with its look-ahead (174 frames): one segment, flushed as the serial
+    // encode is, so the same bytes even with 2 threads.
+    var short = options(.cbr(kbps: 192), threads: 2)
+    short.segmentFrames = nil
+    let (two, twoBytes) = try encode(wav, short)
+    #expect(two.segments == 1 && twoBytes == serialBytes)
 }
 
 @Test(
