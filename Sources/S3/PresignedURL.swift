@@ -52,8 +52,8 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
         var parameters: [String: String] = [:]
         for pair in fragmentFree.split(separator: "&", omittingEmptySubsequences: true) {
             let equals = pair.firstIndex(of: "=") ?? pair.endIndex
-            let name = PresignedURL.decode(pair[..<equals])
-            let value = equals == pair.endIndex ? "" : PresignedURL.decode(pair[pair.index(after: equals)...])
+            let name = S3Path.formDecode(pair[..<equals])
+            let value = equals == pair.endIndex ? "" : S3Path.formDecode(pair[pair.index(after: equals)...])
             parameters[name] = value
         }
         self.url = url
@@ -148,26 +148,6 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
         }
         if form == .sigV4, let contentMD5 { headers.append(("Content-MD5", contentMD5)) }
         return headers
-    }
-
-    private static func decode(_ text: Substring) -> String {
-        let plusAsSpace = String(text.replacing("+", with: " "))
-        // Percent-decoded when that gives UTF-8, else as written (as removingPercentEncoding did).
-        var bytes: [UInt8] = []
-        var rest = plusAsSpace.utf8[...]
-        while let byte = rest.popFirst() {
-            if byte == UInt8(ascii: "%") {
-                let digits = rest.prefix(2)
-                guard digits.count == 2, digits.allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
-                    let value = UInt8(String(decoding: digits, as: UTF8.self), radix: 16)
-                else { return plusAsSpace }
-                bytes.append(value)
-                rest = rest.dropFirst(2)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self) ?? plusAsSpace
     }
 
     /// `20260102T030405Z`.

@@ -1,8 +1,19 @@
 import ArgumentParser
 import AudioTranscode
-import Foundation
 import HTTPClient
 import S3
+import Threads
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// `s3transcode lambda` (or the binary started as `bootstrap` with no arguments): the process is its
 /// own AWS Lambda custom runtime. It reads its configuration once, makes one S3 session (one
@@ -60,7 +71,7 @@ struct LambdaCommand: ParsableCommand {
         let console = Console.shared
         var failures = 0
         while true {
-            if let code = trap.exitCode { Foundation.exit(code) }
+            if let code = trap.exitCode { exitProcess(code) }
             let invocation: LambdaInvocation
             do {
                 invocation = try api.next()
@@ -68,8 +79,8 @@ struct LambdaCommand: ParsableCommand {
             } catch {
                 failures += 1
                 console.error("the Lambda Runtime API: \(error)")
-                if failures >= 3 { Foundation.exit(ExitStatus.unavailable.rawValue) }
-                Thread.sleep(forTimeInterval: 0.2 * Double(failures))
+                if failures >= 3 { exitProcess(ExitStatus.unavailable.rawValue) }
+                OSThread.sleep(forTimeInterval: 0.2 * Double(failures))
                 continue
             }
             let answer = handler.handle(invocation)
@@ -84,6 +95,9 @@ struct LambdaCommand: ParsableCommand {
         }
     }
 }
+
+/// C's `exit` (inside a `ParsableCommand`, `exit` names ArgumentParser's).
+private func exitProcess(_ status: Int32) -> Never { exit(status) }
 
 /// One line of the function's log per object (CloudWatch reads stderr), as JSON. Never a secret:
 /// errors are the command line's one-line messages, which redact them.

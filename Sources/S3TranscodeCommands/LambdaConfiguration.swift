@@ -1,6 +1,5 @@
 import ArgumentParser
 import AudioTranscode
-import Foundation
 
 /// The options of `transcode` that a Lambda function takes from `S3TRANSCODE_ARGS` (and the
 /// single-option variables such as `S3TRANSCODE_BITRATE`): the same groups, parsed the same way.
@@ -31,11 +30,11 @@ struct DestinationTemplate: Equatable {
         self.text = text
         bucket = String(rest[..<slash])
         key = String(rest[rest.index(after: slash)...])
-        guard !bucket.replacingOccurrences(of: "{bucket}", with: "").contains("{") else {
+        guard !bucket.replacing("{bucket}", with: "").contains("{") else {
             throw CommandFailure(.configuration, "S3TRANSCODE_DEST=\(text): the bucket takes only the {bucket} field")
         }
         do {
-            _ = try KeyTemplate(key.replacingOccurrences(of: "{bucket}", with: "bucket"))
+            _ = try KeyTemplate(key.replacing("{bucket}", with: "bucket"))
         } catch {
             throw CommandFailure(.configuration, "S3TRANSCODE_DEST=\(text): " + error.message)
         }
@@ -43,10 +42,10 @@ struct DestinationTemplate: Equatable {
 
     /// The destination of `s3://sourceBucket/sourceKey`.
     func destination(bucket sourceBucket: String, key sourceKey: String) -> (bucket: String, key: String) {
-        let keyTemplate = key.replacingOccurrences(of: "{bucket}", with: sourceBucket)
+        let keyTemplate = key.replacing("{bucket}", with: sourceBucket)
         // Validated in init with the same fields; a bucket name holds no braces.
         let rendered = (try? KeyTemplate(keyTemplate))?.render(sourceKey) ?? keyTemplate
-        return (bucket.replacingOccurrences(of: "{bucket}", with: sourceBucket), rendered)
+        return (bucket.replacing("{bucket}", with: sourceBucket), rendered)
     }
 
     /// Whether the MP3s go to the bucket whose events start the function.
@@ -74,7 +73,7 @@ struct LambdaConfiguration {
         "part-size", "concurrency", "max-memory",
         "content-type", "cache-control", "storage-class", "sse", "sse-kms-key-id", "acl", "tagging",
         "expected-bucket-owner",
-    ].map { ("S3TRANSCODE_" + $0.uppercased().replacingOccurrences(of: "-", with: "_"), "--" + $0) }
+    ].map { ("S3TRANSCODE_" + $0.uppercased().replacing("-", with: "_"), "--" + $0) }
 
     init(environment: [String: String]) throws(CommandFailure) {
         guard let dest = environment["S3TRANSCODE_DEST"], !dest.isEmpty else {
@@ -85,7 +84,11 @@ struct LambdaConfiguration {
         destination = try DestinationTemplate(dest)
         func globs(_ name: String, default fallback: [String]) -> [String] {
             guard let text = environment[name] else { return fallback }
-            return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            // Blanks (spaces, tabs: Foundation's `.whitespaces`) around each glob, not line breaks.
+            let isBlank: (Character) -> Bool = { $0.isWhitespace && !$0.isNewline }
+            return text.split(separator: ",")
+                .map { String($0.drop(while: isBlank).reversed().drop(while: isBlank).reversed()) }
+                .filter { !$0.isEmpty }
         }
         filter = GlobFilter(
             include: globs("S3TRANSCODE_INCLUDE", default: ["*.wav"]),
@@ -142,7 +145,7 @@ struct LambdaConfiguration {
     private func refuseLoop() throws(CommandFailure) {
         guard destination.writesIntoSourceBucket else { return }
         for pattern in filter.include where !pattern.contains("[") {
-            let sample = pattern.replacingOccurrences(of: "*", with: "sample").replacingOccurrences(of: "?", with: "s")
+            let sample = pattern.replacing("*", with: "sample").replacing("?", with: "s")
             let key = sample.contains("/") ? sample : "incoming/" + sample
             guard filter.accepts(key) else { continue }
             let output = destination.destination(bucket: "bucket", key: key).key

@@ -1,4 +1,10 @@
-import Foundation
+import SigV4
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What one Lambda invocation asks for, read from its event: the objects to transcode, the records
 /// that ask for nothing (skipped, with the reason), and the SQS messages that could not be read.
@@ -51,26 +57,26 @@ struct LambdaEvent {
     /// Reads an invocation's payload. Throws when the payload is not JSON or not a shape listed above
     /// (a malformed SQS body is not thrown: it becomes a `Malformed` entry for that message).
     init(json: [UInt8]) throws(ParseError) {
-        guard let value = try? JSONSerialization.jsonObject(with: Data(json)) else {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(json)) else {
             throw ParseError(description: "the event is not JSON")
         }
         try read(value, messageId: nil)
     }
 
-    private mutating func read(_ value: Any, messageId: String?) throws(ParseError) {
-        guard let event = value as? [String: Any] else {
+    private mutating func read(_ value: JSONValue, messageId: String?) throws(ParseError) {
+        guard let event = value.object else {
             throw ParseError(description: "the event is not a JSON object")
         }
-        if let records = event["Records"] as? [[String: Any]] {
+        if let records = event["Records"]?.objects {
             for record in records { try readRecord(record, messageId: messageId) }
-        } else if event["Event"] as? String == "s3:TestEvent" {
+        } else if event["Event"]?.string == "s3:TestEvent" {
             skipped.append(
                 Skipped(
-                    what: "s3:TestEvent of \(event["Bucket"] as? String ?? "?")",
+                    what: "s3:TestEvent of \(event["Bucket"]?.string ?? "?")",
                     reason: "a test event S3 sends when a notification is configured", messageId: messageId))
-        } else if event["Type"] as? String == "Notification", let message = event["Message"] as? String {
+        } else if event["Type"]?.string == "Notification", let message = event["Message"]?.string {
             try read(LambdaEvent.parse(message, what: "the SNS message"), messageId: messageId)
-        } else if let detailType = event["detail-type"] as? String, let detail = event["detail"] as? [String: Any] {
+        } else if let detailType = event["detail-type"]?.string, let detail = event["detail"]?.object {
             readEventBridge(detailType: detailType, detail: detail, messageId: messageId)
         } else {
             throw ParseError(
@@ -79,31 +85,31 @@ struct LambdaEvent {
         }
     }
 
-    private mutating func readRecord(_ record: [String: Any], messageId: String?) throws(ParseError) {
-        if let s3 = record["s3"] as? [String: Any] {
-            readS3Record(s3, eventName: record["eventName"] as? String ?? "", messageId: messageId)
-        } else if let body = record["body"] as? String,
-            record["eventSource"] as? String == "aws:sqs" || record["messageId"] != nil
+    private mutating func readRecord(_ record: [String: JSONValue], messageId: String?) throws(ParseError) {
+        if let s3 = record["s3"]?.object {
+            readS3Record(s3, eventName: record["eventName"]?.string ?? "", messageId: messageId)
+        } else if let body = record["body"]?.string,
+            record["eventSource"]?.string == "aws:sqs" || record["messageId"] != nil
         {
             isSQS = true
-            let id = record["messageId"] as? String
+            let id = record["messageId"]?.string
             do {
                 try read(LambdaEvent.parse(body, what: "the SQS message body"), messageId: id)
             } catch {
                 malformed.append(Malformed(messageId: id, error: "SQS message \(id ?? "?"): \(error.description)"))
             }
-        } else if let sns = record["Sns"] as? [String: Any], let message = sns["Message"] as? String {
+        } else if let sns = record["Sns"]?.object, let message = sns["Message"]?.string {
             try read(LambdaEvent.parse(message, what: "the SNS message"), messageId: messageId)
         } else {
             throw ParseError(
                 description: "a record is neither S3, SQS nor SNS (eventSource "
-                    + "\(record["eventSource"] as? String ?? record["EventSource"] as? String ?? "none"))")
+                    + "\(record["eventSource"]?.string ?? record["EventSource"]?.string ?? "none"))")
         }
     }
 
-    private mutating func readS3Record(_ s3: [String: Any], eventName: String, messageId: String?) {
-        let bucket = (s3["bucket"] as? [String: Any])?["name"] as? String ?? ""
-        let rawKey = (s3["object"] as? [String: Any])?["key"] as? String ?? ""
+    private mutating func readS3Record(_ s3: [String: JSONValue], eventName: String, messageId: String?) {
+        let bucket = s3["bucket"]?.object?["name"]?.string ?? ""
+        let rawKey = s3["object"]?.object?["key"]?.string ?? ""
         let key = LambdaEvent.decodeS3Key(rawKey)
         guard eventName.hasPrefix("ObjectCreated:") else {
             skipped.append(
@@ -117,9 +123,9 @@ struct LambdaEvent {
     }
 
     /// EventBridge's keys are not URL-encoded.
-    private mutating func readEventBridge(detailType: String, detail: [String: Any], messageId: String?) {
-        let bucket = (detail["bucket"] as? [String: Any])?["name"] as? String ?? ""
-        let key = (detail["object"] as? [String: Any])?["key"] as? String ?? ""
+    private mutating func readEventBridge(detailType: String, detail: [String: JSONValue], messageId: String?) {
+        let bucket = detail["bucket"]?.object?["name"]?.string ?? ""
+        let key = detail["object"]?.object?["key"]?.string ?? ""
         guard detailType == "Object Created" else {
             skipped.append(
                 Skipped(
@@ -131,8 +137,8 @@ struct LambdaEvent {
         objects.append(Object(bucket: bucket, key: key, messageId: messageId))
     }
 
-    private static func parse(_ text: String, what: String) throws(ParseError) -> Any {
-        guard let value = try? JSONSerialization.jsonObject(with: Data(text.utf8)) else {
+    private static func parse(_ text: String, what: String) throws(ParseError) -> JSONValue {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
             throw ParseError(description: "\(what) is not JSON")
         }
         return value
@@ -140,9 +146,57 @@ struct LambdaEvent {
 
     /// An S3 notification's key as S3 writes it: form-URL-encoded, `+` for a space, then percent
     /// escapes (`a+b.wav` is `a b.wav`, `a%2Bb.wav` is `a+b.wav`). A key with an invalid escape is
-    /// taken as written.
+    /// taken as written (`+` still a space).
     static func decodeS3Key(_ key: String) -> String {
-        let spaced = key.replacingOccurrences(of: "+", with: " ")
-        return spaced.removingPercentEncoding ?? spaced
+        S3Path.formDecode(key)
+    }
+}
+
+/// Any JSON value, for events whose shape is only known once read: decoded with FoundationEssentials'
+/// `JSONDecoder` (Foundation's `JSONSerialization` would link ICU into the binary).
+enum JSONValue: Decodable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    var string: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    var object: [String: JSONValue]? {
+        if case .object(let value) = self { return value }
+        return nil
+    }
+
+    /// An array whose every element is an object (nil otherwise, as `as? [[String: Any]]` was).
+    var objects: [[String: JSONValue]]? {
+        guard case .array(let values) = self else { return nil }
+        var objects: [[String: JSONValue]] = []
+        for value in values {
+            guard let object = value.object else { return nil }
+            objects.append(object)
+        }
+        return objects
     }
 }

@@ -1,8 +1,13 @@
 import AudioTranscode
-import Dispatch
-import Foundation
 import HTTPClient
 import Synchronization
+import Threads
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One invocation, as `GET …/runtime/invocation/next` hands it out.
 struct LambdaInvocation {
@@ -98,8 +103,10 @@ final class DeadlineWatchdog: @unchecked Sendable {  // mutable state is in `sta
     let deadline: Date
     let margin: Double
     private let cancellation: CancellationFlag
-    private let finished = DispatchSemaphore(value: 0)
-    private let exited = DispatchSemaphore(value: 0)
+    /// Guards `finished` and `exited`, the watchdog thread's two handshakes with `finish()`.
+    private let handshake = Condition()
+    private var finished = false
+    private var exited = false
 
     private struct State {
         var reason: String?
@@ -112,15 +119,21 @@ final class DeadlineWatchdog: @unchecked Sendable {  // mutable state is in `sta
         self.deadline = deadline
         self.margin = margin
         self.cancellation = cancellation
-        let thread = Thread { [self] in
-            let wait = deadline.timeIntervalSinceNow - margin
-            if finished.wait(timeout: .now() + max(0, wait)) == .timedOut {
-                stop("less than \(LambdaLogLine.rounded(margin)) s were left before the Lambda deadline")
+        OSThread.detachNewThread { [self] in
+            let timedOut = handshake.withLock {
+                while !finished {
+                    let left = deadline.timeIntervalSinceNow - margin
+                    if left <= 0 { return true }
+                    handshake.wait(seconds: left)
+                }
+                return false
             }
-            exited.signal()
+            if timedOut { stop("less than \(LambdaLogLine.rounded(margin)) s were left before the Lambda deadline") }
+            handshake.withLock {
+                exited = true
+                handshake.broadcast()
+            }
         }
-        thread.name = "s3transcode.lambda.deadline"
-        thread.start()
     }
 
     /// Why the invocation's jobs were stopped, once they were.
@@ -158,7 +171,10 @@ final class DeadlineWatchdog: @unchecked Sendable {  // mutable state is in `sta
     /// Ends the watch (the invocation is answered); returns once the watchdog thread has left, so
     /// it cannot cancel the next invocation's work.
     func finish() {
-        finished.signal()
-        exited.wait()
+        handshake.withLock {
+            finished = true
+            handshake.broadcast()
+            while !exited { handshake.wait() }
+        }
     }
 }

@@ -31,6 +31,33 @@ public enum S3Path {
         items.map { encodeQueryComponent($0.name) + "=" + encodeQueryComponent($0.value ?? "") }
             .joined(separator: "&")
     }
+
+    /// Decodes a form-URL-encoded component, as S3 writes a key into an event notification and as a
+    /// presigned URL's query carries its values: `+` is a space, then `%XX` escapes (any case). When
+    /// an escape is malformed or the decoded bytes are not UTF-8, the text as written (with `+` as a
+    /// space), as Foundation's `removingPercentEncoding` fallback gave.
+    ///
+    ///     S3Path.formDecode("a+b%2Bc%C3%A9") == "a b+cé"
+    ///     S3Path.formDecode("100%zz+x") == "100%zz x"
+    public static func formDecode(_ text: some StringProtocol) -> String {
+        let spaced = text.utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(spaced.count)
+        var i = 0
+        while i < spaced.count {
+            if spaced[i] != UInt8(ascii: "%") {
+                bytes.append(spaced[i])
+                i += 1
+                continue
+            }
+            guard i + 2 < spaced.count, let high = hexValue(spaced[i + 1]), let low = hexValue(spaced[i + 2]) else {
+                return String(decoding: spaced, as: UTF8.self)
+            }
+            bytes.append(high << 4 | low)
+            i += 3
+        }
+        return String(validating: bytes, as: UTF8.self) ?? String(decoding: spaced, as: UTF8.self)
+    }
 }
 
 private let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)

@@ -61,7 +61,12 @@ public final class Condition: @unchecked Sendable {
 
     public init() {
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        // Timed waits measure on the monotonic clock: setting the wall clock does not move them.
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -80,6 +85,22 @@ public final class Condition: @unchecked Sendable {
     }
     /// Releases the lock while waiting; holds it again on return (which may be spurious).
     public func wait() { pthread_cond_wait(condition, mutex) }
+    /// `wait()` for at most `seconds`: returns on a signal, a spurious wake-up or when the time has
+    /// passed, so callers loop on their own condition and the time left.
+    public func wait(seconds: Double) {
+        guard seconds > 0 else { return }
+        var end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &end)
+        let whole = seconds.rounded(.down)
+        // Seconds beyond any real wait (a deadline days away) are capped rather than overflowing.
+        end.tv_sec += Int(min(whole, 1e9))
+        end.tv_nsec += Int((seconds - whole) * 1e9)
+        if end.tv_nsec >= 1_000_000_000 {
+            end.tv_sec += 1
+            end.tv_nsec -= 1_000_000_000
+        }
+        pthread_cond_timedwait(condition, mutex, &end)
+    }
     public func signal() { pthread_cond_signal(condition) }
     public func broadcast() { pthread_cond_broadcast(condition) }
 }

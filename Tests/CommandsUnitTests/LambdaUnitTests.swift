@@ -78,6 +78,41 @@ struct LambdaUnitTests {
         #expect(throws: LambdaEvent.ParseError.self) { try LambdaEvent(json: Array("[1,2]".utf8)) }
     }
 
+    @Test("JSON as JSONSerialization read it: values of other types are absent, null counts as present")
+    func jsonShapes() throws {
+        // A key that is a number, a bucket that is null: read as missing (empty), not as an error.
+        let odd =
+            #"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":null},"object":{"key":5}}}]}"#
+        #expect(try LambdaEvent(json: Array(odd.utf8)).objects == [.init(bucket: "", key: "")])
+        // An SQS record with "messageId": null is still SQS (the key is there).
+        let body = Self.json(#"{"Records":[\#(Self.s3Record("b", "a.wav"))]}"#)
+        let sqs = #"{"Records":[{"messageId":null,"body":\#(body)}]}"#
+        let event = try LambdaEvent(json: Array(sqs.utf8))
+        #expect(event.isSQS && event.objects == [.init(bucket: "b", key: "a.wav")])
+        // Records that are not all objects: not a records list, so an unknown event.
+        #expect(throws: LambdaEvent.ParseError.self) {
+            try LambdaEvent(json: Array(#"{"Records":[\#(Self.s3Record("b", "a.wav")),7]}"#.utf8))
+        }
+        // Nested arrays, numbers, booleans and escapes elsewhere in the event do not matter.
+        let noisy =
+            #"{"x":[1,-2.5e3,true,false,null,[{}],"\u00e9\n"],"Records":[\#(Self.s3Record("b", "%E2%82%AC.wav"))]}"#
+        #expect(try LambdaEvent(json: Array(noisy.utf8)).objects == [.init(bucket: "b", key: "€.wav")])
+        for text in ["", "{", "nul", #"{"Records":}"#, "\u{FF}"] {
+            #expect(throws: LambdaEvent.ParseError.self, "\(text)") { try LambdaEvent(json: Array(text.utf8)) }
+        }
+        #expect(throws: LambdaEvent.ParseError.self) { try LambdaEvent(json: Array(#""text""#.utf8)) }
+    }
+
+    @Test("S3TRANSCODE_INCLUDE and _EXCLUDE: comma-separated, blanks around each glob dropped, empty ones too")
+    func globLists() throws {
+        let configuration = try LambdaConfiguration(environment: [
+            "S3TRANSCODE_DEST": "s3://out/{stem}.mp3", "S3TRANSCODE_INCLUDE": " *.wav ,\t*.flac\u{00A0}, ,",
+            "S3TRANSCODE_EXCLUDE": "tmp/* ",
+        ])
+        #expect(configuration.filter.include == ["*.wav", "*.flac"])
+        #expect(configuration.filter.exclude == ["tmp/*"])
+    }
+
     @Test("the destination template: {bucket} and batch's fields")
     func destination() throws {
         let template = try DestinationTemplate("s3://{bucket}-mp3/{dir}/{stem}.mp3")

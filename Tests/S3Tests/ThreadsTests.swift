@@ -26,6 +26,37 @@ struct ThreadsTests {
         #expect(done.withLock { $0 } == 4)
     }
 
+    @Test("Condition.wait(seconds:) gives up after about the time given, and a signal ends it early")
+    func timedWait() {
+        let condition = Condition()
+        var start = ContinuousClock.now
+        condition.withLock { condition.wait(seconds: 0.1) }
+        var elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(95) && elapsed < .seconds(2), "\(elapsed)")
+
+        let signalled = Mutex(false)
+        start = ContinuousClock.now
+        OSThread.detachNewThread {
+            OSThread.sleep(forTimeInterval: 0.05)
+            condition.withLock {
+                signalled.withLock { $0 = true }
+                condition.broadcast()
+            }
+        }
+        condition.withLock {
+            while !signalled.withLock({ $0 }) { condition.wait(seconds: 30) }
+        }
+        elapsed = ContinuousClock.now - start
+        #expect(elapsed < .seconds(5), "\(elapsed)")
+        // Zero, negative and absurdly long-past times return at once.
+        start = ContinuousClock.now
+        condition.withLock {
+            condition.wait(seconds: 0)
+            condition.wait(seconds: -1)
+        }
+        #expect(ContinuousClock.now - start < .milliseconds(50))
+    }
+
     @Test("OSThread.sleep waits about as long as asked")
     func sleep() {
         let start = ContinuousClock.now

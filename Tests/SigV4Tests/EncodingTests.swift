@@ -30,6 +30,23 @@ struct EncodingTests {
         #expect(SigV4Signer.canonicalURI("/" + encoded) == "/" + encoded)
     }
 
+    @Test(
+        "form decoding: + is a space, then %XX escapes; malformed escapes and non-UTF-8 bytes give the text as written",
+        arguments: [
+            ("a+b.wav", "a b.wav"), ("a%2Bb.wav", "a+b.wav"), ("a%2bb", "a+b"), ("100%25.wav", "100%.wav"),
+            ("%C3%BCn%C3%AF+c%C3%B6d%C3%A9.wav", "ünï cödé.wav"), ("%c3%a9", "é"), ("dir%2Fx", "dir/x"),
+            ("日本+音楽", "日本 音楽"), ("", ""), ("+++", "   "), ("%20%2B+", " + "),
+            ("bad%zz+x.wav", "bad%zz x.wav"), ("end%", "end%"), ("end%4", "end%4"), ("%%41", "%%41"),
+            ("a%4+b", "a%4 b"), ("%FF+x", "%FF x"), ("%C3+x", "%C3 x"), ("%C3%28", "%C3%28"),
+        ])
+    func formDecoding(_ text: String, _ decoded: String) {
+        #expect(S3Path.formDecode(text) == decoded)
+        #expect(S3Path.formDecode(text[...]) == decoded)
+        // What it replaces: Foundation's decoding, with its fallback to the text as written.
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        #expect(S3Path.formDecode(text) == spaced.removingPercentEncoding ?? spaced)
+    }
+
     @Test("path-style and virtual-hosted paths")
     func paths() {
         #expect(S3Path.path(key: "a b") == "/a%20b")
