@@ -162,8 +162,12 @@ debian_static_libs() {
     # pkg-config files for the Swift build: every static dependency in Libs (SwiftPM reads no
     # Libs.private), and -L to this folder first; without the flags SwiftPM refuses (-pthread: the
     # Swift runtime links it anyway; -DCURL_STATICLIB matters on Windows only).
-    local pc="$prefix/lib/pkgconfig"
+    local pc="$prefix/lib/pkgconfig" built
     for f in "$pc"/lib*.pc; do
+        # The folder they were built in, which a moved cache no longer is: then the headers would be
+        # taken from /usr/include and the libraries found only by chance.
+        built=$(awk -F= '/^prefix=/ { print $2; exit }' "$f")
+        [ "$built" = "$prefix" ] || sed -i "s|$built|$prefix|g" "$f"
         grep -q '^# s3t: static' "$f" && continue
         awk '/^Libs:/ { libs = $0; next } /^Libs.private:/ { priv = substr($0, 15); next }
              { gsub(/ -DCURL_STATICLIB/, ""); print }
@@ -183,11 +187,16 @@ debian_static_libs
 # --- Swift -------------------------------------------------------------------------------------
 scratch="${S3T_RELEASE_SCRATCH:-$root/.build-release}"
 # -s strips the symbol tables; -static-libgcc takes the unwinder from libgcc_eh.a, not libgcc_s.so;
-# glibc-compat.o keeps glibc's symbol versions at 2.34 or older (see the file).
+# glibc-compat.o keeps glibc's symbol versions at 2.34 or older (see the file);
+# --no-export-dynamic undoes SwiftPM's --export-dynamic: nothing loads this binary's symbols, and
+# exporting 7,900 of them cost 1.2 MB and symbol lookups at every start.
+# The link map (which archive members went in, and their sizes) is checked below.
 gcc -O2 -c Scripts/glibc-compat.c -o "$prefix/lib/glibc-compat.o"
+link_map="${S3T_LINK_MAP:-$scratch/s3transcode.map}"
+mkdir -p "$(dirname "$link_map")"
 swift_flags=(-c release --scratch-path "$scratch" --static-swift-stdlib
     -Xlinker -s -Xswiftc -Xclang-linker -Xswiftc -static-libgcc -Xlinker "$prefix/lib/glibc-compat.o"
-    ${S3T_LINK_MAP:+-Xlinker "-Map=$S3T_LINK_MAP"})
+    -Xlinker --no-export-dynamic -Xlinker "-Map=$link_map")
 log "swift: building"
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" swift build "${swift_flags[@]}" --product s3transcode >&2
 binary="$(swift build "${swift_flags[@]}" --show-bin-path)/s3transcode"
@@ -226,14 +235,15 @@ notices() {
     section "GCC runtime (libstdc++, libgcc), GPL-3.0 with GCC Runtime Library Exception" /usr/share/doc/libstdc++6/copyright
 }
 
-# Foundation's non-Essentials parts (Thread, NSString, String(format:) …) bring ICU and its 30+ MB
-# of data: the sources use FoundationEssentials, and this keeps it so.
-# A warning for now: the Lambda runtime (S3TranscodeCommands/Lambda*.swift) still uses Thread,
-# JSONSerialization and Foundation's string methods; set S3T_REQUIRE_NO_ICU=1 to make it an error.
-if grep -q -a 'icudt[0-9]*l' "$binary"; then
-    log "WARNING: ICU is linked in (30+ MB): some code uses Foundation beyond FoundationEssentials; find it with"
-    log "  nm -u $scratch/$arch-unknown-linux-gnu/release/*.build/*.o | grep -E '10Foundation[^E]|10FoundationE' | swift demangle"
-    [ -z "${S3T_REQUIRE_NO_ICU:-}" ] || exit 1
+# Foundation beyond FoundationEssentials (Thread, NSString, JSONSerialization, String(format:) …)
+# brings CoreFoundation and ICU with its 30+ MB of data, FoundationXML libxml2: the sources use
+# FoundationEssentials only, and this keeps it so.
+heavy=$(grep -o -E 'lib(Foundation|FoundationInternationalization|_FoundationICU|CoreFoundation|FoundationXML|FoundationNetworking|xml2|icu[a-z0-9]*)\.a' "$link_map" | sort -u | tr '\n' ' ' || true)
+if [ -n "$heavy" ] || grep -q -a 'icudt[0-9]*l' "$binary"; then
+    log "Foundation beyond FoundationEssentials, ICU or libxml2 is linked in: ${heavy:-ICU data}; find the code with"
+    log "  nm -u $scratch/$arch-unknown-linux-gnu/release/*.build/*.o | swift demangle | grep -E 'Foundation\.|FoundationInternationalization|FoundationXML'"
+    log "  or look up which object pulled it in: grep -B1 -A1 -E 'libFoundation\.a|_FoundationICU' $link_map"
+    exit 1
 fi
 
 # --- Tarball -----------------------------------------------------------------------------------
