@@ -43,6 +43,7 @@ Python 3 standard library only; ffmpeg and mpg123 on PATH.
 
 import argparse
 import array
+import itertools
 import json
 import math
 import operator
@@ -582,11 +583,13 @@ def lag_search(source, serial, rate, channels, total):
     mul = operator.mul
     seg = b[start:start + LAG_SAMPLES]
     xx = sum(map(mul, seg, seg))
-    sig = sum(map(mul, a[start:start + LAG_SAMPLES], a[start:start + LAG_SAMPLES]))
+    squares = [0, *itertools.accumulate(map(mul, a, a))]  # squares[i]: sum of a[:i] squared
+    energy = lambda lo: squares[lo + LAG_SAMPLES] - squares[lo]
+    sig = energy(start)
     snr = {}
     for lag in range(-LAG_RANGE, LAG_RANGE + 1):
         ref = a[start + lag:start + lag + LAG_SAMPLES]
-        snr[lag] = snr_db(sig, sum(map(mul, ref, ref)) - 2 * sum(map(mul, ref, seg)) + xx, LAG_SAMPLES)
+        snr[lag] = snr_db(sig, energy(start + lag) - 2 * sum(map(mul, ref, seg)) + xx, LAG_SAMPLES)
     best = max(snr, key=lambda lag: (snr[lag], -abs(lag)))
     ties = sorted(lag for lag in snr if snr[lag] >= snr[best] - 0.1)
     return best, snr[0], snr[best], ties
