@@ -29,6 +29,7 @@ Checks, for the serial and the parallel stream alike:
   gapless     both decodes hold exactly the source's sample count (the source decoded by ffmpeg at the
               MP3's rate and channel count).
 Then, for the pair:
+  same format the same MPEG version, rate and channel count.
   alignment   the serial decode matches the source best at lag 0 within +-1152 samples (first channel,
               8192 samples; lags whose error is within 0.1 dB of the best count as ties: a sine repeats).
   joins       the join frames increase and lie inside the parallel stream.
@@ -702,6 +703,10 @@ def command_check(args):
         mpg[label][0].join()
         check_decoders(report, label, decoded[label], mpg[label][1], channels, source_samples)
 
+    formats = {label: (VERSION_NAMES[st.audio[0].version], st.audio[0].rate, st.audio[0].channels)
+               for label, st in streams.items()}
+    report.add("same format", formats["serial"] == formats["parallel"],
+               f"serial {' '.join(map(str, formats['serial']))}, parallel {' '.join(map(str, formats['parallel']))}")
     total_frames = len(streams["parallel"].audio)
     outside = [f for f in joins if not 0 < f < total_frames]
     unordered = any(x >= y for x, y in zip(joins, joins[1:]))
@@ -982,6 +987,8 @@ def command_selftest(args):
          ["alignment"]),
         ("parallel at 160 kbit/s against serial at 192", ["--parallel", path("160k.mp3"), "--joins", "100"],
          ["transparency whole file"]),
+        ("a serial encode at 8 kHz mono against the 44.1 kHz stereo one", ["--serial", path("lsf.mp3"),
+                                                                           "--joins", "100"], ["same format"]),
         ("joins outside the stream", ["--parallel", path("good.mp3"), "--joins", "100,100000"], ["joins"]),
     ]
     me = os.path.abspath(__file__)
