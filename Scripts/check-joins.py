@@ -319,9 +319,10 @@ def lame_offset(stream):
 
 def tag_crcs(b, x, lame):
     """The LAME tag CRC as LAME defines it (the frame's bytes before the CRC field) and as FFmpeg's muxer
-    writes it (the frame's first 190 bytes, the field zero while computed: the same thing for MPEG-1
-    stereo, where the field is at 190; not for mono or MPEG-2, where it is earlier)."""
-    frame = bytearray(b[x.offset:x.offset + max(190, lame + 36 - x.offset)])
+    writes it (the frame's first 190 bytes, the field zero while computed, zeros past a shorter frame:
+    its buffer's padding). The same for MPEG-1 stereo, where the field is at 190; not for mono or
+    MPEG-2, where it is earlier."""
+    frame = bytearray(b[x.offset:x.offset + x.length]).ljust(190, b"\0")
     field = lame + 34 - x.offset
     frame[field:field + 2] = b"\0\0"
     return {crc16_lame(frame[:field]), crc16_lame(frame[:190])}
@@ -892,6 +893,7 @@ def command_selftest(args):
         path("late.mp3"))
     run("lame", "--quiet", "-p", "-b", "192", source, path("crc.mp3"))
     run(*ffmpeg, "-ac", "1", "-ar", "8000", "-c:a", "libmp3lame", "-q:a", "5", path("lsf.mp3"))
+    run(*ffmpeg, "-ac", "1", "-ar", "22050", "-c:a", "libmp3lame", "-q:a", "4", path("mpeg2.mp3"))
 
     good = bytearray(read_file(path("good.mp3")))
     g = Stream(bytes(good))
@@ -936,6 +938,9 @@ def command_selftest(args):
         data[xing_frames_at:xing_frames_at + 4] = (len(g.audio) + 1).to_bytes(4, "big")
         fix_tag_crc(data, g)
 
+    def lowpass(data):
+        data[lame_offset(g) + 10] ^= 1
+
     def more_padding(data):
         lame = lame_offset(g)
         pad = ((data[lame + 22] & 0x0F) << 8 | data[lame + 23]) + 100
@@ -953,6 +958,8 @@ def command_selftest(args):
                                                                     "--joins", "100,200"], []),
         ("MPEG-2.5 mono at 8 kHz, VBR (576-sample frames, the other side information layout)",
          ["validate", path("lsf.mp3")], []),
+        ("MPEG-2 mono at 22.05 kHz, VBR (its Xing frame shorter than the 190 bytes of FFmpeg's tag CRC)",
+         ["validate", path("mpeg2.mp3")], []),
         ("a VBR encode against itself", ["--serial", path("good-vbr.mp3"), "--parallel", path("good-vbr.mp3"),
                                          "--joins", "parallel: 3 segments, joins at frames 80,160"], []),
         (f"splice of two encodes at frame {short_k}, where the reservoir lacks the bytes",
@@ -980,6 +987,8 @@ def command_selftest(args):
          ["validate", write("crc-flipped.mp3", bytes(crc))], ["stream frames"]),
         ("Xing frame count one too many (tag CRC fixed)",
          ["--parallel", write("xing-count.mp3", patched(more_frames)), "--joins", "100"], ["parallel xing"]),
+        ("one bit of the LAME tag's lowpass byte flipped",
+         ["--parallel", write("lowpass.mp3", patched(lowpass)), "--joins", "100"], ["parallel xing"]),
         ("LAME padding 100 too many (tag CRC fixed)",
          ["--parallel", write("padding.mp3", patched(more_padding)), "--joins", "100"],
          ["parallel gapless", "parallel xing"]),
