@@ -214,6 +214,27 @@ def crc16_lame(data, crc=0):
     return crc
 
 
+def crc16_lame_fast(data, crc=0):
+    """crc16_lame two bytes a step (a 16-bit CRC's state is consumed whole by one 16-bit word): the
+    music CRC of a 60-minute stream in seconds rather than a quarter of a minute."""
+    global CRC16_ARC_WORDS
+    if CRC16_ARC_WORDS is None:
+        t = CRC16_ARC
+        CRC16_ARC_WORDS = array.array("H", (t[(t[w & 0xFF] ^ (w >> 8)) & 0xFF] ^ ((t[w & 0xFF] ^ (w >> 8)) >> 8)
+                                            for w in range(65536)))
+    table = CRC16_ARC_WORDS
+    words = array.array("H")
+    words.frombytes(bytes(data[:len(data) // 2 * 2]))
+    if sys.byteorder != "little":
+        words.byteswap()
+    for w in words:
+        crc = table[crc ^ w]
+    return crc16_lame(data[len(data) // 2 * 2:], crc)
+
+
+CRC16_ARC_WORDS = None
+
+
 class Stream:
     """An MP3 file split into its ID3v2 tag, Xing/Info frame, audio frames and ID3v1 tag."""
 
@@ -253,7 +274,7 @@ def check_frames(stream):
     if not frames:
         return problems + ["no audio frames"], "no frames"
     first = frames[0]
-    rates, bitrates, modes = set(), set(), set()
+    bitrates, modes = set(), set()
     protected = 0
     for i, f in enumerate(frames):
         if (f.version, f.rate, f.channels) != (first.version, first.rate, first.channels):
@@ -267,7 +288,6 @@ def check_frames(stream):
             if stored != computed:
                 problems.append(f"frame {i}: CRC {stored:04x}, computed {computed:04x}")
         problems += [f"frame {i}: {p}" for p in parse_side_info(b, f)]
-        rates.add(f.rate)
         bitrates.add(f.bitrate // 1000)
         modes.add(f.mode)
     mode_names = {0: "stereo", 1: "joint stereo", 2: "dual channel", 3: "mono"}
@@ -386,9 +406,7 @@ def check_xing(stream, source_samples=None):
         computed = tag_crcs(b, x, lame)
         if tag_crc not in computed:
             problems.append(f"LAME tag CRC {tag_crc:04x}, computed " + " or ".join(f"{c:04x}" for c in computed))
-        computed = 0
-        for f in frames:
-            computed = crc16_lame(b[f.offset:f.offset + f.length], computed)
+        computed = crc16_lame_fast(b[frames[0].offset:frames[-1].offset + frames[-1].length])
         if music_crc != computed:
             problems.append(f"LAME music CRC {music_crc:04x}, computed {computed:04x} over the audio frames")
         if source_samples is not None and delay + source_samples + padding != len(frames) * frames[0].samples:
@@ -1074,8 +1092,12 @@ def main(argv):
     p = sub.add_parser("selftest", help="break streams on purpose and show that every check fails")
     p.add_argument("--keep", help="keep the streams in this folder")
     args = parser.parse_args(argv)
-    return {"check": command_check, "validate": command_validate, "gen": command_gen,
-            "selftest": command_selftest}[args.command](args)
+    try:
+        return {"check": command_check, "validate": command_validate, "gen": command_gen,
+                "selftest": command_selftest}[args.command](args)
+    except OSError as error:
+        print(f"check-joins: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
