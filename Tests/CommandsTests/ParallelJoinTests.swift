@@ -58,6 +58,34 @@ struct ParallelJoinTests {
         #expect(check.status == 0, "\(inputName), \(modeName):\n\(check.stdout)\(check.stderr)")
     }
 
+    @Test("MPEG-2 (22.05 kHz mono in and out, 576-sample frames): the parallel encode passes every check")
+    func mpeg2() throws {
+        let folder = try FixtureFolder()
+        try JoinChecker.generate(in: folder, seconds: Self.seconds)
+        let input = folder.url.appendingPathComponent("mono.wav").path
+        let convert = Process()
+        convert.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        convert.arguments = [
+            "ffmpeg", "-nostdin", "-v", "error", "-i", folder.url.appendingPathComponent("music.wav").path,
+            "-ac", "1", "-ar", "22050", input,
+        ]
+        try convert.run()
+        convert.waitUntilExit()
+        try #require(convert.terminationStatus == 0, "ffmpeg could not make the 22.05 kHz mono input")
+        let mode = ["--vbr", "4"]
+        let serial = try Self.serial(input, mode, in: folder)
+        let parallel = folder.url.appendingPathComponent("parallel.mp3").path
+        let run = try CommandLineTool.run(
+            [input, parallel, "--threads", "2", "-v"] + mode,
+            environment: Self.environment(CommandLineTool.bareEnvironment()))
+        try #require(run.status == 0, "\(run.stderr)")
+        let (segments, joins) = try Self.joins(run)
+        #expect(segments >= 3 && joins.count == segments - 1, "\(segments) segments, joins \(joins)")
+        let check = try JoinChecker.check(source: input, serial: serial, parallel: parallel, joins: joins)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("MPEG-2 Layer III 22050 Hz mono"), "\(check.stdout)")
+    }
+
     @Test("Into S3 (SigV4-checking moto): the stored object passes every check")
     func intoS3() throws {
         let (client, server) = try CommandMoto.client()
