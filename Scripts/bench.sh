@@ -2,27 +2,32 @@
 # Benchmarks s3transcode side by side with the tools people would otherwise use, in one run,
 # and prints the figures as ratios (this machine is shared and noisy: compare within a run).
 #
-# Usage: Scripts/bench.sh [--reps N] [--minutes M] [--only file|batch|s3|portable]
+# Usage: Scripts/bench.sh [--reps N] [--minutes M] [--only file|batch|s3|portable|parallel]
 #   wall time: the median of N runs (default 3); peak RSS: the largest of them (GNU time's %M).
-#   --only runs one section: the local-file rows, the batch-to-S3 rows or the S3 rows (10 and
-#   60 minute WAVs to a local moto server, --max-memory 10M, idle RSS). By default all three.
+#   --only runs one section: the local-file rows (--minutes long, default 10), the batch-to-S3 rows
+#   or the S3 rows (10 and 60 minute WAVs to a local moto server, --max-memory 10M, idle RSS). By
+#   default all three.
 #   --only portable: the portable release binary beside the development build (issue 11's table);
 #   not part of the default run (it builds the development release binary as well).
+#   --only parallel: segment-parallel encoding (issue 13's table): one WAV (--minutes long, default
+#   60) with --threads 1, 2 and 4, to S3 against ffmpeg | aws s3 cp -, and Scripts/check-joins.py on
+#   the --threads 2 output; not part of the default run (the machine is shared: it takes a while).
 # SWIFT_BUILD_FLAGS (for example "--scratch-path .build-mine") is passed to the swift commands.
+# S3T_BENCH_BIN=PATH benchmarks that binary instead of building the release one (build-release.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reps=3 minutes=10 only=""
+reps=3 minutes="" only=""
 while [ $# -gt 0 ]; do
     case $1 in
         --reps) reps=$2; shift 2 ;;
         --minutes) minutes=$2; shift 2 ;;
         --only) only=$2; shift 2 ;;
-        *) echo "bench.sh: unknown option $1 (use --reps N, --minutes M, --only file|batch|s3|portable)" >&2; exit 64 ;;
+        *) echo "bench.sh: unknown option $1 (use --reps N, --minutes M, --only file|batch|s3|portable|parallel)" >&2; exit 64 ;;
     esac
 done
 
 bash Scripts/setup.sh >/dev/null
-bin=$(bash Scripts/build-release.sh 2>/dev/null)
+bin=${S3T_BENCH_BIN:-$(bash Scripts/build-release.sh 2>/dev/null)}
 work=$(mktemp -d /tmp/s3t-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -42,7 +47,31 @@ row() { # row LABEL TIME RSS REF_TIME REF_RSS
         'BEGIN { printf "| %-34s | %8.2f | %6.2f | %8.1f | %6.2f |\n", l, t, t/rt, r/1024, r/rr }'
 }
 
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+maximum() { printf '%s\n' "$@" | sort -n | tail -n1; }
+
+# once_ours WAV ARGS...: one s3transcode run into the local moto (start_s3); prints "seconds peak_kib cpu_seconds".
+once_ours() {
+    local wav=$1; shift
+    /usr/bin/time -f '%e %M %U %S' -o "$work/us.time" "$bin" "$wav" "s3://bench/us-$RANDOM$RANDOM.mp3" --bitrate 192 --quiet "$@"
+    tail -n1 "$work/us.time" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
+}
+# once_pipe WAV: one `ffmpeg | aws s3 cp -` run into the local moto; prints
+# "seconds peak_sum_kib peak_ffmpeg_kib peak_aws_kib cpu_seconds".
+once_pipe() {
+    local start end f a
+    start=$(date +%s.%N)
+    /usr/bin/time -f '%M %U %S' -o "$work/ff.rss" ffmpeg -nostdin -v error -i "$1" -c:a libmp3lame -b:a 192k -f mp3 - |
+        /usr/bin/time -f '%M %U %S' -o "$work/aws.rss" aws s3 cp --quiet - "s3://bench/pipe-$RANDOM$RANDOM.mp3"
+    end=$(date +%s.%N)
+    read -r f fu fs < <(tail -n1 "$work/ff.rss")
+    read -r a au as < <(tail -n1 "$work/aws.rss")
+    awk -v s="$start" -v e="$end" -v f="$f" -v a="$a" -v c="$fu $fs $au $as" \
+        'BEGIN { split(c, x, " "); printf "%.2f %d %d %d %.2f\n", e - s, f + a, f, a, x[1] + x[2] + x[3] + x[4] }'
+}
+
 bench_file() {
+local minutes=${minutes:-10}
 input=$work/in.wav
 echo "generating ${minutes} min of 44.1 kHz stereo music-like audio..." >&2
 bash Scripts/gen-audio.sh "$input" $((minutes * 60)) 44100 2
@@ -143,27 +172,6 @@ bench_s3() {
         fi
     done
 
-    # once_ours WAV ARGS...: one s3transcode run; prints "seconds peak_kib cpu_seconds".
-    once_ours() {
-        local wav=$1; shift
-        /usr/bin/time -f '%e %M %U %S' -o "$work/us.time" "$bin" "$wav" "s3://bench/us-$RANDOM$RANDOM.mp3" --bitrate 192 --quiet "$@"
-        tail -n1 "$work/us.time" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
-    }
-    # once_pipe WAV: one pipeline run; prints "seconds peak_sum_kib peak_ffmpeg_kib peak_aws_kib cpu_seconds".
-    once_pipe() {
-        local start end f a
-        start=$(date +%s.%N)
-        /usr/bin/time -f '%M %U %S' -o "$work/ff.rss" ffmpeg -nostdin -v error -i "$1" -c:a libmp3lame -b:a 192k -f mp3 - |
-            /usr/bin/time -f '%M %U %S' -o "$work/aws.rss" aws s3 cp --quiet - "s3://bench/pipe-$RANDOM$RANDOM.mp3"
-        end=$(date +%s.%N)
-        read -r f fu fs < <(tail -n1 "$work/ff.rss")
-        read -r a au as < <(tail -n1 "$work/aws.rss")
-        awk -v s="$start" -v e="$end" -v f="$f" -v a="$a" -v c="$fu $fs $au $as" \
-            'BEGIN { split(c, x, " "); printf "%.2f %d %d %d %.2f\n", e - s, f + a, f, a, x[1] + x[2] + x[3] + x[4] }'
-    }
-    median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
-    maximum() { printf '%s\n' "$@" | sort -n | tail -n1; }
-
     read -r _ idle < <(measure "$bin --version")
     echo
     echo "One WAV to S3 (local moto), 44.1 kHz stereo, CBR 192, median of ${reps} runs (ratios to ffmpeg | aws s3 cp -)"
@@ -227,7 +235,6 @@ bench_portable() {
     # shellcheck disable=SC2086
     dev="$(swift build ${SWIFT_BUILD_FLAGS:-} -c release --static-swift-stdlib --show-bin-path)/s3transcode"
     strip -o "$work/dev-stripped" "$dev"
-    median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
     # loaded BINARY: the shared objects the loader maps (ldd: the binary's whole dependency tree).
     loaded() { ldd "$1" | grep -c -E '=> /|ld-linux'; }
     # startup BINARY: milliseconds per `--version`, the median of 5 loops of 20.
@@ -296,11 +303,103 @@ bench_portable() {
     echo "(encode: dev ${de} s, portable ${pe} s; loop: dev ${dloop} s, portable ${ploop} s)"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Segment-parallel encoding (issue 13): one WAV, 44.1 kHz stereo music-like audio, --minutes long
+# (default 60), CBR 192.
+#   To a local file with --threads 1, 2 and 4, median of $reps runs each, with CPU seconds (user +
+#   sys): the CPU a run spends beyond --threads 1's is the parallel encode's overhead, from which
+#   the scaling on more cores is projected (target: --threads 2 >= 1.7x faster than --threads 1).
+#   To S3 (local moto, fresh per pair, runs alternating): --threads 2 versus
+#   `ffmpeg … -f mp3 - | aws s3 cp -` (target: >= 1.6x faster).
+#   Scripts/check-joins.py on the --threads 2 file against the --threads 1 file: PASS or FAIL, the
+#   worst SNR difference at a join and over the whole file, and how long the check took.
+bench_parallel() {
+    local m=${minutes:-60} wav=$work/parallel.wav
+    export S3T_SERVER_DIR=$work/s3-server
+    trap 'bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+    if [ -n "${S3T_BENCH_AUDIO:-}" ] && [ -f "$S3T_BENCH_AUDIO/s3-$m.wav" ]; then
+        ln -s "$S3T_BENCH_AUDIO/s3-$m.wav" "$wav"
+    else
+        echo "generating $m min of 44.1 kHz stereo music-like audio (60 takes a few minutes)..." >&2
+        bash Scripts/gen-audio.sh "$wav" $((m * 60)) 44100 2
+    fi
+
+    # once_local THREADS: one run to a local file; prints "seconds peak_kib cpu_seconds".
+    once_local() {
+        /usr/bin/time -f '%e %M %U %S' -o "$work/local.time" "$bin" "$wav" "$work/threads$1.mp3" --bitrate 192 --threads "$1" --quiet
+        tail -n1 "$work/local.time" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
+    }
+    declare -A wall rss cpu
+    local n ts rs cs t r c
+    for n in 1 2 4; do
+        ts=() rs=() cs=()
+        for _ in $(seq "$reps"); do
+            read -r t r c < <(once_local "$n")
+            ts+=("$t") rs+=("$r") cs+=("$c")
+        done
+        wall[$n]=$(median "${ts[@]}") rss[$n]=$(maximum "${rs[@]}") cpu[$n]=$(median "${cs[@]}")
+    done
+    echo
+    echo "One ${m}-minute WAV to a local file, 44.1 kHz stereo, CBR 192, median of ${reps} runs (ratios to --threads 1)"
+    echo "| command                            |   wall s | ×thr. 1 | RSS MiB | ×thr. 1 |"
+    echo "|------------------------------------|----------|---------|---------|---------|"
+    for n in 1 2 4; do row "s3transcode --threads $n" "${wall[$n]}" "${rss[$n]}" "${wall[1]}" "${rss[1]}"; done
+    for n in 2 4; do
+        awk -v n="$n" -v t1="${wall[1]}" -v t="${wall[$n]}" -v c1="${cpu[1]}" -v c="${cpu[$n]}" -v cores="$(nproc)" 'BEGIN {
+            printf "--threads %d: %.2fx faster than --threads 1%s; CPU %.2f s vs %.2f s (%+.0f%%)\n", n, t1/t,
+                (n == 2 ? sprintf(" (target 1.7) %s", (t1/t >= 1.7 ? "ok" : "MISSED")) : ""), c, c1, 100 * (c/c1 - 1) }'
+    done
+    # With the parallel overhead of --threads 2 (its CPU over --threads 1's), N free cores would give
+    # about N / overhead (the reader and the joiner are assumed not to become the bottleneck).
+    awk -v c1="${cpu[1]}" -v c2="${cpu[2]}" -v cores="$(nproc)" 'BEGIN {
+        o = c2 / c1; printf "projected speed-up with N free cores (N / CPU overhead %.2f; this machine has %d): 2: %.1fx, 4: %.1fx, 6: %.1fx, 8: %.1fx\n", o, cores, 2/o, 4/o, 6/o, 8/o }'
+
+    local ts2=() rs2=() pts=() prs=() pt pr pa pf pc
+    ts=() rs=()
+    for _ in $(seq "$reps"); do
+        bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true
+        start_s3
+        read -r t r _ < <(once_ours "$wav" --threads 2)
+        read -r pt pr pf pa pc < <(once_pipe "$wav")
+        ts+=("$t") rs+=("$r") pts+=("$pt") prs+=("$pr")
+    done
+    bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true
+    local st sr pipet piper
+    st=$(median "${ts[@]}") sr=$(maximum "${rs[@]}") pipet=$(median "${pts[@]}") piper=$(maximum "${prs[@]}")
+    echo
+    echo "The same WAV to S3 (local moto), CBR 192, median of ${reps} runs, alternating on a fresh moto per pair (ratios to the pipeline)"
+    echo "| command                            |   wall s |   ×pipe | RSS MiB |   ×pipe |"
+    echo "|------------------------------------|----------|---------|---------|---------|"
+    row "s3transcode --threads 2" "$st" "$sr" "$pipet" "$piper"
+    row "ffmpeg | aws s3 cp - (sum)" "$pipet" "$piper" "$pipet" "$piper"
+    awk -v t="$st" -v p="$pipet" 'BEGIN { printf "to S3: --threads 2 is %.2fx faster than ffmpeg | aws s3 cp - (target 1.6) %s\n", p/t, (p/t >= 1.6 ? "ok" : "MISSED") }'
+
+    # The check: the --threads 2 stream against the --threads 1 stream (both still in $work from the
+    # last local runs) and the source, at the joins the -v line names.
+    local joins start end verdict
+    joins=$("$bin" "$wav" "$work/threads2.mp3" --bitrate 192 --threads 2 -v 2>&1 >/dev/null | grep '^parallel: ' || true)
+    start=$(date +%s.%N)
+    python3 Scripts/check-joins.py --source "$wav" --serial "$work/threads1.mp3" --parallel "$work/threads2.mp3" \
+        --joins "${joins:-none}" --json >"$work/check.json" || true
+    end=$(date +%s.%N)
+    verdict=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
+failed = [c["check"] for c in r["checks"] if not c["pass"]]
+print("%s | %d | %.3f | %+.3f | %s" % ("PASS" if r["pass"] else "FAIL", len(r.get("joins", [])), r.get("worstJoinDeltaDb", 0),
+      r.get("wholeFile", {}).get("deltaDb", 0), ", ".join(failed) or "-"))' "$work/check.json") ||
+        verdict="FAIL | - | - | - | the checker printed no verdict"
+    echo
+    echo "Scripts/check-joins.py on the --threads 2 file against --threads 1 (${m} min)"
+    echo "| verdict | joins | worst join abs(dSNR) dB | whole-file dSNR dB | failed checks | check wall s |"
+    echo "|---------|-------|-------------------------|--------------------|---------------|--------------|"
+    awk -v v="$verdict" -v s="$start" -v e="$end" 'BEGIN { printf "| %s | %.1f |\n", v, e - s }'
+}
+
 case $only in
     "") bench_file; bench_batch; bench_s3 ;;
     file) bench_file ;;
     batch) bench_batch ;;
     s3) bench_s3 ;;
     portable) bench_portable ;;
-    *) echo "bench.sh: --only $only: use file, batch, s3 or portable" >&2; exit 64 ;;
+    parallel) bench_parallel ;;
+    *) echo "bench.sh: --only $only: use file, batch, s3, portable or parallel" >&2; exit 64 ;;
 esac

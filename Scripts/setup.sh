@@ -10,7 +10,7 @@ APT_PACKAGES=(
     # release build (Scripts/build-release.sh): FFmpeg's and curl's Debian sources, built static
     dpkg-dev nasm autoconf automake libtool libssl-dev make
     # tests and benchmark: reference decoders and encoders, tracing, timing
-    ffmpeg lame strace time curl python3 python3-pip
+    ffmpeg lame mpg123 strace time curl python3 python3-pip
 )
 PIP_PACKAGES=("moto[server]" "awscli")
 
