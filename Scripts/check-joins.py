@@ -487,6 +487,10 @@ def mpg123_run(path, result):
     status = proc.wait()
     reader.join()
     text = err[0].decode("utf-8", "replace").replace(path, "FILE").replace(os.path.basename(path), "FILE")
+    # mpg123 names the folder too ("Directory: /tmp/…/"): a folder named with a random id such as
+    # "…-1BADC438" must not read as a warning.
+    for folder in {os.path.dirname(path), os.path.dirname(os.path.abspath(path))} - {""}:
+        text = text.replace(folder, "DIR")
     lines = [line.strip() for line in re.split(r"[\r\n]", text) if line.strip()]
     # The progress lines ("> 000+767 00:00.00+..."), the banner and the tag listing are normal output.
     bad = [line for line in lines if SUSPICIOUS.search(line) and not line.startswith(">") and not TAG_LINE.match(line)]
