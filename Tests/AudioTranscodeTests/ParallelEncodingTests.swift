@@ -395,15 +395,17 @@ private func audioFrames(_ bytes: [UInt8]) throws -> [EncodedFrame] {
 /// The lines of `mpg123 -v`'s report that complain (as Scripts/check-joins.py reads them): not the
 /// progress lines, the file's and folder's names or the tag listing.
 private func mpg123Complaints(_ report: String) -> [String] {
-    let complaint = /error|warn|note|can't|cannot|fail|illegal|invalid|resync|too large|big_values|part2_3|dequantiz|skip|junk|bad|lost|mismatch|broken|overflow|corrupt/
+    let complaint =
+        /error|warn|note|can't|cannot|fail|illegal|invalid|resync|too large|big_values|part2_3|dequantiz/
         .ignoresCase()
+    let trouble = /skip|junk|bad|lost|mismatch|broken|overflow|corrupt/.ignoresCase()
     return report.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map(String.init).filter { line in
         let text = line.trimmingPrefix(while: \.isWhitespace)
         guard !text.hasPrefix(">"), !text.hasPrefix("Directory:"), !text.hasPrefix("Playing MPEG stream"),
             !text.hasPrefix("Decoding of"),
             !["Title:", "Artist:", "Album:", "Year:", "Genre:", "Comment:"].contains(where: { text.hasPrefix($0) })
         else { return false }
-        return text.contains(complaint)
+        return text.contains(complaint) || text.contains(trouble)
     }
 }
 
