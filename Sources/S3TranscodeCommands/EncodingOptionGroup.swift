@@ -39,9 +39,9 @@ struct EncodingOptionGroup: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Encoder threads for each file. With 2 or more, the audio is cut into segments of about 26 s that are encoded at once, each by its own LAME encoder on its own thread, and joined into one MP3 stream: one Xing/Info + LAME header, gapless, valid at every join.",
+            "Encoder threads for each file (default: transcode uses the processors the process may run on, at most 8; batch, which already encodes --jobs files at once, and lambda use 1). With 2 or more, the audio is cut into segments of about 26 s that are encoded at once, each by its own LAME encoder on its own thread, and joined into one MP3 stream: one Xing/Info + LAME header, gapless, valid at every join.",
             valueName: "n"))
-    var threads: Int = 1
+    var threads: Int?
 
     /// Frames per segment with --threads (tests use short segments to get several joins); also
     /// S3TRANSCODE_SEGMENT_FRAMES.
@@ -55,7 +55,10 @@ struct EncodingOptionGroup: ParsableArguments {
         try encodingOptions(tags: Tags(), writesTags: true).validate()
     }
 
-    func encodingOptions(tags: Tags, writesTags: Bool) throws(TranscodeError) -> EncodingOptions {
+    /// `defaultThreads`: the encoder threads when --threads is not given (each command says).
+    func encodingOptions(tags: Tags, writesTags: Bool, defaultThreads: Int = 1) throws(TranscodeError)
+        -> EncodingOptions
+    {
         let mode: BitrateMode
         if let vbr {
             mode = .vbr(quality: vbr)
@@ -67,7 +70,7 @@ struct EncodingOptionGroup: ParsableArguments {
         var options = EncodingOptions(
             bitrate: mode, algorithmQuality: quality, sampleRate: sampleRate,
             channels: channels, tags: tags, writesTags: writesTags)
-        options.threads = threads
+        options.threads = threads ?? defaultThreads
         options.segmentFrames =
             segmentFrames ?? getenv("S3TRANSCODE_SEGMENT_FRAMES").flatMap { Int(String(cString: $0)) }
         return options

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AudioTranscode
+import Threads
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -9,6 +10,10 @@ import AudioTranscode
 
 /// `s3transcode [transcode] INPUT DEST`: one input, one MP3.
 struct TranscodeCommand: ParsableCommand {
+    /// One file on every processor the process may use (issue 13's measures hold: docs/ARCHITECTURE.md),
+    /// at most 8 (each thread holds a segment of audio, about 5 MiB of 16-bit stereo).
+    static var defaultThreads: Int { min(8, availableProcessorCount()) }
+
     static let configuration = CommandConfiguration(
         commandName: "transcode",
         abstract: "Transcode one input to MP3: to S3, a local file, or stdout.",
@@ -47,7 +52,8 @@ struct TranscodeCommand: ParsableCommand {
         do {
             let job = TranscodeJob(
                 input: try Location(parsing: input), destination: try Location(parsing: destination),
-                encoding: try encoding.encodingOptions(tags: tags.tags, writesTags: !tags.noTags),
+                encoding: try encoding.encodingOptions(
+                    tags: tags.tags, writesTags: !tags.noTags, defaultThreads: Self.defaultThreads),
                 upload: upload, object: object,
                 presignedAccess: PresignedAccess(
                     options: s3, verbosity: output.verbose, cancellation: trap.cancellation))

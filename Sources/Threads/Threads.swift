@@ -104,3 +104,25 @@ public final class Condition: @unchecked Sendable {
     public func signal() { pthread_cond_signal(condition) }
     public func broadcast() { pthread_cond_broadcast(condition) }
 }
+
+/// The processors this process may run on (its affinity mask, what `sched_getaffinity` and `nproc`
+/// count), read from /proc/self/status ("Cpus_allowed:": Glibc declares sched_getaffinity only for
+/// _GNU_SOURCE C code); the processors online where that is not there. At least 1.
+public func availableProcessorCount() -> Int {
+    if let file = fopen("/proc/self/status", "r") {
+        defer { fclose(file) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0, let line {
+            let text = String(cString: line)
+            guard text.hasPrefix("Cpus_allowed:") else { continue }
+            // A hexadecimal mask in comma-separated 32-bit groups: "ff,ffffffff".
+            let count = text.dropFirst("Cpus_allowed:".count).reduce(0) { count, character in
+                count + (character.hexDigitValue?.nonzeroBitCount ?? 0)
+            }
+            if count > 0 { return count }
+        }
+    }
+    return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+}

@@ -58,6 +58,39 @@ struct ParallelJoinTests {
         #expect(check.status == 0, "\(inputName), \(modeName):\n\(check.stdout)\(check.stderr)")
     }
 
+    /// Runs the binary on `cpus` (taskset) without --threads: its stderr (-v) and its MP3.
+    static func runPinned(_ cpus: String, _ input: String, to output: String) throws -> (String, Data) {
+        let outcome = try CommandLineTool.Running(
+            ["-c", cpus, try CommandLineTool.binary(), input, output, "-v"],
+            environment: Self.environment(CommandLineTool.bareEnvironment()), executable: "/usr/bin/taskset"
+        ).wait()
+        try #require(outcome.status == 0, "\(outcome.stderr)")
+        return (outcome.stderr, try Data(contentsOf: URL(fileURLWithPath: output)))
+    }
+
+    @Test("Without --threads, transcode on one processor (taskset -c 0) is the serial encode, byte for byte")
+    func defaultThreadsOnOneProcessor() throws {
+        let folder = try FixtureFolder()
+        try JoinChecker.generate(in: folder, seconds: Self.seconds)
+        let input = folder.url.appendingPathComponent("music.wav").path
+        let (stderr, bytes) = try Self.runPinned("0", input, to: folder.url.appendingPathComponent("one.mp3").path)
+        #expect(!stderr.contains("parallel: "), "\(stderr)")
+        let serial = try Self.serial(input, [], in: folder)
+        #expect(bytes == (try Data(contentsOf: URL(fileURLWithPath: serial))))
+    }
+
+    @Test(
+        "Without --threads, transcode on two processors (taskset -c 0,1) encodes in segments",
+        .enabled(if: ProcessInfo.processInfo.activeProcessorCount >= 2, "needs two processors"))
+    func defaultThreadsOnTwoProcessors() throws {
+        let folder = try FixtureFolder()
+        try JoinChecker.generate(in: folder, seconds: Self.seconds)
+        let input = folder.url.appendingPathComponent("music.wav").path
+        let (stderr, _) = try Self.runPinned("0,1", input, to: folder.url.appendingPathComponent("two.mp3").path)
+        let line = try #require(stderr.split(separator: "\n").first { $0.hasPrefix("parallel: ") }, "\(stderr)")
+        #expect(line.hasPrefix("parallel: ") && !line.hasPrefix("parallel: 1 "), "\(line)")
+    }
+
     @Test("MPEG-2 (22.05 kHz mono in and out, 576-sample frames): the parallel encode passes every check")
     func mpeg2() throws {
         let folder = try FixtureFolder()

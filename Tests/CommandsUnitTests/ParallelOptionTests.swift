@@ -1,13 +1,20 @@
 import ArgumentParser
+import Foundation
 import Testing
 
 @testable import AudioTranscode
 @testable import S3TranscodeCommands
 
-@Test("--threads reaches the encoding options (default 1); --segment-frames is hidden")
+@Test("--threads reaches the encoding options (default: the command's); --segment-frames is hidden")
 func threadsOption() throws {
     let serial = try EncodingOptionGroup.parse([]).encodingOptions(tags: Tags(), writesTags: true)
     #expect(serial.threads == 1)
+    let byDefault = try EncodingOptionGroup.parse([]).encodingOptions(tags: Tags(), writesTags: true, defaultThreads: 3)
+    #expect(byDefault.threads == 3)
+    let given = try EncodingOptionGroup.parse(["--threads", "1"])
+        .encodingOptions(tags: Tags(), writesTags: true, defaultThreads: 3)
+    #expect(given.threads == 1)
+    #expect(TranscodeCommand.defaultThreads == min(8, ProcessInfo.processInfo.activeProcessorCount))
     let parallel = try EncodingOptionGroup.parse(["--threads", "4", "--segment-frames", "200"])
         .encodingOptions(tags: Tags(), writesTags: true)
     #expect(parallel.threads == 4 && parallel.segmentFrames == 200)

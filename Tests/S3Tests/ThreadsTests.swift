@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 import Threads
@@ -79,4 +80,18 @@ struct ThreadsTests {
             #expect(line.hasSuffix(" " + text), "\(line)")
         }
     }
+}
+
+@Test("availableProcessorCount counts the affinity mask as nproc (sched_getaffinity) does")
+func availableProcessorsAsNproc() throws {
+    let nproc = Process()
+    nproc.executableURL = URL(fileURLWithPath: "/usr/bin/nproc")
+    let output = Pipe()
+    nproc.standardOutput = output
+    nproc.environment = [:]  // nproc would also obey OMP_NUM_THREADS
+    try nproc.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    nproc.waitUntilExit()
+    let expected = try #require(Int(text.filter(\.isNumber)), "nproc printed \(text)")
+    #expect(availableProcessorCount() == expected)
 }
