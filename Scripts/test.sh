@@ -7,14 +7,16 @@
 #   Scripts/test.sh --sanitize address                 everything under ASan + LeakSanitizer
 #   Scripts/test.sh --sanitize thread                  everything under ThreadSanitizer
 #   S3T_TEST_BACKEND=localstack Scripts/test.sh --filter PresignedURLTests   one suite against LocalStack
-#   Scripts/test.sh --portable                         also the portable release binary: build it
-#                                                      (Scripts/build-release.sh), test it in an empty
-#                                                      root (Scripts/test-portable.sh) and run the
-#                                                      CommandsTests against it (S3T_PORTABLE=1 too)
+#   Scripts/test.sh --no-portable                      everything but the portable release binary
+#   Scripts/test.sh --portable --filter X              suite X, then the portable binary's tests
 #
 # A whole run (no extra arguments) runs every test against moto, then the suites that talk to S3
 # through the binary or the uploader (LOCALSTACK_SUITES) again against LocalStack's S3: one suite,
-# two independent servers (Scripts/s3-server.sh says what each checks).
+# two independent servers (Scripts/s3-server.sh says what each checks). Then the portable release
+# binary: build it (Scripts/build-release.sh; the first build compiles FFmpeg and curl, about 9
+# minutes, later ones reuse .release-cache), test it in an empty root (Scripts/test-portable.sh) and
+# run every command-level suite (CommandsTests, CommandsFaultTests) against it. S3T_PORTABLE=0 or
+# --no-portable leaves that part out; S3T_PORTABLE=1 or --portable adds it to a filtered run.
 #
 # SWIFT_BUILD_FLAGS (for example "--scratch-path .build-mine") is passed to both swift commands.
 # A sanitized run builds into .build-sanitize-<address|thread> (unless SWIFT_BUILD_FLAGS names a
@@ -25,7 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sanitizer=""
-portable="${S3T_PORTABLE:-}"
+portable="${S3T_PORTABLE:-}"   # empty: decided below (on for a whole, unsanitized run on moto)
 test_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -33,10 +35,15 @@ while [ $# -gt 0 ]; do
                     sanitizer="$2"; shift 2 ;;
         --sanitize=*) sanitizer="${1#--sanitize=}"; shift ;;
         --portable) portable=1; shift ;;
+        --no-portable) portable=0; shift ;;
         *) test_args+=("$1"); shift ;;
     esac
 done
 swift_flags="${SWIFT_BUILD_FLAGS:-}"
+if [ -z "$portable" ]; then
+    portable=0
+    [ ${#test_args[@]} -ne 0 ] || [ -n "$sanitizer" ] || [ -n "${S3T_TEST_BACKEND:-}" ] || portable=1
+fi
 LOCALSTACK_SUITES='UploadCommandTests|PresignedURLTests|S3InputTests|BatchCommandTests|CleanupCommandTests|SignalTests|UploadMotoTests|PipeInputTests|ObjectOptionsTests|ChecksumUploadTests|StorePersonalityTests'
 report_dir=""
 if [ -n "$sanitizer" ]; then
@@ -101,7 +108,7 @@ if [ -n "$report_dir" ]; then
         echo "test: no $sanitizer sanitizer reports"
     fi
 fi
-if [ -n "$portable" ]; then
+if [ "$portable" = 1 ]; then
     # The release binary: its own scratch path and cache (.build-release, .release-cache).
     release_binary="$(bash Scripts/build-release.sh)"
     bash Scripts/test-portable.sh "$release_binary" || status=$?
