@@ -29,6 +29,19 @@ struct ParallelJoinTests {
         base.merging(["S3TRANSCODE_SEGMENT_FRAMES": String(segmentFrames)]) { $1 }
     }
 
+    /// Encodes `input` to `destination` with --threads 2 and short segments; the join frames its -v
+    /// line names (at least 3 segments).
+    static func parallel(
+        _ input: String, to destination: String, _ mode: [String], _ environment: [String: String]
+    ) throws -> [Int] {
+        let run = try CommandLineTool.run(
+            [input, destination, "--threads", "2", "-v"] + mode, environment: Self.environment(environment))
+        try #require(run.status == 0, "\(run.stderr)")
+        let (segments, joins) = try Self.joins(run)
+        #expect(segments >= 3 && joins.count == segments - 1, "\(segments) segments, joins \(joins)")
+        return joins
+    }
+
     /// The serial encode (`--threads 1`) of `input` into the folder; its path.
     static func serial(_ input: String, _ mode: [String], in folder: FixtureFolder) throws -> String {
         let serial = folder.url.appendingPathComponent("serial.mp3").path
@@ -48,12 +61,7 @@ struct ParallelJoinTests {
         let input = folder.url.appendingPathComponent("\(inputName).wav").path
         let serial = try Self.serial(input, mode, in: folder)
         let parallel = folder.url.appendingPathComponent("parallel.mp3").path
-        let run = try CommandLineTool.run(
-            [input, parallel, "--threads", "2", "-v"] + mode,
-            environment: Self.environment(CommandLineTool.bareEnvironment()))
-        try #require(run.status == 0, "\(run.stderr)")
-        let (segments, joins) = try Self.joins(run)
-        #expect(segments >= 3 && joins.count == segments - 1, "\(segments) segments, joins \(joins)")
+        let joins = try Self.parallel(input, to: parallel, mode, CommandLineTool.bareEnvironment())
         let check = try JoinChecker.check(source: input, serial: serial, parallel: parallel, joins: joins)
         #expect(check.status == 0, "\(inputName), \(modeName):\n\(check.stdout)\(check.stderr)")
     }
@@ -108,12 +116,7 @@ struct ParallelJoinTests {
         let mode = ["--vbr", "4"]
         let serial = try Self.serial(input, mode, in: folder)
         let parallel = folder.url.appendingPathComponent("parallel.mp3").path
-        let run = try CommandLineTool.run(
-            [input, parallel, "--threads", "2", "-v"] + mode,
-            environment: Self.environment(CommandLineTool.bareEnvironment()))
-        try #require(run.status == 0, "\(run.stderr)")
-        let (segments, joins) = try Self.joins(run)
-        #expect(segments >= 3 && joins.count == segments - 1, "\(segments) segments, joins \(joins)")
+        let joins = try Self.parallel(input, to: parallel, mode, CommandLineTool.bareEnvironment())
         let check = try JoinChecker.check(source: input, serial: serial, parallel: parallel, joins: joins)
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         #expect(check.stdout.contains("MPEG-2 Layer III 22050 Hz mono"), "\(check.stdout)")
@@ -128,12 +131,8 @@ struct ParallelJoinTests {
         let input = folder.url.appendingPathComponent("music.wav").path
         let mode = ["--vbr", "2"]
         let serial = try Self.serial(input, mode, in: folder)
-        let run = try CommandLineTool.run(
-            [input, "s3://\(bucket)/out.mp3", "--threads", "2", "-v"] + mode,
-            environment: Self.environment(CommandLineTool.environment(for: server)))
-        try #require(run.status == 0, "\(run.stderr)")
-        let (segments, joins) = try Self.joins(run)
-        #expect(segments >= 3 && joins.count == segments - 1, "\(segments) segments, joins \(joins)")
+        let joins = try Self.parallel(
+            input, to: "s3://\(bucket)/out.mp3", mode, CommandLineTool.environment(for: server))
         let stored = folder.url.appendingPathComponent("stored.mp3")
         try Data(try client.getObject(bucket: bucket, key: "out.mp3").body).write(to: stored)
         let check = try JoinChecker.check(source: input, serial: serial, parallel: stored.path, joins: joins)
@@ -153,12 +152,8 @@ struct ParallelJoinTests {
         _ = try client.putObject(
             bucket: bucket, key: "in.wav", body: [UInt8](Data(contentsOf: URL(fileURLWithPath: input))))
         let parallel = folder.url.appendingPathComponent("parallel.mp3").path
-        let run = try CommandLineTool.run(
-            ["s3://\(bucket)/in.wav", parallel, "--threads", "2", "-v"] + mode,
-            environment: Self.environment(CommandLineTool.environment(for: server)))
-        try #require(run.status == 0, "\(run.stderr)")
-        let (segments, joins) = try Self.joins(run)
-        #expect(segments >= 3 && joins.count == segments - 1, "\(segments) segments, joins \(joins)")
+        let joins = try Self.parallel(
+            "s3://\(bucket)/in.wav", to: parallel, mode, CommandLineTool.environment(for: server))
         let check = try JoinChecker.check(source: input, serial: serial, parallel: parallel, joins: joins)
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
