@@ -190,19 +190,25 @@ scratch="${S3T_RELEASE_SCRATCH:-$root/.build-release}"
 # glibc-compat.o keeps glibc's symbol versions at 2.34 or older (see the file);
 # --no-export-dynamic undoes SwiftPM's --export-dynamic: nothing loads this binary's symbols, and
 # exporting 7,900 of them cost 1.2 MB and symbol lookups at every start.
+# --disable-local-rpath: SwiftPM's RUNPATH $ORIGIN would make the loader look beside the binary
+# first, so a libc.so.6 dropped next to it would be loaded; this binary loads nothing of its own.
 # The link map (which archive members went in, and their sizes) is checked below.
 gcc -O2 -c Scripts/glibc-compat.c -o "$prefix/lib/glibc-compat.o"
 link_map="${S3T_LINK_MAP:-$scratch/s3transcode.map}"
 mkdir -p "$(dirname "$link_map")"
-swift_flags=(-c release --scratch-path "$scratch" --static-swift-stdlib
+swift_flags=(-c release --scratch-path "$scratch" --static-swift-stdlib --disable-local-rpath
     -Xlinker -s -Xswiftc -Xclang-linker -Xswiftc -static-libgcc -Xlinker "$prefix/lib/glibc-compat.o"
     -Xlinker --no-export-dynamic -Xlinker "-Map=$link_map")
 log "swift: building"
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" swift build "${swift_flags[@]}" --product s3transcode >&2
 binary="$(swift build "${swift_flags[@]}" --show-bin-path)/s3transcode"
 
-# --- Checks: libc only, glibc <= 2.34 ---------------------------------------------------------
+# --- Checks: libc only, from the system's paths; glibc <= 2.34 ----------------------------------
 needed=$(objdump -p "$binary" | awk '/NEEDED/ { print $2 }' | sort | tr '\n' ' ')
+if objdump -p "$binary" | grep -qE '^ *(RPATH|RUNPATH) '; then
+    log "the binary has a library search path of its own: $(objdump -p "$binary" | grep -E '^ *(RPATH|RUNPATH) ')"
+    exit 1
+fi
 for lib in $needed; do
     case "$lib" in libc.so.6 | libm.so.6 | libpthread.so.0 | libdl.so.2 | librt.so.1 | ld-linux*) ;;
     *) log "the binary needs $lib (only the C library is allowed): $needed"; exit 1 ;; esac

@@ -39,6 +39,20 @@ else
     fail "needs $newest: $(objdump -T "$binary" | grep "$newest" | awk '{ print $NF }' | tr '\n' ' ')"
 fi
 
+# No library search path of its own: with SwiftPM's RUNPATH $ORIGIN the loader would take a
+# libc.so.6 lying beside the binary. One that is not even a library must not stop it.
+beside="$work/beside"
+mkdir -p "$beside"
+cp "$binary" "$beside/s3transcode"
+echo "not a library" >"$beside/libc.so.6"
+if objdump -p "$binary" | grep -qE '^ *(RPATH|RUNPATH) '; then
+    fail "the binary has a search path of its own: $(objdump -p "$binary" | grep -E '^ *(RPATH|RUNPATH) ' | tr -s ' ')"
+elif ! out=$("$beside/s3transcode" --version 2>&1); then
+    fail "a file named libc.so.6 beside the binary stopped it: $out"
+else
+    pass "no RPATH/RUNPATH: a libc.so.6 beside the binary is not loaded ($out)"
+fi
+
 # --- The empty root -----------------------------------------------------------------------------
 root="$work/root"
 mkdir -p "$root/tmp"
