@@ -85,6 +85,19 @@ final class CodecContext {
         try step(avcodec_receive_packet(pointer, packet), "avcodec_receive_packet")
     }
 
+    /// Encodes `frame` (nil: flush): sends it, handing every packet the encoder has ready to `take`
+    /// (which owns it: mux it, or copy and unref it) until the encoder has taken the frame.
+    func encode(
+        _ frame: UnsafeMutablePointer<AVFrame>?, into packet: UnsafeMutablePointer<AVPacket>,
+        _ take: (UnsafeMutablePointer<AVPacket>) throws -> Void
+    ) throws {
+        var pending = true
+        while pending {
+            pending = try send(frame) == .needsInput
+            while try receive(packet) == .produced { try take(packet) }
+        }
+    }
+
     private func step(_ code: Int32, _ operation: String) throws(FFmpegError) -> CodecStep {
         if code >= 0 { return .produced }
         if code == s3t_averror_eagain() { return .needsInput }

@@ -403,29 +403,18 @@ final class SegmentJob: @unchecked Sendable {  // handed whole to one worker thr
             offset += bytes
             pointer.pointee.nb_samples = samples
             pointer.pointee.pts = Int64(audio.firstFrame + index) * Int64(frameSize)
-            try encode(pointer, packet: packet, into: &frames)
+            try encoder.encode(pointer, into: packet.pointer) { frames.append(try EncodedFrame(taking: $0)) }
         }
-        try encode(nil, packet: packet, into: &frames)
+        try encoder.encode(nil, into: packet.pointer) { frames.append(try EncodedFrame(taking: $0)) }
         return frames
-    }
-
-    private func encode(
-        _ frame: UnsafeMutablePointer<AVFrame>?, packet: Packet, into frames: inout [EncodedFrame]
-    ) throws {
-        var pending = true
-        while pending {
-            pending = try encoder.send(frame) == .needsInput
-            while try encoder.receive(packet.pointer) == .produced {
-                defer { av_packet_unref(packet.pointer) }
-                frames.append(try EncodedFrame(packet: packet.pointer))
-            }
-        }
     }
 }
 
 extension EncodedFrame {
-    /// The frame an encoder packet holds, with its timing and skip-samples side data.
-    init(packet: UnsafeMutablePointer<AVPacket>) throws {
+    /// The frame an encoder packet holds, with its timing and skip-samples side data; the packet is
+    /// unreferenced.
+    init(taking packet: UnsafeMutablePointer<AVPacket>) throws {
+        defer { av_packet_unref(packet) }
         let bytes = Array(UnsafeBufferPointer(start: packet.pointee.data, count: Int(packet.pointee.size)))
         var size = 0
         var skip: (start: UInt32, end: UInt32)?

@@ -636,13 +636,9 @@ private final class TranscodeSession {
 
     /// Sends one frame (nil: flush) and muxes every packet the encoder has ready.
     private func encode(_ frame: UnsafeMutablePointer<AVFrame>?) throws {
-        var pending = true
-        while pending {
-            pending = try encoder.send(frame) == .needsInput
-            while try encoder.receive(encodedPacket.pointer) == .produced {
-                try mux(encodedPacket.pointer)
-                frames += 1
-            }
+        try encoder.encode(frame, into: encodedPacket.pointer) { packet in
+            try mux(packet)
+            frames += 1
         }
     }
 
