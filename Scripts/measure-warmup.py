@@ -9,55 +9,41 @@ bits), header and main_data_begin differ from the serial encode's frame at the s
 Usage: Scripts/measure-warmup.py INPUT.wav [ffmpeg encoder options, default -b:a 192k]
   e.g. Scripts/measure-warmup.py music.wav -q:a 2;  Scripts/measure-warmup.py music.wav -abr 1 -b:a 192k
 """
+import importlib.util
 import os
 import subprocess
 import sys
 import tempfile
 
-BITRATES = {1: [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],
-            2: [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160]}
-RATES = {3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000]}
+
+def load_checker():
+    """Scripts/check-joins.py, the one Layer III frame and side-information parser."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "check-joins.py")
+    spec = importlib.util.spec_from_file_location("check_joins", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CHECKER = load_checker()
 
 
 def parse(data):
-    """(header+side info bytes, main_data_begin, own main data bytes) of every Layer III frame."""
-    frames, pos = [], 0
-    while pos + 4 <= len(data):
-        h = int.from_bytes(data[pos:pos + 4], "big")
-        assert h >> 21 == 0x7FF, f"no frame sync at {pos}"
-        version, crc = (h >> 19) & 3, not (h >> 16) & 1
-        lsf = version != 3
-        size = (72000 if lsf else 144000) * BITRATES[2 if lsf else 1][(h >> 12) & 15] \
-            // RATES[version][(h >> 10) & 3] + ((h >> 9) & 1)
-        channels = 1 if (h >> 6) & 3 == 3 else 2
-        side = (9 if channels == 1 else 17) if lsf else (17 if channels == 1 else 32)
-        start = 6 if crc else 4
-        bits = int.from_bytes(data[pos + start:pos + start + side], "big")
-        cursor = [0]
-
-        def take(n):
-            cursor[0] += n
-            return (bits >> (side * 8 - cursor[0])) & ((1 << n) - 1)
-        mdb = take(8 if lsf else 9)
-        take((channels if lsf else (5 if channels == 1 else 3)) + (0 if lsf else 4 * channels))
-        part23 = 0
-        for _ in range(1 if lsf else 2):
-            for _ in range(channels):
-                part23 += take(12)
-                take(9 + 8 + (9 if lsf else 4) + 1 + 22 + (2 if lsf else 3))
-        frames.append((data[pos:pos + start + side], mdb, part23, start + side, size, pos))
-        pos += size
+    """(header, main_data_begin, own main data bytes) of every Layer III frame."""
+    frames = CHECKER.Stream(data).frames
     stream, area_starts = bytearray(), []
-    for head, mdb, part23, offset, size, at in frames:
+    for f in frames:
+        CHECKER.parse_side_info(data, f)
         area_starts.append(len(stream))
-        stream += data[at + offset:at + size]
+        stream += data[f.payload_offset:f.offset + f.length]
     out = []
-    for (head, mdb, part23, *_), area in zip(frames, area_starts):
-        begin = area - mdb
+    for f, area in zip(frames, area_starts):
+        part23 = sum(g.part2_3 for g in f.granules)
+        begin = area - f.main_data_begin
         own = bytearray(stream[begin:begin + (part23 + 7) // 8])
         if part23 % 8 and own:
             own[-1] &= (0xFF << (8 - part23 % 8)) & 0xFF
-        out.append((bytes(head[:4]), mdb, bytes(own)))
+        out.append((bytes(data[f.offset:f.offset + 4]), f.main_data_begin, bytes(own)))
     return out
 
 
