@@ -3,12 +3,6 @@ import CAVFormat
 import CAVUtil
 import Threads
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Where the segments of a parallel encode start and end, in encoder frames (1152 samples, 576
 /// for MPEG-2 and 2.5 rates) counted from the first frame of audio.
 ///
@@ -234,42 +228,36 @@ struct Joiner {
     }
 }
 
-/// One channel of a segment's audio in pages of its own (mmap), given back to the system when freed.
-/// As Swift arrays (malloc) the planes, megabytes each, allocated on the calling thread and freed on
-/// a worker's, stayed resident: glibc raises its mmap threshold to the size of the first mapped
-/// block freed, so later ones came from the heap (a 10-minute WAV to a file with 2 threads, portable
-/// binary: 43 MiB peak as arrays, 35-37 MiB mapped; the MP3 is the same).
+/// One channel of a segment's audio in pages of its own (`MappedBuffer`), given back to the system
+/// when freed. As Swift arrays (malloc) the planes, megabytes each, allocated on the calling thread
+/// and freed on a worker's, stayed resident: glibc raises its mmap threshold to the size of the first
+/// mapped block freed, so later ones came from the heap (a 10-minute WAV to a file with 2 threads,
+/// portable binary: 43 MiB peak as arrays, 35-37 MiB mapped; the MP3 is the same).
 final class MappedPlane: @unchecked Sendable {  // written by the calling thread, then read by one worker
-    private var base: UnsafeMutableRawPointer
-    private var capacity: Int
+    private var memory: MappedBuffer
     private(set) var count = 0
 
-    init(capacity: Int) {
-        self.capacity = max(capacity, 1)
-        base = Self.map(self.capacity)
-    }
+    init(capacity: Int) { memory = Self.map(capacity) }
 
-    deinit { munmap(base, capacity) }
-
-    private static func map(_ bytes: Int) -> UnsafeMutableRawPointer {
-        let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let address, address != MAP_FAILED else { fatalError("out of memory: \(bytes) bytes for segment audio") }
-        return address
+    private static func map(_ bytes: Int) -> MappedBuffer {
+        guard let memory = MappedBuffer(capacity: max(bytes, 1)) else {
+            fatalError("out of memory: \(bytes) bytes for segment audio")
+        }
+        return memory
     }
 
     func append(_ bytes: UnsafeRawBufferPointer) {
-        if count + bytes.count > capacity {  // not planned for; kept correct all the same
+        if count + bytes.count > memory.capacity {  // not planned for; kept correct all the same
             let larger = Self.map(2 * (count + bytes.count))
-            larger.copyMemory(from: base, byteCount: count)
-            munmap(base, capacity)
-            (base, capacity) = (larger, 2 * (count + bytes.count))
+            larger.base.copyMemory(from: memory.base, byteCount: count)
+            memory = larger
         }
-        if let source = bytes.baseAddress { (base + count).copyMemory(from: source, byteCount: bytes.count) }
+        if let source = bytes.baseAddress { (memory.base + count).copyMemory(from: source, byteCount: bytes.count) }
         count += bytes.count
     }
 
     func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        try body(UnsafeRawBufferPointer(start: base, count: count))
+        try body(UnsafeRawBufferPointer(start: memory.base, count: count))
     }
 }
 

@@ -1,6 +1,7 @@
 import CZlib
 import Crypto
 import SigV4
+import Threads
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -54,8 +55,8 @@ struct PartDigest: Sendable, Equatable {
 /// goes through the uploader's lock.
 final class PartBuffer: @unchecked Sendable {
     let capacity: Int
-    private let storage: UnsafeMutableRawPointer
-    private let mappedLength: Int
+    private let memory: MappedBuffer
+    private var storage: UnsafeMutableRawPointer { memory.base }
     private(set) var count = 0
     /// 1-based; set when the buffer is taken for a part.
     var partNumber = 0
@@ -69,10 +70,7 @@ final class PartBuffer: @unchecked Sendable {
     /// Maps `capacity` bytes (pages are only committed when written); throws when the system refuses.
     /// `checksum`: the upload's algorithm, computed as bytes are hashed when it is not CRC32.
     init(capacity: Int, checksum: ChecksumAlgorithm? = nil) throws {
-        let page = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
-        let length = max(page, (capacity + page - 1) / page * page)
-        let address = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let address, address != UnsafeMutableRawPointer(bitPattern: -1) else {
+        guard let memory = MappedBuffer(capacity: capacity) else {
             throw UploadError(
                 .invalidOptions,
                 "cannot allocate a part buffer of \(formatByteSize(capacity)) "
@@ -80,11 +78,8 @@ final class PartBuffer: @unchecked Sendable {
         }
         self.capacity = capacity
         otherAlgorithm = checksum == nil || checksum == .crc32 ? nil : checksum?.crc
-        storage = address
-        mappedLength = length
+        self.memory = memory
     }
-
-    deinit { munmap(storage, mappedLength) }
 
     var isFull: Bool { count == capacity }
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage, count: count) }
@@ -131,7 +126,7 @@ final class PartBuffer: @unchecked Sendable {
 
     /// Empties the buffer for its next part: the mapping is kept, its pages go back to the system.
     func reset() {
-        if count > 0 { madvise(storage, mappedLength, MADV_DONTNEED) }
+        if count > 0 { memory.discard() }
         count = 0
         partNumber = 0
         md5 = Insecure.MD5()
