@@ -159,7 +159,11 @@ public final class FixtureFolder {
     /// `seconds` times behind a header whose sizes say so. (Computing every sample of minutes of audio
     /// in a debug build takes seconds per file.)
     public static func repeatedWAV(_ fixture: WAVFixture, seconds: Int) throws -> [UInt8] {
-        let one = fixture.bytes()
+        try repeatedWAV(fixture.bytes(), seconds: seconds)
+    }
+
+    /// The same from one second of WAV bytes (a 44-byte RIFF header, then the samples).
+    public static func repeatedWAV(_ one: [UInt8], seconds: Int) throws -> [UInt8] {
         guard one.count > 44, String(decoding: one[36..<40], as: UTF8.self) == "data" else {
             throw CommandLineTool.Missing(description: "repeatedWAV needs a plain 44-byte RIFF header")
         }
