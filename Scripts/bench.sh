@@ -70,6 +70,22 @@ once_pipe() {
         'BEGIN { split(c, x, " "); printf "%.2f %d %d %d %.2f\n", e - s, f + a, f, a, x[1] + x[2] + x[3] + x[4] }'
 }
 
+# The S3 benches' setup: moto's state under $work (stopped on exit), and $work/s3-10.wav and
+# $work/s3-60.wav. S3T_BENCH_AUDIO=DIR reuses DIR/s3-10.wav and DIR/s3-60.wav from an earlier run
+# (made by gen-audio.sh).
+s3_audio() {
+    export S3T_SERVER_DIR=$work/s3-server
+    trap 'bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+    for m in 10 60; do
+        if [ -n "${S3T_BENCH_AUDIO:-}" ] && [ -f "$S3T_BENCH_AUDIO/s3-$m.wav" ]; then
+            ln -sf "$S3T_BENCH_AUDIO/s3-$m.wav" "$work/s3-$m.wav"
+        else
+            echo "generating $m min of 44.1 kHz stereo music-like audio (60 takes a few minutes)..." >&2
+            bash Scripts/gen-audio.sh "$work/s3-$m.wav" $((m * 60)) 44100 2
+        fi
+    done
+}
+
 bench_file() {
 local minutes=${minutes:-10}
 input=$work/in.wav
@@ -160,17 +176,7 @@ bench_batch() {
 # of the 10-minute one (flat memory); `--max-memory 10M` (the smallest budget S3's 5 MiB part
 # minimum allows) succeeds with peak RSS <= idle (`--version`) + 10 MiB + 8 MiB.
 bench_s3() {
-    export S3T_SERVER_DIR=$work/s3-server
-    trap 'bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-    # S3T_BENCH_AUDIO=DIR reuses DIR/s3-10.wav and DIR/s3-60.wav from an earlier run (made by gen-audio.sh).
-    for m in 10 60; do
-        if [ -n "${S3T_BENCH_AUDIO:-}" ] && [ -f "$S3T_BENCH_AUDIO/s3-$m.wav" ]; then
-            ln -s "$S3T_BENCH_AUDIO/s3-$m.wav" "$work/s3-$m.wav"
-        else
-            echo "generating $m min of 44.1 kHz stereo music-like audio (60 takes a few minutes)..." >&2
-            bash Scripts/gen-audio.sh "$work/s3-$m.wav" $((m * 60)) 44100 2
-        fi
-    done
+    s3_audio
 
     read -r _ idle < <(measure "$bin --version")
     echo
@@ -262,16 +268,7 @@ bench_portable() {
         done
         echo "$peak"
     }
-    export S3T_SERVER_DIR=$work/s3-server
-    trap 'bash Scripts/s3-server.sh stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-    for m in 10 60; do
-        if [ -n "${S3T_BENCH_AUDIO:-}" ] && [ -f "$S3T_BENCH_AUDIO/s3-$m.wav" ]; then
-            ln -sf "$S3T_BENCH_AUDIO/s3-$m.wav" "$work/s3-$m.wav"
-        else
-            echo "generating $m min of 44.1 kHz stereo music-like audio (60 takes a few minutes)..." >&2
-            bash Scripts/gen-audio.sh "$work/s3-$m.wav" $((m * 60)) 44100 2
-        fi
-    done
+    s3_audio
     mkdir -p "$work/short"
     bash Scripts/gen-audio.sh "$work/short/0.wav" 3 44100 2
     for i in $(seq 1 39); do cp "$work/short/0.wav" "$work/short/$i.wav"; done

@@ -92,16 +92,9 @@ struct StorePersonalityTests {
 
     /// A run against `proxy` with `upstream`'s keys and no AWS files of the machine's own.
     static func environment(_ upstream: StoreUpstream, proxy: StoreProxy) -> [String: String] {
-        var environment = CommandLineTool.bareEnvironment()
-        environment["HOME"] = ProcessInfo.processInfo.environment["HOME"]
-        environment["AWS_ACCESS_KEY_ID"] = upstream.accessKeyId
-        environment["AWS_SECRET_ACCESS_KEY"] = upstream.secretAccessKey
-        environment["AWS_REGION"] = upstream.region
-        environment["AWS_ENDPOINT_URL_S3"] = proxy.endpoint
-        environment["AWS_CONFIG_FILE"] = "/nonexistent/s3transcode-test-config"
-        environment["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/s3transcode-test-credentials"
-        environment["AWS_EC2_METADATA_DISABLED"] = "true"
-        return environment
+        CommandLineTool.environment(
+            accessKeyId: upstream.accessKeyId, secretAccessKey: upstream.secretAccessKey, region: upstream.region,
+            endpoint: proxy.endpoint)
     }
 
     /// The run succeeded, stored the local run's bytes, and left no upload open.

@@ -38,15 +38,7 @@ struct UploadCommandTests {
                 one[offset + 1] = UInt8(truncatingIfNeeded: value >> 8)
             }
         }
-        let data = Array(one[44...])
-        var bytes = Array(one[..<44])
-        func put(_ value: Int, at offset: Int) {
-            for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
-        }
-        put(36 + data.count * seconds, at: 4)
-        put(data.count * seconds, at: 40)
-        for _ in 0..<seconds { bytes += data }
-        return (bytes, rate * seconds)
+        return (try FixtureFolder.repeatedWAV(one, seconds: seconds), rate * seconds)
     }
 
     @Test(

@@ -54,15 +54,24 @@ public struct CommandLineTool {
     /// The environment of a run against the SigV4-checking moto server: its key, its endpoint, and no
     /// AWS config files of the machine's own.
     public static func environment(for server: S3TestServer) -> [String: String] {
+        environment(
+            accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, region: server.region,
+            endpoint: server.endpoint)
+    }
+
+    /// The same for any S3 endpoint and key (a proxy in front of the server, say).
+    public static func environment(
+        accessKeyId: String, secretAccessKey: String, region: String, endpoint: String
+    ) -> [String: String] {
         var environment: [String: String] = [:]
         // The sanitizer options too, so that a sanitized binary reports where Scripts/test.sh looks.
         for name in ["PATH", "HOME", "TMPDIR", "LANG", "ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"] {
             if let value = ProcessInfo.processInfo.environment[name] { environment[name] = value }
         }
-        environment["AWS_ACCESS_KEY_ID"] = server.accessKeyId
-        environment["AWS_SECRET_ACCESS_KEY"] = server.secretAccessKey
-        environment["AWS_REGION"] = server.region
-        environment["AWS_ENDPOINT_URL_S3"] = server.endpoint
+        environment["AWS_ACCESS_KEY_ID"] = accessKeyId
+        environment["AWS_SECRET_ACCESS_KEY"] = secretAccessKey
+        environment["AWS_REGION"] = region
+        environment["AWS_ENDPOINT_URL_S3"] = endpoint
         environment["AWS_CONFIG_FILE"] = "/nonexistent/s3transcode-test-config"
         environment["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/s3transcode-test-credentials"
         environment["AWS_EC2_METADATA_DISABLED"] = "true"
@@ -159,7 +168,11 @@ public final class FixtureFolder {
     /// `seconds` times behind a header whose sizes say so. (Computing every sample of minutes of audio
     /// in a debug build takes seconds per file.)
     public static func repeatedWAV(_ fixture: WAVFixture, seconds: Int) throws -> [UInt8] {
-        let one = fixture.bytes()
+        try repeatedWAV(fixture.bytes(), seconds: seconds)
+    }
+
+    /// The same from one second of WAV bytes (a 44-byte RIFF header, then the samples).
+    public static func repeatedWAV(_ one: [UInt8], seconds: Int) throws -> [UInt8] {
         guard one.count > 44, String(decoding: one[36..<40], as: UTF8.self) == "data" else {
             throw CommandLineTool.Missing(description: "repeatedWAV needs a plain 44-byte RIFF header")
         }
