@@ -22,8 +22,9 @@ struct LambdaUnitTests {
             ("%C3%BCn%C3%AF+c%C3%B6d%C3%A9.wav", "ünï cödé.wav"), ("dir/x.wav", "dir/x.wav"),
             ("bad%zz.wav", "bad%zz.wav"),
         ])
-    func keyDecoding(_ raw: String, _ decoded: String) {
-        #expect(LambdaEvent.decodeS3Key(raw) == decoded)
+    func keyDecoding(_ raw: String, _ decoded: String) throws {
+        let event = try LambdaEvent(json: Array(#"{"Records":[\#(Self.s3Record("b", raw))]}"#.utf8))
+        #expect(event.objects == [.init(bucket: "b", key: decoded)])
     }
 
     @Test("every record of an S3 event; ObjectRemoved skipped")
