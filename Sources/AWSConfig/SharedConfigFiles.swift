@@ -293,9 +293,10 @@ enum INIParser {
     }
 }
 
-/// Python's `shlex.split` (POSIX mode, no comments), as botocore splits section headers:
-/// `nil` where Python raises (an unclosed quote, a trailing backslash).
-func shellWords(_ text: String) -> [String]? {
+/// Python's `shlex.split` (POSIX mode, no comments), as botocore splits section headers (and as
+/// the Lambda runtime splits `S3TRANSCODE_ARGS`): `nil` where Python raises (an unclosed quote, a
+/// trailing backslash).
+public func shellWords(_ text: String) -> [String]? {
     var words: [String] = []
     var word = ""
     var inWord = false

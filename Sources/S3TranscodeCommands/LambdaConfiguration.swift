@@ -1,3 +1,4 @@
+import AWSConfig
 import ArgumentParser
 import AudioTranscode
 
@@ -110,11 +111,11 @@ struct LambdaConfiguration {
             if let value = environment[variable], !value.isEmpty { arguments += [option, value] }
         }
         if let text = environment["S3TRANSCODE_ARGS"] {
-            do {
-                arguments += try ShellWords.split(text)
-            } catch {
-                throw CommandFailure(.configuration, "S3TRANSCODE_ARGS: \(error)")
+            guard let words = shellWords(text) else {
+                throw CommandFailure(
+                    .configuration, "S3TRANSCODE_ARGS: a quote is not closed, or a backslash ends the text")
             }
+            arguments += words
         }
         do {
             options = try LambdaOptions.parse(arguments)
@@ -172,58 +173,5 @@ struct LambdaConfiguration {
                 "its output s3://\(output.bucket)/\(output.key) would match S3TRANSCODE_INCLUDE in the same bucket and start the function again"
         }
         return nil
-    }
-}
-
-/// Splits a string into words as a POSIX shell does, without expansions: whitespace separates,
-/// single quotes keep everything, double quotes keep all but `\"` and `\\`, a backslash escapes.
-enum ShellWords {
-    struct Unbalanced: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func split(_ text: String) throws(Unbalanced) -> [String] {
-        var words: [String] = []
-        var current = ""
-        var inWord = false
-        var iterator = text.makeIterator()
-        while let character = iterator.next() {
-            switch character {
-            case " ", "\t", "\n":
-                if inWord {
-                    words.append(current)
-                    current = ""
-                    inWord = false
-                }
-            case "'":
-                inWord = true
-                while true {
-                    guard let next = iterator.next() else { throw Unbalanced(description: "a ' is not closed") }
-                    if next == "'" { break }
-                    current.append(next)
-                }
-            case "\"":
-                inWord = true
-                while true {
-                    guard let next = iterator.next() else { throw Unbalanced(description: "a \" is not closed") }
-                    if next == "\"" { break }
-                    if next == "\\" {
-                        guard let escaped = iterator.next() else { throw Unbalanced(description: "a \" is not closed") }
-                        if escaped != "\"" && escaped != "\\" { current.append("\\") }
-                        current.append(escaped)
-                    } else {
-                        current.append(next)
-                    }
-                }
-            case "\\":
-                inWord = true
-                if let next = iterator.next() { current.append(next) }
-            default:
-                inWord = true
-                current.append(character)
-            }
-        }
-        if inWord { words.append(current) }
-        return words
     }
 }

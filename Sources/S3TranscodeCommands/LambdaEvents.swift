@@ -109,8 +109,9 @@ struct LambdaEvent {
 
     private mutating func readS3Record(_ s3: [String: JSONValue], eventName: String, messageId: String?) {
         let bucket = s3["bucket"]?.object?["name"]?.string ?? ""
-        let rawKey = s3["object"]?.object?["key"]?.string ?? ""
-        let key = LambdaEvent.decodeS3Key(rawKey)
+        // S3 writes the key form-URL-encoded: `+` for a space, then percent escapes (`a+b.wav` is
+        // `a b.wav`, `a%2Bb.wav` is `a+b.wav`); a key with an invalid escape is taken as written.
+        let key = S3Path.formDecode(s3["object"]?.object?["key"]?.string ?? "")
         guard eventName.hasPrefix("ObjectCreated:") else {
             skipped.append(
                 Skipped(
@@ -142,13 +143,6 @@ struct LambdaEvent {
             throw ParseError(description: "\(what) is not JSON")
         }
         return value
-    }
-
-    /// An S3 notification's key as S3 writes it: form-URL-encoded, `+` for a space, then percent
-    /// escapes (`a+b.wav` is `a b.wav`, `a%2Bb.wav` is `a+b.wav`). A key with an invalid escape is
-    /// taken as written (`+` still a space).
-    static func decodeS3Key(_ key: String) -> String {
-        S3Path.formDecode(key)
     }
 }
 

@@ -1,3 +1,4 @@
+import AWSConfig
 import Foundation
 import HTTPClient
 import Testing
@@ -22,8 +23,9 @@ struct LambdaUnitTests {
             ("%C3%BCn%C3%AF+c%C3%B6d%C3%A9.wav", "ünï cödé.wav"), ("dir/x.wav", "dir/x.wav"),
             ("bad%zz.wav", "bad%zz.wav"),
         ])
-    func keyDecoding(_ raw: String, _ decoded: String) {
-        #expect(LambdaEvent.decodeS3Key(raw) == decoded)
+    func keyDecoding(_ raw: String, _ decoded: String) throws {
+        let event = try LambdaEvent(json: Array(#"{"Records":[\#(Self.s3Record("b", raw))]}"#.utf8))
+        #expect(event.objects == [.init(bucket: "b", key: decoded)])
     }
 
     @Test("every record of an S3 event; ObjectRemoved skipped")
@@ -181,8 +183,16 @@ struct LambdaUnitTests {
             (#"  a  'b c'  "d \" e" f\ g "#, ["a", "b c", #"d " e"#, "f g"]),
             (#"--title ''"#, ["--title", ""]), ("", []),
         ])
-    func shellWords(_ text: String, _ words: [String]) throws {
-        #expect(try ShellWords.split(text) == words)
+    func shellWords(_ text: String, _ words: [String]) {
+        #expect(AWSConfig.shellWords(text) == words)
+    }
+
+    @Test("S3TRANSCODE_ARGS with an unclosed quote is refused", arguments: [#"--title 'a"#, #"--title "a"#])
+    func unbalancedArguments(_ text: String) {
+        let failure = #expect(throws: CommandFailure.self) {
+            try LambdaConfiguration(environment: ["S3TRANSCODE_DEST": "s3://out/{stem}.mp3", "S3TRANSCODE_ARGS": text])
+        }
+        #expect(failure?.message.hasPrefix("S3TRANSCODE_ARGS: a quote is not closed") == true)
     }
 
     @Test("answers: SQS names each failed message once; a direct event names every failed key")
