@@ -33,10 +33,11 @@ let package = Package(
         systemLibrary("CExpat", pkgConfig: "expat", apt: ["libexpat1-dev"]),
 
         // Decode anything libavformat reads, resample, encode MP3, mux into an output sink.
+        .target(name: "Basics", swiftSettings: ownImportsOnly),
         .target(name: "AudioTranscode", dependencies: ["CAVUtil", "CAVCodec", "CAVFormat", "CSwResample", "Threads"]),
         // AWS Signature Version 4: canonical request, string to sign, signing key, presigning.
         .target(
-            name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            name: "SigV4", dependencies: ["Basics", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: ownImportsOnly),
         // Dedicated OS threads and a condition variable on pthreads (Foundation's, without Foundation).
         .target(name: "Threads"),
@@ -44,19 +45,19 @@ let package = Package(
         // SigV4 for `Redact`, the one owner of what a logged URL may show.
         .target(name: "HTTPClient", dependencies: ["CCurl", "SigV4"]),
         // Credentials chain, region and endpoint resolution, as the AWS SDKs do it.
-        .target(name: "AWSConfig", dependencies: ["SigV4", "HTTPClient"], swiftSettings: ownImportsOnly),
+        .target(name: "AWSConfig", dependencies: ["Basics", "SigV4", "HTTPClient"], swiftSettings: ownImportsOnly),
         // The S3 client, its errors and retries, and the streaming multipart uploader.
         .target(
             name: "S3",
             dependencies: [
-                "SigV4", "HTTPClient", "CZlib", "CExpat", "Threads",
+                "Basics", "SigV4", "HTTPClient", "CZlib", "CExpat", "Threads",
                 .product(name: "Crypto", package: "swift-crypto"),
             ], swiftSettings: ownImportsOnly),
         // The command line: transcode, batch, probe, cleanup, presign.
         .target(
             name: "S3TranscodeCommands",
             dependencies: [
-                "AudioTranscode", "S3", "AWSConfig", "SigV4", "HTTPClient", "Threads",
+                "AudioTranscode", "Basics", "S3", "AWSConfig", "SigV4", "HTTPClient", "Threads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], swiftSettings: ownImportsOnly),
         .executableTarget(name: "s3transcode", dependencies: ["S3TranscodeCommands"]),
@@ -68,35 +69,36 @@ let package = Package(
         // store-proxy.py: the S3-compatible store personalities of StorePersonalityTests.
         // What the test targets share: the S3 test servers, the binary's runner and its fixtures, the proxies.
         .target(
-            name: "TestSupport", dependencies: ["S3", "HTTPClient", "SigV4"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["Basics", "S3", "HTTPClient", "SigV4"], path: "Tests/TestSupport",
             exclude: ["fault-proxy.py", "store-proxy.py"]),
         .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),
-        .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
+        .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["Basics", "SigV4"]),
         // botocore-oracle.py: botocore's answers, the expected values of BotocoreParityTests.
         .testTarget(
             name: "AWSConfigTests",
-            dependencies: ["AWSConfig", "HTTPClient", "S3", "S3TranscodeCommands", "TestSupport"],
+            dependencies: ["AWSConfig", "Basics", "HTTPClient", "S3", "S3TranscodeCommands", "TestSupport"],
             exclude: ["botocore-oracle.py"]),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPClient", "Threads", "TestSupport"]),
+        .testTarget(name: "S3Tests", dependencies: ["Basics", "S3", "HTTPClient", "Threads", "TestSupport"]),
         .testTarget(
             name: "S3IntegrationTests",
             dependencies: [
-                "S3", "AWSConfig", "HTTPClient", "S3TranscodeCommands", "TestSupport",
+                "S3", "AWSConfig", "Basics", "HTTPClient", "S3TranscodeCommands", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // The command layer without a server or the binary: parsing, plans, exit codes, help text.
         .testTarget(
             name: "CommandsUnitTests",
             dependencies: [
-                "S3TranscodeCommands", "AudioTranscode", "S3", "AWSConfig", "HTTPClient",
+                "S3TranscodeCommands", "AudioTranscode", "Basics", "S3", "AWSConfig", "HTTPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // The binary under injected faults, signals and strace (each test starts its own proxies).
-        .testTarget(name: "CommandsFaultTests", dependencies: ["S3", "HTTPClient", "SigV4", "TestSupport"]),
+        .testTarget(name: "CommandsFaultTests", dependencies: ["Basics", "S3", "HTTPClient", "SigV4", "TestSupport"]),
         .testTarget(
             name: "CommandsTests",
             dependencies: [
-                "S3TranscodeCommands", "AudioTranscode", "S3", "HTTPClient", "SigV4", "TestSupport",
+                "S3TranscodeCommands", "AudioTranscode", "Basics", "S3", "HTTPClient", "SigV4", "TestSupport",
                 // HMAC-SHA1, to build a legacy (signature version 2) presigned URL in the tests.
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),

@@ -1,13 +1,9 @@
+import Basics
 import CZlib
 import Crypto
 import SigV4
 import Threads
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -31,7 +27,7 @@ struct PartDigest: Sendable, Equatable {
     /// The values sent with the request; an `x-amz-checksum-*` value only when the upload sends one.
     func checksums(_ checksum: UploadChecksum?) -> BodyChecksums {
         BodyChecksums(
-            contentMD5: Data(md5).base64EncodedString(),
+            contentMD5: Base64.encode(md5),
             sha256: hex(sha256),
             checksum: checksum.map { ChecksumValue($0.algorithm, crc: crc($0.algorithm)) })
     }

@@ -1,10 +1,5 @@
+import Basics
 import Crypto
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// AWS Signature Version 4 for S3: header signing (`Authorization`) and query signing
 /// (presigned URLs).
@@ -55,7 +50,7 @@ public struct SigV4Signer: Sendable {
         url: String,
         headers: [(name: String, value: String)] = [],
         payloadHash: String,
-        date: Date
+        date: Timestamp
     ) -> [(name: String, value: String)] {
         let parts = RequestURL(url) ?? RequestURL.empty
         let time = AmzDate(date)
@@ -103,7 +98,7 @@ public struct SigV4Signer: Sendable {
         method: String,
         url: String,
         expires: Int,
-        date: Date,
+        date: Timestamp,
         headers: [(name: String, value: String)] = []
     ) -> String {
         let parts = RequestURL(url) ?? RequestURL.empty

@@ -1,3 +1,4 @@
+import Basics
 import Crypto
 import Foundation
 import HTTPClient
@@ -524,7 +525,7 @@ enum MotoReads {
             credentials: Credentials(accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey),
             region: server.region)
         let headers = signer.signedHeaders(
-            method: "GET", url: url, payloadHash: PayloadHasher.emptyPayloadHash, date: Date())
+            method: "GET", url: url, payloadHash: PayloadHasher.emptyPayloadHash, date: Timestamp())
         let response = try CommandMoto.transport.send(HTTPRequest(method: "GET", url: url, headers: headers))
         let text = String(decoding: response.body, as: UTF8.self)
         guard response.status == 200 else {

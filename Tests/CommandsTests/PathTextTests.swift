@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Testing
 
@@ -42,7 +43,7 @@ struct PathTextTests {
         let status = try #require(FileStatus(file))
         #expect(status.isRegularFile && status.size == 1234)
         let attributes = try FileManager.default.attributesOfItem(atPath: file)
-        let modified = try #require(attributes[.modificationDate] as? Date)
+        let modified = try #require(attributes[.modificationDate] as? Timestamp)
         #expect(abs(status.modified.timeIntervalSince(modified)) < 0.001)
         #expect(FileStatus(dir + "/missing") == nil)
     }

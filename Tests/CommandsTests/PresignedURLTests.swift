@@ -1,3 +1,4 @@
+import Basics
 import Crypto
 import Foundation
 import HTTPClient
@@ -74,7 +75,7 @@ struct PresignedURLTests {
             + "&Signature=\(S3Path.encodeQueryComponent(signature))"
     }
 
-    static func sigV4URL(base: String, signedAt date: Date = Date(), expires: Int = 900) -> String {
+    static func sigV4URL(base: String, signedAt date: Timestamp = Timestamp(), expires: Int = 900) -> String {
         SigV4Signer(credentials: Credentials(accessKeyId: accessKeyId, secretAccessKey: secret), region: "us-east-1")
             .presignedURL(method: "PUT", url: base, expires: expires, date: date)
     }
@@ -110,7 +111,7 @@ struct PresignedURLTests {
         let key = "legacy/take.mp3"
         let url = Self.legacyURL(
             endpoint: server.noAuthEndpoint, bucket: bucket, key: key,
-            expires: Int(Date().timeIntervalSince1970) + 900)
+            expires: Int(Timestamp().timeIntervalSince1970) + 900)
         let run = try CommandLineTool.run([wavPath, url, "--json"], environment: environment)
         #expect(run.status == 0, "\(run.stderr)")
         let report = try #require(try jsonObjects(run).first)
@@ -156,7 +157,7 @@ struct PresignedURLTests {
         #expect(responder.requests.first?.header("transfer-encoding") == nil)
 
         let old = Self.sigV4URL(
-            base: responder.baseURL + "/bucket/late.mp3", signedAt: Date().addingTimeInterval(-7200))
+            base: responder.baseURL + "/bucket/late.mp3", signedAt: Timestamp().addingTimeInterval(-7200))
         let early = try CommandLineTool.run([wavPath, old], environment: environment)
         #expect(early.status == 77)
         #expect(

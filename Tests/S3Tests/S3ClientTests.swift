@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import HTTPClient
 import SigV4
@@ -377,7 +378,7 @@ struct S3ClientTests {
         let client = makeClient(transport)
         let uploads = try client.listMultipartUploads(bucket: "b")
         #expect(uploads.map(\.uploadId) == ["u1", "u2"])
-        #expect(uploads[0].initiatedDate == Date(timeIntervalSince1970: 1_704_164_645))
+        #expect(uploads[0].initiatedDate == Timestamp(timeIntervalSince1970: 1_704_164_645))
         #expect(transport.sent[1].request.url.hasSuffix("?key-marker=k1&upload-id-marker=u1&uploads="))
     }
 
