@@ -176,6 +176,10 @@ debian_static_libs() {
     done
     printf 'Name: zlib\nDescription: zlib (static)\nVersion: 1\nLibs: -L%s/lib -lz\nCflags:\n' "$prefix" >"$pc/zlib.pc"
     printf 'Name: expat\nDescription: expat (static)\nVersion: 2\nLibs: -L%s/lib -lexpat\nCflags:\n' "$prefix" >"$pc/expat.pc"
+    # For the SigV4 target's digests (COpenSSL): without it pkg-config answers Debian's libcrypto.pc,
+    # whose -lcrypto finds libcrypto.so. Shaped as the loop above leaves a file (prefix=, the mark).
+    printf 'prefix=%s\nName: libcrypto\nDescription: OpenSSL libcrypto (static)\nVersion: 3\nLibs: -L%s/lib -lcrypto\nCflags:\n# s3t: static\n' \
+        "$prefix" "$prefix" >"$pc/libcrypto.pc"
 }
 
 src_key() { apt-cache -o "Dir::Etc::SourceList=$cache/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null \
@@ -246,9 +250,7 @@ notices() {
     section "zlib (Debian $(dpkg-query -W -f='${Version}' zlib1g-dev)), zlib licence" /usr/share/doc/zlib1g/copyright
     section "expat (Debian $(dpkg-query -W -f='${Version}' libexpat1-dev)), MIT" /usr/share/doc/libexpat1/copyright
     section "Swift runtime, Dispatch ($(swift --version 2>/dev/null | head -n1)), Apache-2.0 with Runtime Library Exception" "$toolchain/share/swift/LICENSE.txt"
-    for dep in swift-argument-parser swift-crypto swift-asn1; do
-        [ -f "$scratch/checkouts/$dep/LICENSE.txt" ] && section "$dep, Apache-2.0" "$scratch/checkouts/$dep/LICENSE.txt"
-    done
+    section "swift-argument-parser, Apache-2.0" "$scratch/checkouts/swift-argument-parser/LICENSE.txt"
     section "GCC runtime (libstdc++, libgcc), GPL-3.0 with GCC Runtime Library Exception" /usr/share/doc/libstdc++6/copyright
 }
 

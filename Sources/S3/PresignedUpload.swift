@@ -1,5 +1,4 @@
 import Basics
-import Crypto
 import HTTPClient
 import SigV4
 
@@ -125,9 +124,7 @@ public final class PresignedUpload: @unchecked Sendable {
         state = .finished
         defer { release() }
         let body = UnsafeRawBufferPointer(start: storage, count: count)
-        var hasher = Insecure.MD5()
-        hasher.update(bufferPointer: body)
-        let md5 = Array(hasher.finalize())
+        let md5 = MessageDigest.hash(.md5, body)
         let md5Hex = hex(md5)
         let headers = try url.requestHeaders(objectHeaders: objectHeaders, contentMD5: Base64.encode(md5))
         let request = HTTPRequest(method: "PUT", url: url.url, headers: headers)

@@ -1,5 +1,4 @@
 import Basics
-import Crypto
 
 /// AWS Signature Version 4 for S3: header signing (`Authorization`) and query signing
 /// (presigned URLs).
@@ -247,18 +246,18 @@ public struct SigV4Signer: Sendable {
 
     /// The signing key: `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
     public static func signingKey(secretAccessKey: String, dateStamp: String, region: String, service: String)
-        -> SymmetricKey
+        -> [UInt8]
     {
-        var key = SymmetricKey(data: Array(("AWS4" + secretAccessKey).utf8))
+        var key = Array(("AWS4" + secretAccessKey).utf8)
         for part in [dateStamp, region, service, "aws4_request"] {
-            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+            key = MessageDigest.hmac(.sha256, key: key, message: Array(part.utf8))
         }
         return key
     }
 
     /// The signature: hex `HMAC-SHA256(signingKey, stringToSign)`.
-    public static func signature(signingKey: SymmetricKey, stringToSign: String) -> String {
-        hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey))
+    public static func signature(signingKey: [UInt8], stringToSign: String) -> String {
+        hex(MessageDigest.hmac(.sha256, key: signingKey, message: Array(stringToSign.utf8)))
     }
 }
 

@@ -1,5 +1,4 @@
 import Basics
-import Crypto
 import Foundation
 import HTTPClient
 import S3
@@ -68,8 +67,7 @@ struct PresignedURLTests {
         -> String
     {
         let stringToSign = "PUT\n\n\n\(expires)\n/\(bucket)/\(key)"
-        let mac = HMAC<Insecure.SHA1>.authenticationCode(
-            for: Array(stringToSign.utf8), using: SymmetricKey(data: Array(secret.utf8)))
+        let mac = MessageDigest.hmac(.sha1, key: Array(secret.utf8), message: Array(stringToSign.utf8))
         let signature = Data(mac).base64EncodedString()
         return "\(endpoint)/\(bucket)/\(key)?AWSAccessKeyId=\(accessKeyId)&Expires=\(expires)"
             + "&Signature=\(S3Path.encodeQueryComponent(signature))"
