@@ -148,7 +148,9 @@ public final class CurlTransport: CancellableTransport, @unchecked Sendable {
 }
 
 /// Runs once per process, before any other libcurl call (`curl_global_init` is not thread-safe).
+/// OpenSSL is initialized first, without its exit-time cleanup (see `MessageDigest.initializeLibrary`).
 private let curlGlobalInit: Void = {
+    MessageDigest.initializeLibrary
     _ = curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32))
 }()
 

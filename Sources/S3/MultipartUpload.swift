@@ -306,7 +306,7 @@ public final class MultipartUpload: @unchecked Sendable {
         case .success(let id):
             uploadID = id
             stats.multipartCreated = true
-            for index in 1...plan.concurrency {
+            for _ in 1...plan.concurrency {
                 let thread = OSThread { [self] in runWorker(uploadID: id) }
                 thread.start()
             }

@@ -18,7 +18,8 @@ public struct MessageDigest {
 
         /// OpenSSL's static method table (never freed).
         var evp: OpaquePointer {
-            switch self {
+            MessageDigest.initializeLibrary
+            return switch self {
             case .sha256: EVP_sha256()
             case .md5: EVP_md5()
             case .sha1: EVP_sha1()
@@ -123,4 +124,16 @@ public struct MessageDigest {
             precondition(result == 1, "OpenSSL's \(call) failed")
         }
     }
+}
+
+extension MessageDigest {
+    /// libcrypto initialized once, without its exit-time cleanup (`OPENSSL_INIT_NO_ATEXIT`). By
+    /// default OpenSSL frees its global state in an `atexit` handler, and a command that exits (65
+    /// on a bad input) while another thread still signs a request or speaks TLS then takes a freed
+    /// lock: SIGSEGV in `pthread_rwlock_rdlock` under `__run_exit_handlers`, seen in 1 run in 15.
+    /// The first initialization decides, so this runs before any other OpenSSL call, curl's included
+    /// (HTTPClient's `curl_global_init` runs it first). https://docs.openssl.org/3.0/man3/OPENSSL_init_crypto/
+    public static let initializeLibrary: Void = {
+        _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil)
+    }()
 }
