@@ -49,7 +49,8 @@ let package = Package(
         // The S3 client, its errors and retries, and the streaming multipart uploader.
         .target(
             name: "S3",
-            dependencies: ["Basics", "SigV4", "HTTPClient", "CZlib", "CExpat", "Threads"], swiftSettings: ownImportsOnly),
+            dependencies: ["Basics", "SigV4", "HTTPClient", "CZlib", "CExpat", "Threads"], swiftSettings: ownImportsOnly
+        ),
         // The command line: transcode, batch, probe, cleanup, presign.
         .target(
             name: "S3TranscodeCommands",
