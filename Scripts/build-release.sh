@@ -85,9 +85,9 @@ cflags="-O2 -fPIC -ffunction-sections -fdata-sections"
 
 # --- FFmpeg ------------------------------------------------------------------------------------
 # Exactly the inputs the README lists (and the tests decode), the MP3 muxer and libmp3lame.
-ffmpeg_demuxers=wav,w64,aiff,caf,flac,ogg,mp3,mov,wv
-ffmpeg_decoders='pcm_*,adpcm_ima_wav,adpcm_ms,flac,alac,wavpack,vorbis,opus,mp3,mp3float'
-ffmpeg_parsers=flac,mpegaudio,vorbis,opus
+ffmpeg_demuxers=wav,w64,aiff,caf,flac,ogg,mp3,mov,wv,aac
+ffmpeg_decoders='pcm_*,adpcm_ima_wav,adpcm_ms,flac,alac,aac,wavpack,vorbis,opus,mp3,mp3float'
+ffmpeg_parsers=flac,mpegaudio,vorbis,opus,aac
 ffmpeg_flags=(
     --disable-everything --disable-programs --disable-doc --disable-network --disable-autodetect
     --disable-avdevice --disable-avfilter --disable-swscale --disable-postproc --disable-debug
@@ -215,8 +215,11 @@ swift_flags=(-c release --scratch-path "$scratch" --static-swift-stdlib --disabl
     -Xswiftc -I"$standin" -Xswiftc -module-alias -Xswiftc FoundationEssentials=FoundationStandIn
     -Xlinker "$standin/libFoundationStandIn.a")
 log "swift: building"
-PKG_CONFIG_PATH="$prefix/lib/pkgconfig" swift build "${swift_flags[@]}" --product s3transcode >&2
 binary="$(swift build "${swift_flags[@]}" --show-bin-path)/s3transcode"
+# SwiftPM does not see the static libraries above change: without this, a rebuilt FFmpeg or curl
+# would not be linked in until a Swift source changed. Linking again takes seconds.
+rm -f "$binary"
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" swift build "${swift_flags[@]}" --product s3transcode >&2
 
 # --- Checks: libc only, from the system's paths; glibc <= 2.34 ----------------------------------
 needed=$(objdump -p "$binary" | awk '/NEEDED/ { print $2 }' | sort | tr '\n' ' ')
