@@ -18,8 +18,7 @@ public struct MessageDigest {
 
         /// OpenSSL's static method table (never freed).
         var evp: OpaquePointer {
-            MessageDigest.initializeLibrary
-            return switch self {
+            switch self {
             case .sha256: EVP_sha256()
             case .md5: EVP_md5()
             case .sha1: EVP_sha1()
@@ -66,6 +65,7 @@ public struct MessageDigest {
     /// HMAC (RFC 2104) of `message` under `key` with `algorithm`'s hash: HMAC-SHA256 for SigV4's
     /// signing key and signature. https://docs.openssl.org/3.0/man3/HMAC/
     public static func hmac(_ algorithm: Algorithm, key: [UInt8], message: [UInt8]) -> [UInt8] {
+        OpenSSLLibrary.initialize()
         var mac = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         // A pointer even for an empty key or message (an empty array may have none).
@@ -87,6 +87,7 @@ public struct MessageDigest {
         private let pointer: OpaquePointer
 
         init(_ algorithm: Algorithm) {
+            OpenSSLLibrary.initialize()
             pointer = Context.allocate()
             check(EVP_DigestInit_ex(pointer, algorithm.evp, nil), "EVP_DigestInit_ex")
         }
@@ -126,14 +127,17 @@ public struct MessageDigest {
     }
 }
 
-extension MessageDigest {
-    /// libcrypto initialized once, without its exit-time cleanup (`OPENSSL_INIT_NO_ATEXIT`). By
-    /// default OpenSSL frees its global state in an `atexit` handler, and a command that exits (65
-    /// on a bad input) while another thread still signs a request or speaks TLS then takes a freed
-    /// lock: SIGSEGV in `pthread_rwlock_rdlock` under `__run_exit_handlers`, seen in 1 run in 15.
-    /// The first initialization decides, so this runs before any other OpenSSL call, curl's included
-    /// (HTTPClient's `curl_global_init` runs it first). https://docs.openssl.org/3.0/man3/OPENSSL_init_crypto/
-    public static let initializeLibrary: Void = {
-        _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil)
+/// OpenSSL's process-wide initialisation, without the cleanup it otherwise registers with `atexit`.
+/// That cleanup frees the digests' providers and locks while `exit()` runs, under any thread still
+/// hashing a part or talking TLS: an error exit (64 for a bad `--part-size`) then crashed now and
+/// then with SIGSEGV in `pthread_rwlock_rdlock` or "EVP_DigestInit_ex failed". The first
+/// initialisation in a process decides, so this runs before the first digest and before
+/// `curl_global_init` (HTTPClient calls it); the system takes the memory back at exit anyway.
+/// https://docs.openssl.org/3.0/man3/OPENSSL_init_crypto/ (`OPENSSL_INIT_NO_ATEXIT`, OpenSSL 1.1.1b+)
+public enum OpenSSLLibrary {
+    public static func initialize() { _ = initialized }
+
+    private static let initialized: Void = {
+        precondition(OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil) == 1, "OPENSSL_init_crypto failed")
     }()
 }
