@@ -72,6 +72,19 @@ inroot() { timeout 120 "$chroot" "$root" /s3transcode "$@"; }
 
 expected="$("$binary" --version)"
 if out=$(inroot --version 2>&1) && [ "$out" = "$expected" ]; then pass "--version in the empty root: $out"; else fail "--version: $out"; fi
+# ArgumentParser runs on a stand-in for FoundationEssentials here (Scripts/release/FoundationStandIn.swift):
+# its one JSON output, and an error it describes, must come out as in the development build.
+if out=$(inroot --experimental-dump-help 2>&1) &&
+    python3 -c 'import json, sys; d = json.load(sys.stdin)["command"]; assert d["commandName"] == "s3transcode" and len(d["subcommands"]) >= 6' <<<"$out"; then
+    pass "--experimental-dump-help is JSON naming every command"
+else
+    fail "--experimental-dump-help: $(head -c 300 <<<"$out")"
+fi
+if out=$(inroot probe /tmp/in.wav --bogus-option 2>&1); status=$? && [ "$status" = 64 ] && grep -q "Unknown option '--bogus-option'" <<<"$out"; then
+    pass "an unknown option: exit 64, ArgumentParser's message"
+else
+    fail "an unknown option: exit $status: $out"
+fi
 
 # A 3 s stereo WAV, made by ffmpeg outside the root.
 ffmpeg -v error -f lavfi -i "sine=frequency=440:duration=3" -ac 2 -ar 44100 "$root/tmp/in.wav"
