@@ -90,7 +90,7 @@ struct S3ClientTests {
         let regions = ScriptedTransport { index, _ in
             index == 0 ? response(400, headers: [("x-amz-bucket-region", "eu-west-1")]) : response(200)
         }
-        try makeClient(regions, credentials: .fixed(withToken)).headObject(bucket: "bucket", key: "k")
+        _ = try makeClient(regions, credentials: .fixed(withToken)).headObject(bucket: "bucket", key: "k")
         #expect(regions.sent.count == 2)
         #expect(regions.sent.last?.signedRegion == "eu-west-1")
     }
