@@ -365,7 +365,7 @@ func workerFailure() throws {
     encoder = nil  // waits for the workers: none may be left running
 }
 
-@Test("The encoder threads are reused, and the reader buffers at most one segment's input ahead of the encoders")
+@Test("The encoder threads are reused, and the reader buffers at most half a segment's input ahead of 2 encoders")
 func parallelBuffersLittle() throws {
     let codec = try #require(avcodec_find_encoder_by_name("libmp3lame"))
     let plan = SegmentPlan(length: 392)
@@ -400,12 +400,13 @@ func parallelBuffersLittle() throws {
     #expect(written >= frames)
     // One thread per encoder at once, not one per segment.
     #expect(encoder.workerThreads == 2)
-    // Read ahead of the encoders: at most one segment's whole input (the other worker's, read while
-    // this one waited for its next segment), `lead` frames of the newest segment, the overlap of a
-    // segment no worker has taken yet, and the overlap's frames counted in both segments. Buffering
-    // whole segments (two being encoded, one being filled) would be three segments' input.
-    let overlap = plan.inputEnd(0) - plan.inputStart(1)
-    #expect(encoder.mostFramesBuffered <= plan.length + overlap + ParallelEncoder.lead + 2 * overlap)
+    // Read ahead of the encoders: half a segment's input (the rest of the other worker's segment,
+    // read before this one's next segment starts) and `lead` frames, plus the frame that one read
+    // adds to two overlapping segments. Buffering whole segments (two being encoded, one being
+    // filled) was three segments' input.
+    let segmentInput = plan.inputEnd(1) - plan.inputStart(1)
+    #expect(encoder.bufferLimit == segmentInput / 2 + ParallelEncoder.lead)
+    #expect(encoder.mostFramesBuffered <= encoder.bufferLimit + 1)
 }
 
 @Test("A cancelled parallel encode stops its workers, aborts the sink and says so")
