@@ -41,14 +41,14 @@ struct SegmentPlan: Equatable {
 ///
 /// A segment goes to a worker when its first frame is read, and the worker encodes its audio as it
 /// arrives, giving back each page it has read: segments are not held whole. The calling thread reads
-/// ahead of the encoders only as far as they need: while every worker is busy, up to `lead` frames
-/// beyond what the newest segment's encoder has taken; a segment that no worker has taken yet gets
-/// only its overlap with the segment before (whose input ends there); and never more than
-/// `bufferLimit` frames in all. One reader must read the rest of the other workers' segments before
-/// a freed worker's next segment starts: with the workers' starts spread evenly over a segment, that
-/// is half a segment for 2 workers, (N − 1) halves for N; the limit holds them there (a freed worker
-/// waits when the others are further behind) instead of letting two workers run in step and one
-/// whole segment be read ahead at every other hand-over.
+/// at most `bufferLimit` frames ahead of the encoders (over every segment), and a segment that no
+/// worker has taken yet gets only its overlap with the segment before (whose input ends there).
+/// One reader must read the rest of the other workers' segments before a freed worker's next segment
+/// starts: with the workers' starts spread evenly over a segment, that is half a segment for 2
+/// workers, (N − 1) halves for N. The limit is that plus `lead`: read ahead before the hand-over, so
+/// the freed worker finds its next segment's first frames ready; and it keeps the workers' starts
+/// spread (a freed worker waits when the others are further behind) instead of letting two workers
+/// run in step and a whole segment be read ahead at every other hand-over.
 final class ParallelEncoder {
     let plan: SegmentPlan
     let threads: Int
@@ -59,7 +59,7 @@ final class ParallelEncoder {
     let isCancelled: () -> Bool
     /// The input's name, for messages.
     let name: String
-    /// Frames the reader may be ahead of the newest segment's encoder while every worker is busy.
+    /// Frames read ahead beyond the rest of the other workers' segments (`bufferLimit`).
     static let lead = 128
     /// Frames of audio read and not yet encoded, over every segment, beyond which the reader waits.
     var bufferLimit: Int {
@@ -132,9 +132,7 @@ final class ParallelEncoder {
             try submit(audio)
         }
         let overlap = plan.inputEnd(0) - plan.inputStart(1)
-        while state.waitForRoom(
-            open: open, overlap: overlap, lead: Self.lead, limit: max(bufferLimit, 2 * overlap), inFlight: inFlight)
-        {
+        while state.waitForRoom(open: open, overlap: overlap, limit: max(bufferLimit, 2 * overlap)) {
             try joinReady()
         }
         try joinReady()
@@ -412,17 +410,14 @@ final class SharedState: @unchecked Sendable {  // every property is read and wr
 
     /// The calling thread, before it reads another frame into `open`: waits once (and returns true)
     /// when that frame would only be buffered: a segment no worker has taken already holds its
-    /// `overlap` (the input of the segment before it is complete, so a worker will be free), or every
-    /// worker is busy and the newest segment is `lead` frames ahead of its encoder, or `limit`
-    /// frames are read and not encoded (more than `overlap`: some are in a segment a worker has, so
-    /// the workers' progress will wake the reader).
-    func waitForRoom(open: [SegmentAudio], overlap: Int, lead: Int, limit: Int, inFlight: Int) -> Bool {
+    /// `overlap` (the input of the segment before it is complete, so a worker will be free), or
+    /// `limit` frames are read and not encoded (more than `overlap`: some are in a segment a worker
+    /// has, so the workers' progress will wake the reader).
+    func waitForRoom(open: [SegmentAudio], overlap: Int, limit: Int) -> Bool {
         condition.withLock {
             guard !cancelled, error == nil else { return false }
             let queuedFull = open.contains { !$0.isTaken && $0.frames >= overlap }
-            let canStart = idleWorkers > 0 || workers < inFlight
-            let ahead = open.last.map { $0.isTaken && $0.frames - $0.consumed >= lead } ?? false
-            guard queuedFull || (ahead && !canStart) || buffered >= limit else { return false }
+            guard queuedFull || buffered >= limit else { return false }
             readerWaits = true
             condition.wait()
             readerWaits = false
