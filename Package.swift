@@ -6,9 +6,9 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
     .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt(apt)])
 }
 
-/// Members only from the modules a file imports: swift-crypto imports all of Foundation, and without
-/// this its extensions (`String.contains`, `range(of:)` …) are picked over the standard library's and
-/// FoundationEssentials', which links ICU (37 MB) into the release binary.
+/// Members only from the modules a file imports: without this, the extensions of a module that only a
+/// dependency imports (Foundation's `String.contains`, `range(of:)` …) can be picked over the standard
+/// library's and FoundationEssentials', which links ICU (37 MB) into the release binary.
 let ownImportsOnly: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
 
 let package = Package(
@@ -19,8 +19,7 @@ let package = Package(
         .executable(name: "s3transcode", targets: ["s3transcode"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"4.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // Thin C layers: headers, typed wrappers for variadic or macro-only APIs, no logic.
@@ -31,32 +30,32 @@ let package = Package(
         systemLibrary("CCurl", pkgConfig: "libcurl", apt: ["libcurl4-openssl-dev"]),
         systemLibrary("CZlib", pkgConfig: "zlib", apt: ["zlib1g-dev"]),
         systemLibrary("CExpat", pkgConfig: "expat", apt: ["libexpat1-dev"]),
+        // SHA-256, MD5 and HMAC from the OpenSSL that curl links for TLS: one crypto library.
+        systemLibrary("COpenSSL", pkgConfig: "libcrypto", apt: ["libssl-dev"]),
 
         // Decode anything libavformat reads, resample, encode MP3, mux into an output sink.
+        .target(name: "Basics", swiftSettings: ownImportsOnly),
         .target(name: "AudioTranscode", dependencies: ["CAVUtil", "CAVCodec", "CAVFormat", "CSwResample", "Threads"]),
-        // AWS Signature Version 4: canonical request, string to sign, signing key, presigning.
-        .target(
-            name: "SigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: ownImportsOnly),
+        // AWS Signature Version 4: canonical request, string to sign, signing key, presigning; the
+        // package's digests (MessageDigest: SHA-256, MD5, HMAC).
+        .target(name: "SigV4", dependencies: ["Basics", "COpenSSL"], swiftSettings: ownImportsOnly),
         // Dedicated OS threads and a condition variable on pthreads (Foundation's, without Foundation).
         .target(name: "Threads"),
         // HTTP on libcurl: blocking transfers on dedicated threads, connection reuse.
         // SigV4 for `Redact`, the one owner of what a logged URL may show.
         .target(name: "HTTPClient", dependencies: ["CCurl", "SigV4"]),
         // Credentials chain, region and endpoint resolution, as the AWS SDKs do it.
-        .target(name: "AWSConfig", dependencies: ["SigV4", "HTTPClient"], swiftSettings: ownImportsOnly),
+        .target(name: "AWSConfig", dependencies: ["Basics", "SigV4", "HTTPClient"], swiftSettings: ownImportsOnly),
         // The S3 client, its errors and retries, and the streaming multipart uploader.
         .target(
             name: "S3",
-            dependencies: [
-                "SigV4", "HTTPClient", "CZlib", "CExpat", "Threads",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ], swiftSettings: ownImportsOnly),
+            dependencies: ["Basics", "SigV4", "HTTPClient", "CZlib", "CExpat", "Threads"], swiftSettings: ownImportsOnly
+        ),
         // The command line: transcode, batch, probe, cleanup, presign.
         .target(
             name: "S3TranscodeCommands",
             dependencies: [
-                "AudioTranscode", "S3", "AWSConfig", "SigV4", "HTTPClient", "Threads",
+                "AudioTranscode", "Basics", "S3", "AWSConfig", "SigV4", "HTTPClient", "Threads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], swiftSettings: ownImportsOnly),
         .executableTarget(name: "s3transcode", dependencies: ["S3TranscodeCommands"]),
@@ -68,37 +67,33 @@ let package = Package(
         // store-proxy.py: the S3-compatible store personalities of StorePersonalityTests.
         // What the test targets share: the S3 test servers, the binary's runner and its fixtures, the proxies.
         .target(
-            name: "TestSupport", dependencies: ["S3", "HTTPClient", "SigV4"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["Basics", "S3", "HTTPClient", "SigV4"], path: "Tests/TestSupport",
             exclude: ["fault-proxy.py", "store-proxy.py"]),
         .testTarget(name: "AudioTranscodeTests", dependencies: ["AudioTranscode", "TestSupport"]),
-        .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
+        .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["Basics", "SigV4"]),
         // botocore-oracle.py: botocore's answers, the expected values of BotocoreParityTests.
         .testTarget(
             name: "AWSConfigTests",
-            dependencies: ["AWSConfig", "HTTPClient", "S3", "S3TranscodeCommands", "TestSupport"],
+            dependencies: ["AWSConfig", "Basics", "HTTPClient", "S3", "S3TranscodeCommands", "TestSupport"],
             exclude: ["botocore-oracle.py"]),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPClient", "Threads", "TestSupport"]),
+        .testTarget(name: "S3Tests", dependencies: ["Basics", "S3", "HTTPClient", "SigV4", "Threads", "TestSupport"]),
         .testTarget(
             name: "S3IntegrationTests",
-            dependencies: [
-                "S3", "AWSConfig", "HTTPClient", "S3TranscodeCommands", "TestSupport",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]),
+            dependencies: ["S3", "AWSConfig", "Basics", "HTTPClient", "S3TranscodeCommands", "SigV4", "TestSupport"]),
         // The command layer without a server or the binary: parsing, plans, exit codes, help text.
         .testTarget(
             name: "CommandsUnitTests",
             dependencies: [
-                "S3TranscodeCommands", "AudioTranscode", "S3", "AWSConfig", "HTTPClient",
+                "S3TranscodeCommands", "AudioTranscode", "Basics", "S3", "AWSConfig", "HTTPClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // The binary under injected faults, signals and strace (each test starts its own proxies).
-        .testTarget(name: "CommandsFaultTests", dependencies: ["S3", "HTTPClient", "SigV4", "TestSupport"]),
+        .testTarget(name: "CommandsFaultTests", dependencies: ["Basics", "S3", "HTTPClient", "SigV4", "TestSupport"]),
         .testTarget(
             name: "CommandsTests",
             dependencies: [
-                "S3TranscodeCommands", "AudioTranscode", "S3", "HTTPClient", "SigV4", "TestSupport",
-                // HMAC-SHA1, to build a legacy (signature version 2) presigned URL in the tests.
-                .product(name: "Crypto", package: "swift-crypto"),
+                "S3TranscodeCommands", "AudioTranscode", "Basics", "S3", "HTTPClient", "SigV4", "TestSupport",
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,8 +8,9 @@
 #   uses; LAME, OpenSSL, zlib and expat are Debian's static libraries (libmp3lame.a, libssl.a …).
 # - The built static libraries are cached in .release-cache/ (S3T_RELEASE_CACHE), keyed by the
 #   source version and the configure flags: a second build only relinks the Swift code.
-# - The Swift runtime, Foundation(Essentials) and libstdc++ are linked statically; the Swift build
-#   goes to its own scratch path (.build-release) so the development build is untouched.
+# - The Swift runtime and libstdc++ are linked statically, Foundation not at all (see the checks
+#   below); the Swift build goes to its own scratch path (.build-release), so the development build
+#   is untouched.
 #
 # The development build (`swift build` against Debian's shared -dev packages) stays the default
 # for the tests; `S3T_BINARY=<this script's output> bash Scripts/test.sh --portable` tests this one.
@@ -84,9 +85,9 @@ cflags="-O2 -fPIC -ffunction-sections -fdata-sections"
 
 # --- FFmpeg ------------------------------------------------------------------------------------
 # Exactly the inputs the README lists (and the tests decode), the MP3 muxer and libmp3lame.
-ffmpeg_demuxers=wav,w64,aiff,caf,flac,ogg,mp3,mov,wv
-ffmpeg_decoders='pcm_*,adpcm_ima_wav,adpcm_ms,flac,alac,wavpack,vorbis,opus,mp3,mp3float'
-ffmpeg_parsers=flac,mpegaudio,vorbis,opus
+ffmpeg_demuxers=wav,w64,aiff,caf,flac,ogg,mp3,mov,wv,aac
+ffmpeg_decoders='pcm_*,adpcm_ima_wav,adpcm_ms,flac,alac,aac,wavpack,vorbis,opus,mp3,mp3float'
+ffmpeg_parsers=flac,mpegaudio,vorbis,opus,aac
 ffmpeg_flags=(
     --disable-everything --disable-programs --disable-doc --disable-network --disable-autodetect
     --disable-avdevice --disable-avfilter --disable-swscale --disable-postproc --disable-debug
@@ -175,6 +176,10 @@ debian_static_libs() {
     done
     printf 'Name: zlib\nDescription: zlib (static)\nVersion: 1\nLibs: -L%s/lib -lz\nCflags:\n' "$prefix" >"$pc/zlib.pc"
     printf 'Name: expat\nDescription: expat (static)\nVersion: 2\nLibs: -L%s/lib -lexpat\nCflags:\n' "$prefix" >"$pc/expat.pc"
+    # For the SigV4 target's digests (COpenSSL): without it pkg-config answers Debian's libcrypto.pc,
+    # whose -lcrypto finds libcrypto.so. Shaped as the loop above leaves a file (prefix=, the mark).
+    printf 'prefix=%s\nName: libcrypto\nDescription: OpenSSL libcrypto (static)\nVersion: 3\nLibs: -L%s/lib -lcrypto\nCflags:\n# s3t: static\n' \
+        "$prefix" "$prefix" >"$pc/libcrypto.pc"
 }
 
 src_key() { apt-cache -o "Dir::Etc::SourceList=$cache/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null \
@@ -194,14 +199,27 @@ scratch="${S3T_RELEASE_SCRATCH:-$root/.build-release}"
 # first, so a libc.so.6 dropped next to it would be loaded; this binary loads nothing of its own.
 # The link map (which archive members went in, and their sizes) is checked below.
 gcc -O2 -c Scripts/glibc-compat.c -o "$prefix/lib/glibc-compat.o"
+# ArgumentParser imports FoundationEssentials for LocalizedError and one JSONEncoder: 7.5 MB of
+# the binary. It is compiled against a stand-in instead (module aliasing, SE-0339); the reasons
+# and the limits are in Scripts/release/FoundationStandIn.swift.
+standin="$scratch/foundation-stand-in"
+mkdir -p "$standin"
+swiftc -swift-version 6 -O -static -emit-library -emit-module -module-name FoundationStandIn -parse-as-library \
+    -emit-module-path "$standin/FoundationStandIn.swiftmodule" -o "$standin/libFoundationStandIn.a" \
+    Scripts/release/FoundationStandIn.swift Sources/Basics/JSONEncoding.swift
 link_map="${S3T_LINK_MAP:-$scratch/s3transcode.map}"
 mkdir -p "$(dirname "$link_map")"
 swift_flags=(-c release --scratch-path "$scratch" --static-swift-stdlib --disable-local-rpath
     -Xlinker -s -Xswiftc -Xclang-linker -Xswiftc -static-libgcc -Xlinker "$prefix/lib/glibc-compat.o"
-    -Xlinker --no-export-dynamic -Xlinker "-Map=$link_map")
+    -Xlinker --no-export-dynamic -Xlinker "-Map=$link_map"
+    -Xswiftc -I"$standin" -Xswiftc -module-alias -Xswiftc FoundationEssentials=FoundationStandIn
+    -Xlinker "$standin/libFoundationStandIn.a")
 log "swift: building"
-PKG_CONFIG_PATH="$prefix/lib/pkgconfig" swift build "${swift_flags[@]}" --product s3transcode >&2
 binary="$(swift build "${swift_flags[@]}" --show-bin-path)/s3transcode"
+# SwiftPM does not see the static libraries above change: without this, a rebuilt FFmpeg or curl
+# would not be linked in until a Swift source changed. Linking again takes seconds.
+rm -f "$binary"
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" swift build "${swift_flags[@]}" --product s3transcode >&2
 
 # --- Checks: libc only, from the system's paths; glibc <= 2.34 ----------------------------------
 needed=$(objdump -p "$binary" | awk '/NEEDED/ { print $2 }' | sort | tr '\n' ' ')
@@ -234,21 +252,19 @@ notices() {
     section "OpenSSL (Debian $(dpkg-query -W -f='${Version}' libssl-dev)), Apache-2.0" /usr/share/doc/libssl3/copyright
     section "zlib (Debian $(dpkg-query -W -f='${Version}' zlib1g-dev)), zlib licence" /usr/share/doc/zlib1g/copyright
     section "expat (Debian $(dpkg-query -W -f='${Version}' libexpat1-dev)), MIT" /usr/share/doc/libexpat1/copyright
-    section "Swift runtime, Foundation, Dispatch ($(swift --version 2>/dev/null | head -n1)), Apache-2.0 with Runtime Library Exception" "$toolchain/share/swift/LICENSE.txt"
-    for dep in swift-argument-parser swift-crypto swift-asn1; do
-        [ -f "$scratch/checkouts/$dep/LICENSE.txt" ] && section "$dep, Apache-2.0" "$scratch/checkouts/$dep/LICENSE.txt"
-    done
+    section "Swift runtime, Dispatch ($(swift --version 2>/dev/null | head -n1)), Apache-2.0 with Runtime Library Exception" "$toolchain/share/swift/LICENSE.txt"
+    section "swift-argument-parser, Apache-2.0" "$scratch/checkouts/swift-argument-parser/LICENSE.txt"
     section "GCC runtime (libstdc++, libgcc), GPL-3.0 with GCC Runtime Library Exception" /usr/share/doc/libstdc++6/copyright
 }
 
-# Foundation beyond FoundationEssentials (Thread, NSString, JSONSerialization, String(format:) …)
-# brings CoreFoundation and ICU with its 30+ MB of data, FoundationXML libxml2: the sources use
-# FoundationEssentials only, and this keeps it so.
-heavy=$(grep -o -E 'lib(Foundation|FoundationInternationalization|_FoundationICU|CoreFoundation|FoundationXML|FoundationNetworking|xml2|icu[a-z0-9]*)\.a' "$link_map" | sort -u | tr '\n' ' ' || true)
+# No Foundation at all: Foundation brings CoreFoundation and ICU with its 30+ MB of data,
+# FoundationXML libxml2, and even FoundationEssentials alone is 7.5 MB. The sources use the Basics
+# target instead (Timestamp, JSON, Base64 …), and this keeps it so.
+heavy=$(grep -o -E 'lib(Foundation|FoundationEssentials|_FoundationCollections|FoundationInternationalization|_FoundationICU|CoreFoundation|FoundationXML|FoundationNetworking|xml2|icu[a-z0-9]*)\.a' "$link_map" | sort -u | tr '\n' ' ' || true)
 if [ -n "$heavy" ] || grep -q -a 'icudt[0-9]*l' "$binary"; then
-    log "Foundation beyond FoundationEssentials, ICU or libxml2 is linked in: ${heavy:-ICU data}; find the code with"
-    log "  nm -u $scratch/$arch-unknown-linux-gnu/release/*.build/*.o | swift demangle | grep -E 'Foundation\.|FoundationInternationalization|FoundationXML'"
-    log "  or look up which object pulled it in: grep -B1 -A1 -E 'libFoundation\.a|_FoundationICU' $link_map"
+    log "Foundation, ICU or libxml2 is linked in: ${heavy:-ICU data}; find the code with"
+    log "  nm -u $scratch/$arch-unknown-linux-gnu/release/*.build/*.o | swift demangle | grep -E 'Foundation(Essentials)?\.|FoundationInternationalization|FoundationXML'"
+    log "  or look up which object pulled it in: grep -A1 -E '^/.*lib(Foundation|FoundationEssentials|_FoundationICU)\.a' $link_map"
     exit 1
 fi
 

@@ -9,13 +9,19 @@
 #include <string.h>
 #include <sys/random.h>
 
+/* Every definition here is hidden: the binary's own references bind to it when linked, and it is
+ * not exported. An exported one would interpose: the dynamic loader binds a versioned reference
+ * (hypot@GLIBC_2.2.5, from the wrapper below) to an unversioned definition in the executable
+ * first, so hypot called itself for ever (seen: the AAC decoder's table setup spinning at 100 %). */
+#define S3T_HIDDEN __attribute__((visibility("hidden")))
+
 /* hypot, hypotf: glibc 2.35 added new default versions (errno handling only); 2.2.5's compute the same. */
 double s3t_hypot_2_2_5(double, double);
 float s3t_hypotf_2_2_5(float, float);
 __asm__(".symver s3t_hypot_2_2_5, hypot@GLIBC_2.2.5");
 __asm__(".symver s3t_hypotf_2_2_5, hypotf@GLIBC_2.2.5");
-double hypot(double x, double y) { return s3t_hypot_2_2_5(x, y); }
-float hypotf(float x, float y) { return s3t_hypotf_2_2_5(x, y); }
+S3T_HIDDEN double hypot(double x, double y) { return s3t_hypot_2_2_5(x, y); }
+S3T_HIDDEN float hypotf(float x, float y) { return s3t_hypotf_2_2_5(x, y); }
 
 /* _dl_find_object (glibc 2.35), which GCC 12's static unwinder (libgcc_eh.a) calls to find a
  * frame's unwind table: the same answer from dl_iterate_phdr (glibc 2.2.4), as older glibc had. */
@@ -47,7 +53,7 @@ static int s3t_visit(struct dl_phdr_info *info, size_t size, void *data) {
     return 1;
 }
 
-int _dl_find_object(void *pc, struct dl_find_object *result) {
+S3T_HIDDEN int _dl_find_object(void *pc, struct dl_find_object *result) {
     struct s3t_search search = { (uintptr_t)pc, result, 0 };
     dl_iterate_phdr(s3t_visit, &search);
     return search.found ? 0 : -1;
@@ -55,7 +61,7 @@ int _dl_find_object(void *pc, struct dl_find_object *result) {
 
 /* arc4random, arc4random_buf (glibc 2.36; libstdc++'s random_device): the kernel's bytes through
  * getrandom (glibc 2.25), which is where glibc's own take them from; aborts on failure as glibc's do. */
-void arc4random_buf(void *buffer, size_t count) {
+S3T_HIDDEN void arc4random_buf(void *buffer, size_t count) {
     char *p = buffer;
     while (count > 0) {
         ssize_t got = getrandom(p, count, 0);
@@ -68,7 +74,7 @@ void arc4random_buf(void *buffer, size_t count) {
     }
 }
 
-uint32_t arc4random(void) {
+S3T_HIDDEN uint32_t arc4random(void) {
     uint32_t value;
     arc4random_buf(&value, sizeof value);
     return value;

@@ -4,11 +4,12 @@
 set -euo pipefail
 
 APT_PACKAGES=(
-    # build: the FFmpeg libraries, libmp3lame, libcurl, zlib, found by pkg-config
+    # build: the FFmpeg libraries, libmp3lame, libcurl, zlib, expat, OpenSSL's libcrypto (SHA-256,
+    # MD5, HMAC), found by pkg-config
     pkg-config libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libmp3lame-dev
-    libcurl4-openssl-dev zlib1g-dev libexpat1-dev ca-certificates
+    libcurl4-openssl-dev zlib1g-dev libexpat1-dev libssl-dev ca-certificates
     # release build (Scripts/build-release.sh): FFmpeg's and curl's Debian sources, built static
-    dpkg-dev nasm autoconf automake libtool libssl-dev make
+    dpkg-dev nasm autoconf automake libtool make
     # tests and benchmark: reference decoders and encoders, tracing, timing
     ffmpeg lame mpg123 strace time curl python3 python3-pip
 )

@@ -1,11 +1,6 @@
+import Basics
 import SigV4
 import Synchronization
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// Caches credentials and refreshes temporary ones before they expire, for runs that outlive a
 /// session token. Thread-safe; at most one refresh runs at a time.

@@ -1,13 +1,8 @@
+import Basics
 import SigV4
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 /// The JSON credential documents of the container endpoint, IMDS and `credential_process`.
-struct CredentialsDocument: Decodable {
+struct CredentialsDocument {
     var version: Int?
     var code: String?
     var accessKeyId: String?
@@ -16,32 +11,40 @@ struct CredentialsDocument: Decodable {
     var sessionToken: String?
     var expiration: String?
 
-    enum CodingKeys: String, CodingKey {
-        case version = "Version"
-        case code = "Code"
-        case accessKeyId = "AccessKeyId"
-        case secretAccessKey = "SecretAccessKey"
-        case token = "Token"
-        case sessionToken = "SessionToken"
-        case expiration = "Expiration"
-    }
-
     /// Decodes the document; `what` names its origin in messages (never its content: it holds secrets).
     static func decode(_ bytes: [UInt8], what: String) throws -> CredentialsDocument {
-        do {
-            return try JSONDecoder().decode(CredentialsDocument.self, from: Data(bytes))
-        } catch {
+        guard let document = (try? JSONValue.parse(bytes))?.object, let parsed = CredentialsDocument(document) else {
             throw ConfigurationError(
                 .invalidConfiguration,
                 "\(what) did not return a JSON credentials document (\(bytes.count) bytes that do not parse)")
         }
+        return parsed
+    }
+
+    /// Reads the fields by their AWS names: nil when one is present with the wrong JSON type.
+    init?(_ document: [String: JSONValue]) {
+        var wrongType = false
+        func field<T>(_ name: String, _ read: (JSONValue) -> T?) -> T? {
+            guard let value = document[name], value != .null else { return nil }
+            let typed = read(value)
+            if typed == nil { wrongType = true }
+            return typed
+        }
+        version = field("Version") { $0.number.flatMap { Int(exactly: $0) } }
+        code = field("Code") { $0.string }
+        accessKeyId = field("AccessKeyId") { $0.string }
+        secretAccessKey = field("SecretAccessKey") { $0.string }
+        token = field("Token") { $0.string }
+        sessionToken = field("SessionToken") { $0.string }
+        expiration = field("Expiration") { $0.string }
+        if wrongType { return nil }
     }
 
     func credentials(what: String) throws -> Credentials {
         guard let accessKeyId, !accessKeyId.isEmpty, let secretAccessKey, !secretAccessKey.isEmpty else {
             throw ConfigurationError(.invalidConfiguration, "\(what) returned no AccessKeyId or SecretAccessKey")
         }
-        var expires: Date?
+        var expires: Timestamp?
         if let expiration {
             guard let parsed = AmzDate.parseISO8601(expiration) else {
                 throw ConfigurationError(
@@ -58,9 +61,8 @@ struct CredentialsDocument: Decodable {
 
 /// The few leaf elements of STS's XML answers, found with a small scanner.
 ///
-/// Why not FoundationXML: STS answers are a handful of fixed, attribute-free leaf elements, and
-/// keeping this target on FoundationEssentials keeps Foundation's XML stack out of the
-/// credential path (S3's own XML is parsed elsewhere).
+/// Why no XML parser: STS answers are a handful of fixed, attribute-free leaf elements (S3's own
+/// XML goes through expat, in the S3 target).
 enum XMLLeaf {
     /// The text of the first `<name>…</name>` element, entities decoded.
     static func text(_ name: String, in xml: String) -> String? {

@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
+import Basics
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -12,12 +8,12 @@
 /// The time, injected: credential expiry, refresh windows and STS session names read it, so tests
 /// run on a clock they move themselves.
 public protocol WallClock: Sendable {
-    func now() -> Date
+    func now() -> Timestamp
 }
 
 public struct SystemClock: WallClock {
     public init() {}
-    public func now() -> Date { Date() }
+    public func now() -> Timestamp { Timestamp() }
 }
 
 /// Reads the files configuration comes from (shared config and credentials files, token files).

@@ -1,11 +1,6 @@
+import Basics
 import HTTPClient
 import SigV4
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// Credentials from a profile's keys or `credential_process`, in botocore's order (its
 /// ProfileProviderBuilder): IAM Identity Center (refused: not supported), the credentials file's

@@ -1,11 +1,6 @@
 import HTTPClient
 import SigV4
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 #if canImport(Glibc)
     import Glibc
 #endif

@@ -1,10 +1,5 @@
+import Basics
 import SigV4
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// STS AssumeRoleWithWebIdentity with a token read from a file (EKS IRSA, GitHub OIDC …):
 /// `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`, `AWS_ROLE_SESSION_NAME`, each falling back to the

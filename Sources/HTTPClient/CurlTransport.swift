@@ -148,7 +148,10 @@ public final class CurlTransport: CancellableTransport, @unchecked Sendable {
 }
 
 /// Runs once per process, before any other libcurl call (`curl_global_init` is not thread-safe).
+/// OpenSSL first, so that curl's initialisation of it registers no cleanup at exit (see
+/// `OpenSSLLibrary`).
 private let curlGlobalInit: Void = {
+    OpenSSLLibrary.initialize()
     _ = curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32))
 }()
 

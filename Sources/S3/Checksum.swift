@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
+import Basics
 
 /// The additional checksums S3 takes on uploads (`x-amz-checksum-*`) that s3transcode can send:
 /// the three CRCs, which AWS allows as FULL_OBJECT checksums of a multipart upload.
@@ -163,7 +159,6 @@ struct CRCParameters: Sendable {
     /// Base64 of the CRC's big-endian bytes, as `x-amz-checksum-*` carries it.
     func base64(_ crc: UInt64) -> String {
         let bytes = width / 8
-        return Data((0..<bytes).map { UInt8(truncatingIfNeeded: crc >> UInt64(8 * (bytes - 1 - $0))) })
-            .base64EncodedString()
+        return Base64.encode((0..<bytes).map { UInt8(truncatingIfNeeded: crc >> UInt64(8 * (bytes - 1 - $0))) })
     }
 }

@@ -1,13 +1,8 @@
+import Basics
 import CZlib
-import Crypto
 import SigV4
 import Threads
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -31,7 +26,7 @@ struct PartDigest: Sendable, Equatable {
     /// The values sent with the request; an `x-amz-checksum-*` value only when the upload sends one.
     func checksums(_ checksum: UploadChecksum?) -> BodyChecksums {
         BodyChecksums(
-            contentMD5: Data(md5).base64EncodedString(),
+            contentMD5: Base64.encode(md5),
             sha256: hex(sha256),
             checksum: checksum.map { ChecksumValue($0.algorithm, crc: crc($0.algorithm)) })
     }
@@ -60,8 +55,8 @@ final class PartBuffer: @unchecked Sendable {
     private(set) var count = 0
     /// 1-based; set when the buffer is taken for a part.
     var partNumber = 0
-    private var md5 = Insecure.MD5()
-    private var sha256 = SHA256()
+    private var md5 = MessageDigest(.md5)
+    private var sha256 = MessageDigest(.sha256)
     private var crc: uLong = 0
     /// The CRC-32C or CRC-64/NVME computed beside the CRC32, when the upload sends one of those.
     private let otherAlgorithm: CRCParameters?
@@ -91,8 +86,8 @@ final class PartBuffer: @unchecked Sendable {
         (storage + count).copyMemory(from: base, byteCount: source.count)
         count += source.count
         if hashing {
-            md5.update(bufferPointer: source)
-            sha256.update(bufferPointer: source)
+            md5.update(source)
+            sha256.update(source)
             crc = MultipartChecksum.updateCRC32(crc, source)
             if let otherAlgorithm { otherCRC = otherAlgorithm.update(otherCRC, source) }
         }
@@ -108,18 +103,14 @@ final class PartBuffer: @unchecked Sendable {
     /// The digests of the bytes appended with `hashing: true`.
     func runningDigest() -> PartDigest {
         PartDigest(
-            md5: Array(md5.finalize()), sha256: Array(sha256.finalize()), crc32: UInt32(crc), length: count,
+            md5: md5.finalize(), sha256: sha256.finalize(), crc32: UInt32(crc), length: count,
             otherCRC: otherAlgorithm.map { _ in otherCRC })
     }
 
     /// The digests of the current bytes, in one pass (part 1 and the single PutObject body).
     func computeDigest() -> PartDigest {
-        var md5 = Insecure.MD5()
-        var sha256 = SHA256()
-        md5.update(bufferPointer: bytes)
-        sha256.update(bufferPointer: bytes)
-        return PartDigest(
-            md5: Array(md5.finalize()), sha256: Array(sha256.finalize()),
+        PartDigest(
+            md5: MessageDigest.hash(.md5, bytes), sha256: MessageDigest.hash(.sha256, bytes),
             crc32: UInt32(MultipartChecksum.updateCRC32(0, bytes)), length: count,
             otherCRC: otherAlgorithm?.update(0, bytes))
     }
@@ -129,8 +120,8 @@ final class PartBuffer: @unchecked Sendable {
         if count > 0 { memory.discard() }
         count = 0
         partNumber = 0
-        md5 = Insecure.MD5()
-        sha256 = SHA256()
+        md5 = MessageDigest(.md5)
+        sha256 = MessageDigest(.sha256)
         crc = 0
         otherCRC = 0
     }
@@ -194,9 +185,7 @@ enum MultipartChecksum {
     /// The ETag S3 gives a multipart object: the MD5 of the concatenated binary part MD5s, then `-N`.
     /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html#large-object-checksums>
     static func multipartETag(partMD5s: [[UInt8]]) -> String {
-        var md5 = Insecure.MD5()
-        for digest in partMD5s { md5.update(data: digest) }
-        return hex(Array(md5.finalize())) + "-\(partMD5s.count)"
+        hex(MessageDigest.hash(.md5, partMD5s.joined())) + "-\(partMD5s.count)"
     }
 
     /// An ETag as S3 sends it (quoted, sometimes `W/`-prefixed) reduced to its value, lowercased.

@@ -1,10 +1,5 @@
 import Threads
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -311,7 +306,7 @@ public final class MultipartUpload: @unchecked Sendable {
         case .success(let id):
             uploadID = id
             stats.multipartCreated = true
-            for index in 1...plan.concurrency {
+            for _ in 1...plan.concurrency {
                 let thread = OSThread { [self] in runWorker(uploadID: id) }
                 thread.start()
             }

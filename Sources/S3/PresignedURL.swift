@@ -1,10 +1,5 @@
+import Basics
 import SigV4
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// A presigned PUT URL, as somebody else's presigner made it. Its query string is a secret (it
 /// authorizes the PUT): `description` and every message show `Redact.url` of it.
@@ -29,7 +24,7 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
     /// Lowercase names of the signed headers (`host` at least). Empty for the legacy form.
     public let signedHeaders: Set<String>
     /// When the URL stops working, if it says (`X-Amz-Date` + `X-Amz-Expires`, or `Expires`).
-    public let expiresAt: Date?
+    public let expiresAt: Timestamp?
 
     /// The URL without its query string: what messages show.
     public var description: String { Redact.url(url) }
@@ -101,7 +96,7 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
             }
             form = .legacy
             signedHeaders = []
-            expiresAt = Date(timeIntervalSince1970: Double(epoch))
+            expiresAt = Timestamp(timeIntervalSince1970: Double(epoch))
         } else {
             throw UploadError(
                 .invalidOptions,
@@ -112,7 +107,7 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
 
     /// Whether the URL has expired by `now` with `tolerance` seconds to spare (S3 judges by its own
     /// clock, which may differ from ours).
-    public func hasExpired(at now: Date, tolerance: Double) -> Bool {
+    public func hasExpired(at now: Timestamp, tolerance: Double) -> Bool {
         guard let expiresAt else { return false }
         return now.timeIntervalSince(expiresAt) > tolerance
     }
@@ -151,7 +146,7 @@ public struct PresignedURL: Sendable, CustomStringConvertible {
     }
 
     /// `20260102T030405Z`.
-    static func parseAmzDate(_ text: String) -> Date? {
+    static func parseAmzDate(_ text: String) -> Timestamp? {
         let b = Array(text.utf8)
         guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z") else { return nil }
         let s = String(decoding: b, as: UTF8.self)

@@ -1,12 +1,7 @@
-import Crypto
+import Basics
 import HTTPClient
 import SigV4
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -129,11 +124,9 @@ public final class PresignedUpload: @unchecked Sendable {
         state = .finished
         defer { release() }
         let body = UnsafeRawBufferPointer(start: storage, count: count)
-        var hasher = Insecure.MD5()
-        hasher.update(bufferPointer: body)
-        let md5 = Array(hasher.finalize())
+        let md5 = MessageDigest.hash(.md5, body)
         let md5Hex = hex(md5)
-        let headers = try url.requestHeaders(objectHeaders: objectHeaders, contentMD5: Data(md5).base64EncodedString())
+        let headers = try url.requestHeaders(objectHeaders: objectHeaders, contentMD5: Base64.encode(md5))
         let request = HTTPRequest(method: "PUT", url: url.url, headers: headers)
         let maxAttempts = options.retry.partMaxAttempts
         var attempt = 1
@@ -237,7 +230,7 @@ public final class PresignedUpload: @unchecked Sendable {
         }
     }
 
-    private func log(outcome: String, attempt: Int, of maxAttempts: Int, since started: Date) {
+    private func log(outcome: String, attempt: Int, of maxAttempts: Int, since started: Timestamp) {
         guard let logger else { return }
         logger(
             S3Client.logLine(

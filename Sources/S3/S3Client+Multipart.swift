@@ -1,11 +1,6 @@
+import Basics
 import HTTPClient
 import SigV4
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// What UploadPart answered.
 public struct UploadPartOutput: Sendable {
@@ -43,7 +38,7 @@ public struct MultipartUploadSummary: Sendable, Equatable {
     }
 
     /// `initiated` as a date, when it parses.
-    public var initiatedDate: Date? { initiated.flatMap(AmzDate.parseISO8601) }
+    public var initiatedDate: Timestamp? { initiated.flatMap(AmzDate.parseISO8601) }
 }
 
 extension S3Client {

@@ -1,12 +1,6 @@
 import HTTPClient
 import SigV4
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 /// What PutObject answered.
 public struct PutObjectOutput: Sendable {
     public var etag: String?

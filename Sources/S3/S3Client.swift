@@ -1,13 +1,8 @@
+import Basics
 import HTTPClient
 import SigV4
 import Synchronization
 import Threads
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// A synchronous, thread-safe S3 client: every operation signs its request with SigV4, sends it
 /// through an `HTTPTransport` on the calling thread, retries as the AWS "standard" mode does, and
@@ -54,13 +49,13 @@ public final class S3Client: Sendable {
 
     /// The clock, the sleep between attempts and the random source of the backoff jitter.
     public struct Timing: Sendable {
-        public var now: @Sendable () -> Date
+        public var now: @Sendable () -> Timestamp
         public var sleep: @Sendable (_ seconds: Double) -> Void
         /// Uniform in [0, 1).
         public var random: @Sendable () -> Double
 
         public init(
-            now: @escaping @Sendable () -> Date, sleep: @escaping @Sendable (_ seconds: Double) -> Void,
+            now: @escaping @Sendable () -> Timestamp, sleep: @escaping @Sendable (_ seconds: Double) -> Void,
             random: @escaping @Sendable () -> Double
         ) {
             self.now = now
@@ -69,7 +64,7 @@ public final class S3Client: Sendable {
         }
 
         public static let system = Timing(
-            now: { Date() },
+            now: { Timestamp() },
             sleep: { seconds in if seconds > 0 { OSThread.sleep(forTimeInterval: seconds) } },
             random: { Double.random(in: 0..<1) })
     }
@@ -119,7 +114,7 @@ public final class S3Client: Sendable {
     public var clockSkew: Double { clockOffset.withLock { $0 } }
 
     /// The time requests are signed with: our clock corrected by what RequestTimeTooSkewed taught.
-    public func signingDate() -> Date {
+    public func signingDate() -> Timestamp {
         timing.now().addingTimeInterval(clockSkew)
     }
 
@@ -317,7 +312,7 @@ public final class S3Client: Sendable {
     }
 
     /// Sets the signing clock's offset from S3's `Date` header (or the error's `ServerTime`).
-    private func correctClock(_ response: HTTPResponse, _ document: S3ErrorDocument?, sentAt: Date) {
+    private func correctClock(_ response: HTTPResponse, _ document: S3ErrorDocument?, sentAt: Timestamp) {
         let server =
             response.header("date").flatMap(HTTPDate.parse)
             ?? document?.serverTime.flatMap(AmzDate.parseISO8601)
@@ -328,7 +323,7 @@ public final class S3Client: Sendable {
     }
 
     private func log(
-        _ request: Request, url: String, outcome: String, attempt: Int, of maxAttempts: Int, since started: Date
+        _ request: Request, url: String, outcome: String, attempt: Int, of maxAttempts: Int, since started: Timestamp
     ) {
         guard let logger else { return }
         let elapsed = timing.now().timeIntervalSince(started)
@@ -357,7 +352,7 @@ public final class S3Client: Sendable {
 enum HTTPDate {
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-    static func parse(_ text: String) -> Date? {
+    static func parse(_ text: String) -> Timestamp? {
         let fields = text.split(separator: " ")
         guard fields.count == 6, fields[5] == "GMT",
             let day = Int(fields[1]), let monthIndex = months.firstIndex(of: String(fields[2])),

@@ -1,11 +1,5 @@
 import HTTPClient
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 /// One S3 object read as a seekable stream of bytes: the transcoder's input when it is
 /// `s3://bucket/key`. No temporary file: the bytes stream from long ranged GETs through a small ring.
 ///

@@ -1,12 +1,6 @@
 import HTTPClient
 import Threads
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 /// The ring between one streaming GET (on a thread of its own) and the reader.
 ///
 /// It holds the object's bytes `start..<end`: `end` is where the transfer has got to, and the

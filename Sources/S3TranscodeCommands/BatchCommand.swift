@@ -1,11 +1,7 @@
 import ArgumentParser
 import AudioTranscode
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
+import Basics
+import Threads
 
 /// `s3transcode batch SRC DEST`: every matching file under a folder (or an S3 prefix), in parallel.
 struct BatchCommand: ParsableCommand {
@@ -126,7 +122,7 @@ struct BatchCommand: ParsableCommand {
     }
 
     private func runBatch(trap: SignalTrap, console: Console) throws -> ExitStatus {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessEnvironment.current
         let source = try BatchLocation(parsing: self.source, as: .source)
         let destination = try BatchLocation(parsing: self.destination, as: .destination)
         let template = try KeyTemplate(keyTemplate)
@@ -134,7 +130,7 @@ struct BatchCommand: ParsableCommand {
         let shard: Shard? = try self.shard.map {
             $0 == "auto" ? try Shard.auto(environment: environment, count: shardCount) : try Shard(parsing: $0)
         }
-        let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        let jobs = self.jobs ?? availableProcessorCount()
         let perJobUpload = try BatchCommand.share(upload, jobs: jobs)
         let encodingOptions = try encoding.encodingOptions(tags: tags.tags, writesTags: !tags.noTags)
 
@@ -193,14 +189,14 @@ struct BatchCommand: ParsableCommand {
         let runner = BatchRunner(
             items: items, settings: settings, trap: trap, session: session, monitor: monitor,
             manifest: writer)
-        let started = Date()
+        let started = Timestamp()
         monitor.start()
         let reports = runner.run()
         monitor.stop()
         if dryRun { monitor.printPlan() }
 
         let summary = BatchSummary(
-            items: items, reports: reports, seconds: Date().timeIntervalSince(started),
+            items: items, reports: reports, seconds: Timestamp().timeIntervalSince(started),
             signal: trap.exitCode, dryRun: dryRun)
         if output.json { console.output(try JSONLine.encode(summary)) }
         if !output.quiet || summary.failed > 0 || summary.interrupted {

@@ -1,13 +1,9 @@
 import AudioTranscode
+import Basics
 import Dispatch
 import Synchronization
 import Threads
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -33,7 +29,7 @@ final class BatchMonitor: @unchecked Sendable {  // configuration is immutable; 
     let dryRun: Bool
     /// The live display is on: a terminal, and neither --quiet nor a dry run.
     let live: Bool
-    let started = Date()
+    let started = Timestamp()
 
     private struct Running {
         var name: String
@@ -178,7 +174,7 @@ final class BatchMonitor: @unchecked Sendable {  // configuration is immutable; 
     func render() -> String {
         let width = BatchMonitor.terminalWidth()
         return state.withLock { state -> String in
-            let elapsed = Date().timeIntervalSince(started)
+            let elapsed = Timestamp().timeIntervalSince(started)
             let inFlight = state.running.values.reduce(0) { $0 + $1.secondsDone }
             let processed = state.audioDone + inFlight
             let speed = elapsed > 1 ? processed / elapsed : 0

@@ -1,10 +1,7 @@
+import AWSConfig
+import Basics
 import Synchronization
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -54,16 +51,15 @@ enum ManifestReader {
     /// killed mid-line) are ignored; a later `failed` line for a pair does not undo an earlier
     /// success (the object is still there).
     static func done(path: String) throws(CommandFailure) -> Set<Pair> {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = (try? LocalFiles().read(path)) ?? nil else {
             throw CommandFailure(
                 .noInput, "--resume \(path): cannot read it; give the manifest an earlier run wrote with --manifest")
         }
         var done: Set<Pair> = []
-        let decoder = JSONDecoder()
         for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
-            guard let entry = try? decoder.decode(Entry.self, from: Data(line)),
-                let status = entry.status, doneStatuses.contains(status),
-                let input = entry.input, let destination = entry.destination
+            guard let entry = try? JSONValue.parse(line),
+                let status = entry["status"]?.string, doneStatuses.contains(status),
+                let input = entry["input"]?.string, let destination = entry["destination"]?.string
             else { continue }
             done.insert(Pair(input: input, destination: destination))
         }
@@ -73,11 +69,5 @@ enum ManifestReader {
     struct Pair: Hashable {
         var input: String
         var destination: String
-    }
-
-    private struct Entry: Decodable {
-        var input: String?
-        var destination: String?
-        var status: String?
     }
 }

@@ -1,11 +1,7 @@
+import Basics
 import S3
 import SigV4
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -21,7 +17,7 @@ struct BatchItem: Sendable {
     /// The input's size in bytes, when listing told it.
     var size: Int64?
     /// A local input's modification time (`--skip-existing` for a local DEST compares it).
-    var modified: Date?
+    var modified: Timestamp?
 }
 
 /// A batch's SRC or DEST: a local folder or an S3 prefix. A SRC folder is walked recursively and an
@@ -273,7 +269,7 @@ struct FoundFile {
     var relativePath: String
     var path: String
     var size: Int64
-    var modified: Date?
+    var modified: Timestamp?
 }
 
 enum BatchListing {

@@ -1,14 +1,9 @@
 import AudioTranscode
+import Basics
 import Dispatch
 import S3
 import Synchronization
 import Threads
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// How every file of a batch is handled.
 struct BatchSettings {
@@ -138,7 +133,7 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
     /// One file, start to end: resume and skip checks, then the transcode. Never throws: a failure
     /// is a report.
     func process(_ item: BatchItem, slot: Int) -> JobReport {
-        let started = Date()
+        let started = Timestamp()
         var report = JobReport(
             input: item.input.description, destination: item.destination.description,
             status: "failed", seconds: 0)
@@ -170,7 +165,7 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
             report.error = failure.message
             report.exitCode = failure.status.rawValue
         }
-        report.seconds = Date().timeIntervalSince(started)
+        report.seconds = Timestamp().timeIntervalSince(started)
         return report
     }
 
@@ -178,9 +173,7 @@ final class BatchRunner: @unchecked Sendable {  // immutable after init; mutable
         if case .file(let path) = item.destination {
             let folder = PathText.deletingLastComponent(path)
             if !folder.isEmpty {
-                do {
-                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                } catch {
+                guard PathText.createFolders(folder) else {
                     throw CommandFailure(
                         .cannotCreate,
                         "\(folder): cannot create the output folder for \(item.input); check DEST's permissions")

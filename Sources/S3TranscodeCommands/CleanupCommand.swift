@@ -1,13 +1,9 @@
 import ArgumentParser
+import Basics
 import HTTPClient
 import S3
 import SigV4
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -71,7 +67,7 @@ struct CleanupCommand: ParsableCommand {
             let olderThan = try CleanupCommand.seconds(olderThan)
             let session = try S3Session(options: s3, verbosity: output.verbose, cancellation: trap.cancellation)
             let uploads = try session.client.listMultipartUploads(bucket: target.bucket, prefix: target.prefix)
-            let plan = CleanupPlan(uploads: uploads, now: Date(), olderThan: olderThan)
+            let plan = CleanupPlan(uploads: uploads, now: Timestamp(), olderThan: olderThan)
             var outcomes: [CleanupOutcome] = []
             for stale in plan.stale {
                 var outcome = CleanupOutcome(bucket: target.bucket, upload: stale, action: yes ? .aborted : .wouldAbort)
@@ -153,7 +149,7 @@ struct CleanupPlan {
     /// Without a readable `Initiated`: kept.
     var undated = 0
 
-    init(uploads: [MultipartUploadSummary], now: Date, olderThan: Int) {
+    init(uploads: [MultipartUploadSummary], now: Timestamp, olderThan: Int) {
         for upload in uploads {
             guard let initiated = upload.initiatedDate else {
                 undated += 1

@@ -1,14 +1,10 @@
 import ArgumentParser
 import AudioTranscode
+import Basics
 import HTTPClient
 import S3
 import Threads
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -30,7 +26,7 @@ struct LambdaCommand: ParsableCommand {
             """)
 
     func run() throws {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessEnvironment.current
         let console = Console.shared
         guard let address = environment["AWS_LAMBDA_RUNTIME_API"], !address.isEmpty else {
             console.error(
@@ -210,9 +206,9 @@ final class LambdaHandler {
     }
 
     private func process(_ object: LambdaEvent.Object, requestId: String, watchdog: DeadlineWatchdog) -> LambdaLogLine {
-        let started = Date()
+        let started = Timestamp()
         var line = attempt(object, requestId: requestId, watchdog: watchdog)
-        line.seconds = LambdaLogLine.rounded(Date().timeIntervalSince(started))
+        line.seconds = LambdaLogLine.rounded(Timestamp().timeIntervalSince(started))
         return line
     }
 

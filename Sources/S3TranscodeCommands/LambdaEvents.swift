@@ -1,10 +1,5 @@
+import Basics
 import SigV4
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// What one Lambda invocation asks for, read from its event: the objects to transcode, the records
 /// that ask for nothing (skipped, with the reason), and the SQS messages that could not be read.
@@ -57,7 +52,7 @@ struct LambdaEvent {
     /// Reads an invocation's payload. Throws when the payload is not JSON or not a shape listed above
     /// (a malformed SQS body is not thrown: it becomes a `Malformed` entry for that message).
     init(json: [UInt8]) throws(ParseError) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(json)) else {
+        guard let value = try? JSONValue.parse(json) else {
             throw ParseError(description: "the event is not JSON")
         }
         try read(value, messageId: nil)
@@ -139,58 +134,9 @@ struct LambdaEvent {
     }
 
     private static func parse(_ text: String, what: String) throws(ParseError) -> JSONValue {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+        guard let value = try? JSONValue.parse(text) else {
             throw ParseError(description: "\(what) is not JSON")
         }
         return value
-    }
-}
-
-/// Any JSON value, for events whose shape is only known once read: decoded with FoundationEssentials'
-/// `JSONDecoder` (Foundation's `JSONSerialization` would link ICU into the binary).
-enum JSONValue: Decodable, Equatable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    var string: String? {
-        if case .string(let value) = self { return value }
-        return nil
-    }
-
-    var object: [String: JSONValue]? {
-        if case .object(let value) = self { return value }
-        return nil
-    }
-
-    /// An array whose every element is an object (nil otherwise, as `as? [[String: Any]]` was).
-    var objects: [[String: JSONValue]]? {
-        guard case .array(let values) = self else { return nil }
-        var objects: [[String: JSONValue]] = []
-        for value in values {
-            guard let object = value.object else { return nil }
-            objects.append(object)
-        }
-        return objects
     }
 }

@@ -1,19 +1,14 @@
 import AudioTranscode
+import Basics
 import HTTPClient
 import Synchronization
 import Threads
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// One invocation, as `GET …/runtime/invocation/next` hands it out.
 struct LambdaInvocation {
     var requestId: String
     /// `Lambda-Runtime-Deadline-Ms`: when Lambda kills the process.
-    var deadline: Date
+    var deadline: Timestamp
     var functionArn: String?
     var body: [UInt8]
 }
@@ -52,7 +47,7 @@ struct LambdaRuntimeAPI {
         // Without a deadline (never seen from Lambda), 15 minutes: Lambda's longest timeout.
         let deadline =
             response.header("Lambda-Runtime-Deadline-Ms").flatMap(Double.init)
-            .map { Date(timeIntervalSince1970: $0 / 1000) } ?? Date().addingTimeInterval(900)
+            .map { Timestamp(timeIntervalSince1970: $0 / 1000) } ?? Timestamp().addingTimeInterval(900)
         return LambdaInvocation(
             requestId: requestId, deadline: deadline,
             functionArn: response.header("Lambda-Runtime-Invoked-Function-Arn"), body: response.body)
@@ -100,7 +95,7 @@ struct LambdaRuntimeAPI {
 /// multipart upload is aborted (the abort itself ignores the flag) and the error is reported while
 /// there is still time. `estimate(_:)` stops it earlier when the encoder's pace says it cannot finish.
 final class DeadlineWatchdog: @unchecked Sendable {  // mutable state is in `state`
-    let deadline: Date
+    let deadline: Timestamp
     let margin: Double
     private let cancellation: CancellationFlag
     /// Guards `finished` and `exited`, the watchdog thread's two handshakes with `finish()`.
@@ -111,11 +106,11 @@ final class DeadlineWatchdog: @unchecked Sendable {  // mutable state is in `sta
     private struct State {
         var reason: String?
         /// The first progress report of the current job: when, and how many seconds of audio were done.
-        var pace: (at: Date, secondsDone: Double)?
+        var pace: (at: Timestamp, secondsDone: Double)?
     }
     private let state = Mutex(State())
 
-    init(deadline: Date, margin: Double, cancellation: CancellationFlag) {
+    init(deadline: Timestamp, margin: Double, cancellation: CancellationFlag) {
         self.deadline = deadline
         self.margin = margin
         self.cancellation = cancellation
@@ -151,7 +146,7 @@ final class DeadlineWatchdog: @unchecked Sendable {  // mutable state is in `sta
     /// of it), the rest of the audio would not be encoded before the watchdog's own stop.
     func estimate(_ progress: TranscodeProgress) {
         guard let total = progress.totalSeconds else { return }
-        let now = Date()
+        let now = Timestamp()
         let verdict: String? = state.withLock { state in
             guard let pace = state.pace else {
                 state.pace = (now, progress.secondsDone)

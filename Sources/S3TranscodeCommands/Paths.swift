@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
+import Basics
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -42,6 +38,15 @@ enum PathText {
         return trimmingTrailingSlashes(folder) == "/" ? "/" + name : trimmingTrailingSlashes(folder) + "/" + name
     }
 
+    /// Creates `folder` and any missing parents (`mkdir -p`, mode 0777 less the umask). False when
+    /// one cannot be created or a component is not a folder.
+    static func createFolders(_ folder: String) -> Bool {
+        if FileStatus(folder)?.isDirectory == true { return true }
+        let parent = deletingLastComponent(folder)
+        if !parent.isEmpty, parent != folder, !createFolders(parent) { return false }
+        return mkdir(folder, 0o777) == 0 || (errno == EEXIST && FileStatus(folder)?.isDirectory == true)
+    }
+
     private static func trimmingTrailingSlashes(_ path: String) -> String {
         var result = Substring(path)
         while result.count > 1, result.hasSuffix("/") { result = result.dropLast() }
@@ -54,7 +59,7 @@ struct FileStatus {
     var isDirectory: Bool
     var isRegularFile: Bool
     var size: Int64
-    var modified: Date
+    var modified: Timestamp
 
     init?(_ path: String) {
         var info = stat()
@@ -62,6 +67,6 @@ struct FileStatus {
         isDirectory = info.st_mode & S_IFMT == S_IFDIR
         isRegularFile = info.st_mode & S_IFMT == S_IFREG
         size = Int64(info.st_size)
-        modified = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+        modified = Timestamp(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
     }
 }

@@ -1,14 +1,9 @@
 import AWSConfig
 import ArgumentParser
+import Basics
 import HTTPClient
 import S3
 import SigV4
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// `s3transcode presign s3://BUCKET/KEY [--expires 15m] [--method GET|PUT]`: prints a presigned URL.
 ///
@@ -76,7 +71,7 @@ struct PresignCommand: ParsableCommand {
             let url = try session.client.presignedURL(
                 method: method.uppercased(), bucket: bucket, key: key, expires: seconds)
             if output.json {
-                let expiresAt = AmzDate(Date().addingTimeInterval(Double(seconds))).iso8601
+                let expiresAt = AmzDate(Timestamp().addingTimeInterval(Double(seconds))).iso8601
                 console.output(
                     try JSONLine.encode(
                         PresignReport(
@@ -123,7 +118,7 @@ struct PresignedAccess {
 
     init(
         options: S3OptionGroup, verbosity: Int, cancellation: CancellationFlag,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessEnvironment.current
     ) {
         let flags = options.flags
         self.init(

@@ -1,13 +1,8 @@
 import AWSConfig
+import Basics
 import HTTPClient
 import S3
 import SigV4
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// One process's way to S3: a single curl transport (connections, DNS and TLS sessions reused across
 /// every request and file), the configuration resolved as the AWS CLI resolves it, and the client.
@@ -23,7 +18,7 @@ final class S3Session: Sendable {
 
     init(
         options: S3OptionGroup, verbosity: Int, cancellation: CancellationFlag,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessEnvironment.current
     ) throws {
         let log: S3Client.Logger? = verbosity > 0 ? { @Sendable line in Console.shared.info(line) } : nil
         // Connections to S3 are not where a run spends its time: a short connect timeout only for

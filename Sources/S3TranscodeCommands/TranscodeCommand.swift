@@ -1,12 +1,7 @@
 import ArgumentParser
 import AudioTranscode
+import Basics
 import Threads
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// `s3transcode [transcode] INPUT DEST`: one input, one MP3.
 struct TranscodeCommand: ParsableCommand {
@@ -94,7 +89,7 @@ final class ProgressLine: @unchecked Sendable {
     private let name: String
     private let console: Console
     private let enabled: Bool
-    private let started = Date()
+    private let started = Timestamp()
 
     init(name: String, console: Console, enabled: Bool) {
         self.name = name
@@ -104,7 +99,7 @@ final class ProgressLine: @unchecked Sendable {
 
     func update(_ progress: TranscodeProgress) {
         guard enabled else { return }
-        let elapsed = max(Date().timeIntervalSince(started), 0.001)
+        let elapsed = max(Timestamp().timeIntervalSince(started), 0.001)
         var line = "\(name): \(Summary.clock(progress.secondsDone))"
         if let total = progress.totalSeconds { line += " of \(Summary.clock(total))" }
         if let fraction = progress.fractionDone { line += " (\(Int(fraction * 100))%)" }
@@ -148,8 +143,6 @@ enum Summary {
 
 enum JSONLine {
     static func encode<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        try JSONEncoding.encode(value)
     }
 }

@@ -1,14 +1,9 @@
 import AudioTranscode
+import Basics
 import Dispatch
 import S3
 import SigV4
 import Threads
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 extension MultipartUpload: OutputSink {}
 extension S3ObjectSource: ByteSource {}
@@ -55,7 +50,7 @@ struct TranscodeJob {
         progress: @escaping (TranscodeProgress) -> Void = { _ in },
         warning: @escaping (String) -> Void
     ) throws -> (TranscodeResult, JobReport) {
-        let started = Date()
+        let started = Timestamp()
         // One session for the input and the destination (S3 to S3 resolves credentials once).
         var opened: S3Session?
         func shared() throws -> S3Session {
@@ -85,7 +80,7 @@ struct TranscodeJob {
         var report = JobReport(
             input: input.description, destination: sink.name, status: "written",
             bytes: result.bytesWritten, audioSeconds: result.duration,
-            seconds: Date().timeIntervalSince(started))
+            seconds: Timestamp().timeIntervalSince(started))
         if let upload = sink.upload, let uploaded = upload.result {
             report.status = "uploaded"
             report.parts = uploaded.partCount

@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
+import Basics
 
 /// A UTC timestamp in the forms SigV4 and the AWS credential sources use, formatted and parsed
 /// without `DateFormatter` (which would pull in all of Foundation).
@@ -14,7 +10,7 @@ public struct AmzDate: Sendable, Equatable {
     public let year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
 
     /// Fractions of a second are dropped (SigV4 timestamps have whole seconds).
-    public init(_ date: Date) {
+    public init(_ date: Timestamp) {
         let seconds = Int(date.timeIntervalSince1970.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
@@ -38,7 +34,7 @@ public struct AmzDate: Sendable, Equatable {
     /// Parses an RFC 3339 / ISO 8601 timestamp as AWS services write them:
     /// `2019-05-29T00:21:43Z`, `2019-05-29T00:21:43.123Z`, `2019-05-29T00:21:43+00:00`,
     /// `2019-05-29T00:21:43.000+02:00`. Returns `nil` for anything else.
-    public static func parseISO8601(_ text: String) -> Date? {
+    public static func parseISO8601(_ text: String) -> Timestamp? {
         let b = Array(text.utf8)
         func number(_ from: Int, _ count: Int) -> Int? {
             guard from + count <= b.count else { return nil }
@@ -90,7 +86,7 @@ public struct AmzDate: Sendable, Equatable {
         guard i == b.count else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+        return Timestamp(timeIntervalSince1970: Double(seconds) + fraction)
     }
 
     /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar

@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
+import Basics
 
 /// AWS credentials: an access key, its secret, and for temporary credentials a session token
 /// and an expiry.
@@ -14,9 +10,10 @@ public struct Credentials: Sendable, Equatable {
     public var secretAccessKey: String
     public var sessionToken: String?
     /// When temporary credentials stop working; `nil` for long-term keys.
-    public var expiration: Date?
+    public var expiration: Timestamp?
 
-    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil) {
+    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Timestamp? = nil)
+    {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken

@@ -1,27 +1,24 @@
-import Crypto
-
 /// The `x-amz-content-sha256` value: the lower-case hex SHA-256 of the request body.
 ///
 /// Feed the body as it is produced (`update` once per chunk while a part buffer fills) and take
 /// `finalize()` when the body is complete: no second pass over the bytes. Not `Sendable`
-/// (swift-crypto's `SHA256` is not): one hasher belongs to the thread filling one body.
+/// (`MessageDigest` is not): one hasher belongs to the thread filling one body.
 public struct PayloadHasher {
     /// The hash of an empty body (every GET, HEAD, DELETE and empty PUT).
     public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     /// Sent instead of a hash when the payload is not signed (presigned URLs; opt-in over HTTPS).
     public static let unsignedPayload = "UNSIGNED-PAYLOAD"
 
-    private var hasher = SHA256()
+    private var hasher = MessageDigest(.sha256)
 
     public init() {}
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        hasher.update(bufferPointer: bytes)
+        hasher.update(bytes)
     }
 
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        let array = Array(bytes)
-        array.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        hasher.update(bytes)
     }
 
     /// The hex digest. The hasher is consumed: start a new one for the next body.
@@ -31,7 +28,7 @@ public struct PayloadHasher {
 
     /// The hex SHA-256 of a whole buffer.
     public static func hash(_ bytes: UnsafeRawBufferPointer) -> String {
-        hex(SHA256.hash(data: bytes))
+        hex(MessageDigest.hash(.sha256, bytes))
     }
 
     /// The hex SHA-256 of bytes or of a string's UTF-8.

@@ -1,10 +1,4 @@
-import Crypto
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
+import Basics
 
 /// AWS Signature Version 4 for S3: header signing (`Authorization`) and query signing
 /// (presigned URLs).
@@ -55,7 +49,7 @@ public struct SigV4Signer: Sendable {
         url: String,
         headers: [(name: String, value: String)] = [],
         payloadHash: String,
-        date: Date
+        date: Timestamp
     ) -> [(name: String, value: String)] {
         let parts = RequestURL(url) ?? RequestURL.empty
         let time = AmzDate(date)
@@ -103,7 +97,7 @@ public struct SigV4Signer: Sendable {
         method: String,
         url: String,
         expires: Int,
-        date: Date,
+        date: Timestamp,
         headers: [(name: String, value: String)] = []
     ) -> String {
         let parts = RequestURL(url) ?? RequestURL.empty
@@ -252,18 +246,18 @@ public struct SigV4Signer: Sendable {
 
     /// The signing key: `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
     public static func signingKey(secretAccessKey: String, dateStamp: String, region: String, service: String)
-        -> SymmetricKey
+        -> [UInt8]
     {
-        var key = SymmetricKey(data: Array(("AWS4" + secretAccessKey).utf8))
+        var key = Array(("AWS4" + secretAccessKey).utf8)
         for part in [dateStamp, region, service, "aws4_request"] {
-            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+            key = MessageDigest.hmac(.sha256, key: key, message: Array(part.utf8))
         }
         return key
     }
 
     /// The signature: hex `HMAC-SHA256(signingKey, stringToSign)`.
-    public static func signature(signingKey: SymmetricKey, stringToSign: String) -> String {
-        hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey))
+    public static func signature(signingKey: [UInt8], stringToSign: String) -> String {
+        hex(MessageDigest.hmac(.sha256, key: signingKey, message: Array(stringToSign.utf8)))
     }
 }
 

@@ -13,6 +13,7 @@ public final class MappedBuffer: @unchecked Sendable {  // its owner says which 
     public let capacity: Int
     public let base: UnsafeMutableRawPointer
     private let mappedLength: Int
+    private let pageSize: Int
 
     /// Nil when the system refuses the mapping (`errno` says why).
     public init?(capacity: Int) {
@@ -23,10 +24,17 @@ public final class MappedBuffer: @unchecked Sendable {  // its owner says which 
         self.capacity = capacity
         base = address
         mappedLength = length
+        pageSize = page
     }
 
     deinit { munmap(base, mappedLength) }
 
     /// Gives the pages back (they read as zeros when touched again); the mapping is kept.
     public func discard() { madvise(base, mappedLength, MADV_DONTNEED) }
+
+    /// Gives back the whole pages before `offset` (a reader done with them, a writer still after them).
+    public func discard(before offset: Int) {
+        let length = min(offset, mappedLength) / pageSize * pageSize
+        if length > 0 { madvise(base, length, MADV_DONTNEED) }
+    }
 }

@@ -1,4 +1,5 @@
 import AWSConfig
+import Basics
 import Foundation
 import HTTPClient
 import S3
@@ -430,7 +431,7 @@ final class RecordingSTS: Sendable {
             200,
             stsAnswer(
                 action: form["Action"] ?? "AssumeRole", id: id, secret: "s", token: "t",
-                expiration: Date().addingTimeInterval(3600)))
+                expiration: Timestamp().addingTimeInterval(3600)))
     }
 
     static func issuedKey(role: String) -> String {

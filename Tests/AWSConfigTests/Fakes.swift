@@ -1,4 +1,5 @@
 import AWSConfig
+import Basics
 import Foundation
 import HTTPClient
 import SigV4
@@ -43,9 +44,9 @@ func response(_ status: Int, _ body: String = "") -> HTTPResponse {
 
 /// A clock the test moves.
 final class FakeClock: WallClock, @unchecked Sendable {
-    private let time: Mutex<Date>
-    init(_ date: Date) { time = Mutex(date) }
-    func now() -> Date { time.withLock { $0 } }
+    private let time: Mutex<Timestamp>
+    init(_ date: Timestamp) { time = Mutex(date) }
+    func now() -> Timestamp { time.withLock { $0 } }
     func advance(_ seconds: Double) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
@@ -77,11 +78,11 @@ final class TempDirectory: @unchecked Sendable {
     }
 }
 
-let t0 = Date(timeIntervalSince1970: 1_700_000_000)  // 2023-11-14T22:13:20Z
+let t0 = Timestamp(timeIntervalSince1970: 1_700_000_000)  // 2023-11-14T22:13:20Z
 
-func iso(_ date: Date) -> String { AmzDate(date).iso8601 }
+func iso(_ date: Timestamp) -> String { AmzDate(date).iso8601 }
 
-func stsAnswer(action: String, id: String, secret: String, token: String, expiration: Date) -> String {
+func stsAnswer(action: String, id: String, secret: String, token: String, expiration: Timestamp) -> String {
     """
     <\(action)Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
       <\(action)Result>

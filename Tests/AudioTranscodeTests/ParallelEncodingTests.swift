@@ -365,6 +365,50 @@ func workerFailure() throws {
     encoder = nil  // waits for the workers: none may be left running
 }
 
+@Test("The encoder threads are reused, and the reader buffers at most half a segment's input ahead of 2 encoders")
+func parallelBuffersLittle() throws {
+    let codec = try #require(avcodec_find_encoder_by_name("libmp3lame"))
+    let plan = SegmentPlan(length: 392)
+    var written = 0
+    let encoder = ParallelEncoder(
+        plan: plan, threads: 2, frameSize: 1152, mayEnlarge: false,
+        makeEncoder: {
+            let context = try CodecContext(codec: codec)
+            context.pointer.pointee.sample_rate = 44100
+            context.pointer.pointee.sample_fmt = AV_SAMPLE_FMT_S16P
+            context.pointer.pointee.bit_rate = 128_000
+            av_channel_layout_default(&context.pointer.pointee.ch_layout, 2)
+            _ = try check(avcodec_open2(context.pointer, codec, nil), "avcodec_open2")
+            return context
+        },
+        writeFrame: { _ in written += 1 }, isCancelled: { false }, name: "test")
+    let frame = try Frame()
+    frame.pointer.pointee.nb_samples = 1152
+    frame.pointer.pointee.format = AV_SAMPLE_FMT_S16P.rawValue
+    frame.pointer.pointee.sample_rate = 44100
+    av_channel_layout_default(&frame.pointer.pointee.ch_layout, 2)
+    #expect(av_frame_get_buffer(frame.pointer, 0) >= 0)
+    for channel in 0..<2 {
+        let samples = UnsafeMutableRawPointer(frame.pointer.pointee.extended_data[channel]!)
+            .bindMemory(to: Int16.self, capacity: 1152)
+        for index in 0..<1152 { samples[index] = Int16(truncatingIfNeeded: index * 37 &* (channel + 1)) }
+    }
+    let frames = 6 * plan.length
+    for _ in 0..<frames { try encoder.add(frame.pointer) }
+    try encoder.finish()
+    #expect(encoder.segments == 6 && encoder.joins.count == 5)
+    #expect(written >= frames)
+    // One thread per encoder at once, not one per segment.
+    #expect(encoder.workerThreads == 2)
+    // Read ahead of the encoders: half a segment's input (the rest of the other worker's segment,
+    // read before this one's next segment starts) and `lead` frames, plus the frame that one read
+    // adds to two overlapping segments. Buffering whole segments (two being encoded, one being
+    // filled) was three segments' input.
+    let segmentInput = plan.inputEnd(1) - plan.inputStart(1)
+    #expect(encoder.bufferLimit == segmentInput / 2 + ParallelEncoder.lead)
+    #expect(encoder.mostFramesBuffered <= encoder.bufferLimit + 1)
+}
+
 @Test("A cancelled parallel encode stops its workers, aborts the sink and says so")
 func parallelCancel() throws {
     let directory = try TemporaryDirectory()

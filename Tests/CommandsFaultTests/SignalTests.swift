@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import S3
 import TestSupport
@@ -68,10 +69,10 @@ struct SignalTests {
         }
         let state = try SignalTests.interrupt(run, at: test, input: input, hashesFirst: true, during: uploadExists)
 
-        let stopped = Date()
+        let stopped = Timestamp()
         let outcome = run.wait()
         let lines = outcome.stderr.split(separator: "\n")
-        #expect(Date().timeIntervalSince(stopped) < 15, "the run took too long to stop after the signal")
+        #expect(Timestamp().timeIntervalSince(stopped) < 15, "the run took too long to stop after the signal")
         #expect(outcome.status == 128 + test.signal, "\(outcome.stderr)")
         #expect(lines.filter { $0.hasPrefix("s3transcode: error:") }.count == 1, "\(outcome.stderr)")
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty, "a multipart upload was left behind")
@@ -153,9 +154,9 @@ struct SignalTests {
         let sawUpload = try run.waitForMultipartUpload(in: bucket, client: client)
         #expect(sawUpload, "no multipart upload was ever in flight; the test could not interrupt one")
         run.signal(SIGTERM)
-        let signalled = Date()
+        let signalled = Timestamp()
         let outcome = run.wait()
-        #expect(Date().timeIntervalSince(signalled) < 15, "the batch took too long to stop after SIGTERM")
+        #expect(Timestamp().timeIntervalSince(signalled) < 15, "the batch took too long to stop after SIGTERM")
         #expect(outcome.status == 143, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("batch: 4 files:"), "\(outcome.stderr)")
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
@@ -177,9 +178,9 @@ struct SignalTests {
         hashesFirst: Bool, during: () throws -> Bool = { true }
     ) throws -> Snapshot {
         let pid = run.process.processIdentifier
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Timestamp().addingTimeInterval(60)
         var reached = 0.0
-        while Date() < deadline, run.process.isRunning {
+        while Timestamp() < deadline, run.process.isRunning {
             if let done = transcodedBytes(pid: pid, hashed: hashesFirst ? input.size : 0) {
                 reached = Double(done) / Double(input.size)
                 if reached >= test.fraction, try during() {

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import S3
 import TestSupport
@@ -168,9 +169,9 @@ struct BatchCommandTests {
         let sawUpload = try run.waitForMultipartUpload(in: bucket, client: client)
         #expect(sawUpload, "no multipart upload was ever in flight; the test could not interrupt one")
         run.signal(SIGINT)
-        let signalled = Date()
+        let signalled = Timestamp()
         let outcome = run.wait()
-        #expect(Date().timeIntervalSince(signalled) < 10, "the batch took too long to stop after SIGINT")
+        #expect(Timestamp().timeIntervalSince(signalled) < 10, "the batch took too long to stop after SIGINT")
         #expect(outcome.status == 130, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("batch: 4 files:"))
         #expect(outcome.stderr.contains("interrupted"))

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import S3
 import SigV4
@@ -172,7 +173,7 @@ struct CleanupUnitTests {
 
     @Test("an upload is stale at exactly the limit; missing or unreadable start times are kept")
     func plan() {
-        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let now = Timestamp(timeIntervalSince1970: 1_800_000_000)
         let iso = { (secondsAgo: Int) in AmzDate(now.addingTimeInterval(-Double(secondsAgo))).iso8601 }
         let uploads = [
             MultipartUploadSummary(key: "a", uploadId: "1", initiated: iso(7200)),

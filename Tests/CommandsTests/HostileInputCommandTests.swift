@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import S3
 import TestSupport
@@ -29,10 +30,10 @@ struct HostileInputCommandTests {
         try folder.write("hostile.wav", input.bytes)
         let path = folder.url.appendingPathComponent("hostile.wav").path
 
-        let started = Date()
+        let started = Timestamp()
         let run = try CommandLineTool.run(
             [path, "s3://\(bucket)/out.mp3"], environment: CommandLineTool.environment(for: server))
-        #expect(Date().timeIntervalSince(started) < 30)
+        #expect(Timestamp().timeIntervalSince(started) < 30)
         #expect(run.status == 65, "\(input.name): \(run.stderr)")
         let lines = run.stderr.split(separator: "\n", omittingEmptySubsequences: true)
         #expect(lines.count == 1 && lines[0].contains(path), "\(input.name): \(run.stderr)")

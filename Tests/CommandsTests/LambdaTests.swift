@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import S3
 import TestSupport
@@ -21,7 +22,8 @@ struct LambdaTests {
         }
 
         /// Queues `event` and waits (bounded) for its answer.
-        func invoke(_ event: String, deadline: Date = Date().addingTimeInterval(120), timeout: Double = 120) throws
+        func invoke(_ event: String, deadline: Timestamp = Timestamp().addingTimeInterval(120), timeout: Double = 120)
+            throws
             -> LambdaRuntimeEmulator.Answer
         {
             let id = emulator.enqueue(event, deadline: deadline)
@@ -36,8 +38,8 @@ struct LambdaTests {
         /// Stops the emulator; the function must exit within 15 s (else it is killed and the test fails).
         func finish() -> CommandLineTool.Outcome {
             emulator.stop()
-            let limit = Date().addingTimeInterval(15)
-            while running.process.isRunning, Date() < limit { Thread.sleep(forTimeInterval: 0.05) }
+            let limit = Timestamp().addingTimeInterval(15)
+            while running.process.isRunning, Timestamp() < limit { Thread.sleep(forTimeInterval: 0.05) }
             let exited = !running.process.isRunning
             if !exited { running.signal(SIGKILL) }
             let outcome = running.wait()
@@ -320,7 +322,7 @@ struct LambdaTests {
 
         // The case: 2 s away, the default 3 s margin and the pace estimate.
         let function = try Function(environment: environment)
-        let deadline = Date().addingTimeInterval(2)
+        let deadline = Timestamp().addingTimeInterval(2)
         let answer = try function.invoke(event, deadline: deadline, timeout: 30)
         // With no estimate and a 1 s margin the job runs until an upload is in flight, then is stopped:
         // a 30-minute 16 kHz mono WAV (58 MB) encoded as 48 kHz stereo: small to store, slow to encode
@@ -341,10 +343,10 @@ struct LambdaTests {
         #expect(try client.listMultipartUploads(bucket: bucket).isEmpty)
 
         let second = try Function(environment: environment)
-        let late = Date().addingTimeInterval(8)
+        let late = Timestamp().addingTimeInterval(8)
         let id = second.emulator.enqueue(try Self.s3Event([Self.s3Record(bucket, "in/slow.wav")]), deadline: late)
         var sawUpload = false
-        while Date() < late, second.emulator.answers.isEmpty {
+        while Timestamp() < late, second.emulator.answers.isEmpty {
             if try !client.listMultipartUploads(bucket: bucket).isEmpty { sawUpload = true }
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -360,7 +362,7 @@ struct LambdaTests {
         // it cannot finish: long before the margin.
         environment["S3TRANSCODE_DEADLINE_ESTIMATE"] = nil
         let third = try Function(environment: environment)
-        let later = Date().addingTimeInterval(8)
+        let later = Timestamp().addingTimeInterval(8)
         let estimated = try third.invoke(
             try Self.s3Event([Self.s3Record(bucket, "in/slow.wav")]), deadline: later, timeout: 30)
         let thirdOutcome = third.finish()

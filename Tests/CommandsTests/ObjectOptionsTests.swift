@@ -1,4 +1,4 @@
-import Crypto
+import Basics
 import Foundation
 import HTTPClient
 import S3
@@ -79,7 +79,7 @@ struct ObjectOptionsTests {
         #expect(head.header("x-amz-tagging-count") == "2")
         // Keys are stored lowercased; the source's fingerprint is recorded on every object.
         let source = try Data(contentsOf: URL(fileURLWithPath: input))
-        let sha256 = SHA256.hash(data: source).map { String(format: "%02x", $0) }.joined()
+        let sha256 = MessageDigest.hash(.sha256, source).map { String(format: "%02x", $0) }.joined()
         #expect(
             head.metadata == [
                 "artist": "The Band", "album-name": "Live at 127.0.0.1",
@@ -112,7 +112,7 @@ struct ObjectOptionsTests {
         // The header is signed, so moto's signature check covers it.
         #expect(sent.header("authorization")?.contains("x-amz-expected-bucket-owner") == true)
         for body in requests where S3Operation(body) == .putObject || S3Operation(body) == .uploadPart {
-            #expect(body.header("content-md5") == Data(Insecure.MD5.hash(data: body.body)).base64EncodedString())
+            #expect(body.header("content-md5") == Data(MessageDigest.hash(.md5, body.body)).base64EncodedString())
         }
         if path == .multipart {
             #expect(requests.filter { S3Operation($0) == .uploadPart }.count == 2)
@@ -254,7 +254,7 @@ struct ObjectOptionsTests {
             #expect(head.header("x-amz-tagging-count") == "1", "\(key)")
             #expect(head.metadata["collection"] == "Tapes", "\(key)")
             let bytes = try Data(contentsOf: folder.url.appendingPathComponent(source))
-            let sha256 = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let sha256 = MessageDigest.hash(.sha256, bytes).map { String(format: "%02x", $0) }.joined()
             #expect(head.metadata["source-sha256"] == sha256, "\(key)")
             hashes.insert(sha256)
         }
@@ -524,7 +524,7 @@ enum MotoReads {
             credentials: Credentials(accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey),
             region: server.region)
         let headers = signer.signedHeaders(
-            method: "GET", url: url, payloadHash: PayloadHasher.emptyPayloadHash, date: Date())
+            method: "GET", url: url, payloadHash: PayloadHasher.emptyPayloadHash, date: Timestamp())
         let response = try CommandMoto.transport.send(HTTPRequest(method: "GET", url: url, headers: headers))
         let text = String(decoding: response.body, as: UTF8.self)
         guard response.status == 200 else {

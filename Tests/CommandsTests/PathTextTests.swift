@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Testing
 
@@ -43,7 +44,7 @@ struct PathTextTests {
         #expect(status.isRegularFile && status.size == 1234)
         let attributes = try FileManager.default.attributesOfItem(atPath: file)
         let modified = try #require(attributes[.modificationDate] as? Date)
-        #expect(abs(status.modified.timeIntervalSince(modified)) < 0.001)
+        #expect(abs(status.modified.timeIntervalSince1970 - modified.timeIntervalSince1970) < 0.001)
         #expect(FileStatus(dir + "/missing") == nil)
     }
 }

@@ -1,4 +1,4 @@
-import Crypto
+import Basics
 import Foundation
 import HTTPClient
 import S3
@@ -67,14 +67,13 @@ struct PresignedURLTests {
         -> String
     {
         let stringToSign = "PUT\n\n\n\(expires)\n/\(bucket)/\(key)"
-        let mac = HMAC<Insecure.SHA1>.authenticationCode(
-            for: Array(stringToSign.utf8), using: SymmetricKey(data: Array(secret.utf8)))
+        let mac = MessageDigest.hmac(.sha1, key: Array(secret.utf8), message: Array(stringToSign.utf8))
         let signature = Data(mac).base64EncodedString()
         return "\(endpoint)/\(bucket)/\(key)?AWSAccessKeyId=\(accessKeyId)&Expires=\(expires)"
             + "&Signature=\(S3Path.encodeQueryComponent(signature))"
     }
 
-    static func sigV4URL(base: String, signedAt date: Date = Date(), expires: Int = 900) -> String {
+    static func sigV4URL(base: String, signedAt date: Timestamp = Timestamp(), expires: Int = 900) -> String {
         SigV4Signer(credentials: Credentials(accessKeyId: accessKeyId, secretAccessKey: secret), region: "us-east-1")
             .presignedURL(method: "PUT", url: base, expires: expires, date: date)
     }
@@ -110,7 +109,7 @@ struct PresignedURLTests {
         let key = "legacy/take.mp3"
         let url = Self.legacyURL(
             endpoint: server.noAuthEndpoint, bucket: bucket, key: key,
-            expires: Int(Date().timeIntervalSince1970) + 900)
+            expires: Int(Timestamp().timeIntervalSince1970) + 900)
         let run = try CommandLineTool.run([wavPath, url, "--json"], environment: environment)
         #expect(run.status == 0, "\(run.stderr)")
         let report = try #require(try jsonObjects(run).first)
@@ -156,7 +155,7 @@ struct PresignedURLTests {
         #expect(responder.requests.first?.header("transfer-encoding") == nil)
 
         let old = Self.sigV4URL(
-            base: responder.baseURL + "/bucket/late.mp3", signedAt: Date().addingTimeInterval(-7200))
+            base: responder.baseURL + "/bucket/late.mp3", signedAt: Timestamp().addingTimeInterval(-7200))
         let early = try CommandLineTool.run([wavPath, old], environment: environment)
         #expect(early.status == 77)
         #expect(

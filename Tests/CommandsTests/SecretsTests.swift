@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import HTTPClient
 import S3
@@ -199,7 +200,7 @@ struct SecretsTests {
         let sigV4 = presigned.stdout.trimmingCharacters(in: .newlines)
         let legacy = PresignedURLTests.legacyURL(
             endpoint: server.noAuthEndpoint, bucket: noAuthBucket, key: "legacy.mp3",
-            expires: Int(Date().timeIntervalSince1970) + 600, secret: Self.wrongSecret)
+            expires: Int(Timestamp().timeIntervalSince1970) + 600, secret: Self.wrongSecret)
         let expiredResponder = try LocalResponder { _ in
             .init(status: 403, body: "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
         }
@@ -218,7 +219,7 @@ struct SecretsTests {
             (PresignedURLTests.sigV4URL(base: expiredResponder.baseURL + "/b/k.mp3"), 77),
             (
                 PresignedURLTests.sigV4URL(
-                    base: expiredResponder.baseURL + "/b/k.mp3", signedAt: Date().addingTimeInterval(-86_400)), 77
+                    base: expiredResponder.baseURL + "/b/k.mp3", signedAt: Timestamp().addingTimeInterval(-86_400)), 77
             ),
             (PresignedURLTests.sigV4URL(base: refusedResponder.baseURL + "/b/k.mp3"), 77),
             (Self.legacyURLOver(refusedResponder.baseURL), 77),
@@ -243,7 +244,7 @@ struct SecretsTests {
     static func legacyURLOver(_ base: String) -> String {
         PresignedURLTests.legacyURL(
             endpoint: base, bucket: "b", key: "k.mp3",
-            expires: Int(Date().timeIntervalSince1970) + 600, secret: wrongSecret)
+            expires: Int(Timestamp().timeIntervalSince1970) + 600, secret: wrongSecret)
     }
 }
 

@@ -1,4 +1,5 @@
 import AWSConfig
+import Basics
 import Foundation
 import HTTPClient
 import Testing
@@ -222,15 +223,15 @@ struct LambdaUnitTests {
     @Test("the deadline watchdog cancels at deadline − margin, and not after finish()")
     func watchdog() throws {
         let flag = CancellationFlag()
-        let started = Date()
+        let started = Timestamp()
         let watchdog = DeadlineWatchdog(deadline: started.addingTimeInterval(1.3), margin: 1, cancellation: flag)
-        while !flag.isCancelled, Date().timeIntervalSince(started) < 5 { Thread.sleep(forTimeInterval: 0.01) }
-        let fired = Date().timeIntervalSince(started)
+        while !flag.isCancelled, Timestamp().timeIntervalSince(started) < 5 { Thread.sleep(forTimeInterval: 0.01) }
+        let fired = Timestamp().timeIntervalSince(started)
         #expect(flag.isCancelled && fired >= 0.25 && fired < 1.2, "fired after \(fired) s")
         #expect(watchdog.reason?.contains("Lambda deadline") == true)
         watchdog.finish()
         flag.reset()
-        let quiet = DeadlineWatchdog(deadline: Date().addingTimeInterval(1.2), margin: 1, cancellation: flag)
+        let quiet = DeadlineWatchdog(deadline: Timestamp().addingTimeInterval(1.2), margin: 1, cancellation: flag)
         quiet.finish()
         Thread.sleep(forTimeInterval: 0.4)
         #expect(!flag.isCancelled && quiet.reason == nil)
@@ -247,7 +248,7 @@ struct LambdaUnitTests {
     @Test("the pace estimate stops a job that cannot finish before deadline − margin, and only such a job")
     func estimate() throws {
         let flag = CancellationFlag()
-        let watchdog = DeadlineWatchdog(deadline: Date().addingTimeInterval(10), margin: 1, cancellation: flag)
+        let watchdog = DeadlineWatchdog(deadline: Timestamp().addingTimeInterval(10), margin: 1, cancellation: flag)
         defer { watchdog.finish() }
         watchdog.jobStarted()
         watchdog.estimate(TranscodeProgress(samplesDone: 0, sampleRate: 1000, totalSeconds: 15))

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import HTTPClient
 import S3
@@ -65,12 +66,12 @@ struct CurlTransportTests {
         let flag = CancellationFlag()
         let transport = CurlTransport(options: .init(cancellation: flag))
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { flag.cancel() }
-        let started = Date()
+        let started = Timestamp()
         let error = try #require(throws: TransportError.self) {
             try transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/slow?X-Amz-Signature=SECRET"))
         }
         #expect(error.kind == .cancelled)
-        #expect(Date().timeIntervalSince(started) < 2.5)
+        #expect(Timestamp().timeIntervalSince(started) < 2.5)
         #expect(!error.message.contains("SECRET"))
     }
 
@@ -179,7 +180,7 @@ struct CurlTransportTests {
             configuration: .init(region: "us-east-1", endpoint: S3Endpoint(custom: flaky.baseURL)),
             transport: CurlTransport(),
             credentials: .fixed(Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret")),
-            timing: S3Client.Timing(now: { Date() }, sleep: { _ in }, random: { 0 }),
+            timing: S3Client.Timing(now: { Timestamp() }, sleep: { _ in }, random: { 0 }),
             logger: lines.append)
         let body = pattern(200_000)
         let output = try client.putObject(bucket: "bucket", key: "k", body: body)

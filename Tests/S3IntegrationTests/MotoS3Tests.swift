@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HTTPClient
 import S3
@@ -62,9 +61,9 @@ struct MotoS3Tests {
             bucket: bucket, key: "dir/song.mp3", body: body,
             headers: [
                 ("Content-Type", "audio/mpeg"), ("x-amz-meta-source-sha256", "abc123"),
-                ("Content-MD5", Data(Insecure.MD5.hash(data: body)).base64EncodedString()),
+                ("Content-MD5", Data(MessageDigest.hash(.md5, body)).base64EncodedString()),
             ])
-        #expect(put.etag == "\"\(Insecure.MD5.hash(data: body).map { String(format: "%02x", $0) }.joined())\"")
+        #expect(put.etag == "\"\(MessageDigest.hash(.md5, body).map { String(format: "%02x", $0) }.joined())\"")
 
         let whole = try client.getObject(bucket: bucket, key: "dir/song.mp3")
         #expect(whole.body == body)
@@ -126,7 +125,7 @@ struct MotoS3Tests {
             let output = try part.withUnsafeBytes { bytes in
                 try client.uploadPart(
                     bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1, body: bytes,
-                    headers: [("Content-MD5", Data(Insecure.MD5.hash(data: part)).base64EncodedString())],
+                    headers: [("Content-MD5", Data(MessageDigest.hash(.md5, part)).base64EncodedString())],
                     payloadSHA256: PayloadHasher.hash(bytes))
             }
             completed.append(CompletedPart(partNumber: index + 1, etag: output.etag))
@@ -134,8 +133,8 @@ struct MotoS3Tests {
         completed.sort { $0.partNumber < $1.partNumber }
         let result = try client.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed)
 
-        let md5s = parts.flatMap { Array(Insecure.MD5.hash(data: $0)) }
-        let expected = "\"" + Insecure.MD5.hash(data: md5s).map { String(format: "%02x", $0) }.joined() + "-3\""
+        let md5s = parts.flatMap { Array(MessageDigest.hash(.md5, $0)) }
+        let expected = "\"" + MessageDigest.hash(.md5, md5s).map { String(format: "%02x", $0) }.joined() + "-3\""
         #expect(result.etag == expected)
         let object = try client.getObject(bucket: bucket, key: key)
         #expect(object.body == parts.flatMap { $0 })

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import HTTPClient
 import S3
@@ -6,11 +7,11 @@ import Testing
 
 /// The presigned-URL parser and the in-memory sink that PUTs to it, against a scripted transport.
 @Suite struct PresignedUploadTests {
-    static let clock = Date(timeIntervalSince1970: 1_700_000_000)
+    static let clock = Timestamp(timeIntervalSince1970: 1_700_000_000)
     static let credentials = Credentials(accessKeyId: "AKIDPRESIGN", secretAccessKey: "SECRETMARKER/presign")
 
     /// A SigV4 PUT URL from our own signer, signed at `clock`, valid 15 minutes.
-    static func sigV4URL(headers: [(name: String, value: String)] = [], signedAt date: Date = clock) -> String {
+    static func sigV4URL(headers: [(name: String, value: String)] = [], signedAt date: Timestamp = clock) -> String {
         SigV4Signer(credentials: credentials, region: "us-east-1")
             .presignedURL(
                 method: "PUT", url: "https://bucket.s3.amazonaws.com/music/take%205.mp3", expires: 900, date: date,
@@ -20,13 +21,13 @@ import Testing
     static let legacyURL =
         "https://bucket.s3.amazonaws.com/music/a.mp3?AWSAccessKeyId=AKIDLEGACY&Expires=1700000900&Signature=SECRETMARKER%2Bsig%3D"
 
-    static func timing(at now: Date = clock) -> S3Client.Timing {
+    static func timing(at now: Timestamp = clock) -> S3Client.Timing {
         S3Client.Timing(now: { now }, sleep: { _ in }, random: { 0 })
     }
 
     static func upload(
         _ url: String, headers: [(name: String, value: String)] = [("Content-Type", "audio/mpeg")],
-        budget: Int = 1 << 20, transport: any HTTPTransport, at now: Date = clock
+        budget: Int = 1 << 20, transport: any HTTPTransport, at now: Timestamp = clock
     ) throws -> PresignedUpload {
         try PresignedUpload(
             url: PresignedURL(url), objectHeaders: headers, options: .init(budget: budget),
@@ -69,7 +70,7 @@ import Testing
         let url = try PresignedURL(Self.legacyURL)
         #expect(url.form == .legacy)
         #expect(url.signedHeaders.isEmpty)
-        #expect(url.expiresAt == Date(timeIntervalSince1970: 1_700_000_900))
+        #expect(url.expiresAt == Timestamp(timeIntervalSince1970: 1_700_000_900))
     }
 
     @Test func signedHeadersComeFromTheQuery() throws {

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import HTTPClient
 import S3
@@ -139,9 +140,9 @@ struct RetryTests {
         #expect(hashes == [PayloadHasher.hash(body), PayloadHasher.hash(body)])
     }
 
-    @Test("RequestTimeTooSkewed: the clock is corrected from the response's Date before the retry")
+    @Test("RequestTimeTooSkewed: the clock is corrected from the response's Timestamp before the retry")
     func clockSkewCorrected() throws {
-        let clock = FakeClock(start: Date(timeIntervalSince1970: 1_700_000_000))  // 2023-11-14T22:13:20Z
+        let clock = FakeClock(start: Timestamp(timeIntervalSince1970: 1_700_000_000))  // 2023-11-14T22:13:20Z
         // S3 is 20 minutes ahead.
         let transport = ScriptedTransport([
             .success(

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import HTTPClient
 import S3
@@ -65,15 +66,15 @@ final class ScriptedTransport: CancellableTransport, Sendable {
 
 /// A clock that only moves when the client sleeps, and records the sleeps.
 final class FakeClock: Sendable {
-    private let state: Mutex<(now: Date, sleeps: [Double])>
+    private let state: Mutex<(now: Timestamp, sleeps: [Double])>
     let random: Double
 
-    init(start: Date = Date(timeIntervalSince1970: 1_700_000_000), random: Double = 0.5) {
+    init(start: Timestamp = Timestamp(timeIntervalSince1970: 1_700_000_000), random: Double = 0.5) {
         state = Mutex((start, []))
         self.random = random
     }
 
-    var now: Date { state.withLock { $0.now } }
+    var now: Timestamp { state.withLock { $0.now } }
     var sleeps: [Double] { state.withLock { $0.sleeps } }
 
     var timing: S3Client.Timing {

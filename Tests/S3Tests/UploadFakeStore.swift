@@ -1,6 +1,6 @@
-import Crypto
 import Foundation
 import S3
+import SigV4
 
 /// An in-memory S3 for the uploader's tests: it checks what S3 checks (Content-MD5, the SHA-256 the
 /// signature would cover, part checksums, the part list and sizes at Complete, the full-object CRC32)
@@ -192,13 +192,13 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
                     throw FakeS3Error(code: "InvalidPart")
                 }
                 object += bytes
-                md5s += Array(Insecure.MD5.hash(data: bytes))
+                md5s += Array(MessageDigest.hash(.md5, bytes))
             }
             let crc = Self.crc32Base64(object)
             if let sent = fullObjectCRC32, sent != crc { throw FakeS3Error(code: "BadDigest") }
             uploads[uploadID] = nil
             objects[destination.key] = object
-            var etag = Self.hex(Array(Insecure.MD5.hash(data: md5s))) + "-\(parts.count)"
+            var etag = Self.hex(Array(MessageDigest.hash(.md5, md5s))) + "-\(parts.count)"
             if faults.wrongCompleteETag { etag = Self.md5Hex([1, 2, 3]) + "-\(parts.count)" }
             if faults.kmsETags { etag = Self.kmsETag(object) + "-\(parts.count)" }
             if faults.opaqueMultipartETag { etag = Self.kmsETag(object) + "-\(parts.count)" }
@@ -260,16 +260,16 @@ final class FakeUploadStore: MultipartUploadStore, @unchecked Sendable {
     /// S3 refuses a body whose Content-MD5 (BadDigest), signed SHA-256 (XAmzContentSHA256Mismatch)
     /// or CRC32 (BadDigest) does not match.
     private static func checkBody(_ bytes: [UInt8], _ checksums: BodyChecksums) throws {
-        guard checksums.contentMD5 == Data(Insecure.MD5.hash(data: bytes)).base64EncodedString() else {
+        guard checksums.contentMD5 == Data(MessageDigest.hash(.md5, bytes)).base64EncodedString() else {
             throw FakeS3Error(code: "BadDigest")
         }
-        guard checksums.sha256 == hex(Array(SHA256.hash(data: bytes))) else {
+        guard checksums.sha256 == hex(Array(MessageDigest.hash(.sha256, bytes))) else {
             throw FakeS3Error(code: "XAmzContentSHA256Mismatch")
         }
         if let crc = checksums.crc32, crc != crc32Base64(bytes) { throw FakeS3Error(code: "BadDigest") }
     }
 
-    static func md5Hex(_ bytes: [UInt8]) -> String { hex(Array(Insecure.MD5.hash(data: bytes))) }
+    static func md5Hex(_ bytes: [UInt8]) -> String { hex(Array(MessageDigest.hash(.md5, bytes))) }
 
     static func kmsETag(_ bytes: [UInt8]) -> String { String(md5Hex(bytes).reversed()) }
 

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import S3
 import Testing
@@ -57,8 +58,8 @@ private func options(concurrency: Int = 2, budget: Int = 15 * mebibyte) -> Multi
 
 /// Polls until `condition` holds or `seconds` pass.
 private func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
+    let deadline = Timestamp().addingTimeInterval(seconds)
+    while Timestamp() < deadline {
         if condition() { return true }
         Thread.sleep(forTimeInterval: 0.005)
     }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Testing
 
@@ -9,7 +10,7 @@ struct SecretsTests {
     static let token = "FQoGZXIvYXdzEXAMPLETOKEN"
     static let credentials = Credentials(
         accessKeyId: "ASIAEXAMPLE", secretAccessKey: secret, sessionToken: token,
-        expiration: Date(timeIntervalSince1970: 1_369_353_600))
+        expiration: Timestamp(timeIntervalSince1970: 1_369_353_600))
 
     @Test("description, debugDescription, dump and interpolation redact the secret and token")
     func credentialsRedacted() {
@@ -50,7 +51,7 @@ struct SecretsTests {
         let signer = SigV4Signer(credentials: Self.credentials, region: "us-east-1")
         let signed = signer.signedHeaders(
             method: "GET", url: "https://b.s3.amazonaws.com/k", headers: [("Range", "bytes=0-1")],
-            payloadHash: PayloadHasher.emptyPayloadHash, date: Date(timeIntervalSince1970: 0))
+            payloadHash: PayloadHasher.emptyPayloadHash, date: Timestamp(timeIntervalSince1970: 0))
         #expect(signed.contains { $0.name == "x-amz-security-token" && $0.value == Self.token })
         let redacted = Redact.headers(signed)
         #expect(redacted.map(\.name) == signed.map(\.name))
@@ -66,7 +67,7 @@ struct SecretsTests {
         let signer = SigV4Signer(credentials: Self.credentials, region: "eu-west-1")
         let url = signer.presignedURL(
             method: "PUT", url: "https://b.s3.eu-west-1.amazonaws.com/a%20b.mp3", expires: 900,
-            date: Date(timeIntervalSince1970: 1_369_353_600))
+            date: Timestamp(timeIntervalSince1970: 1_369_353_600))
         #expect(url.hasPrefix("https://b.s3.eu-west-1.amazonaws.com/a%20b.mp3?X-Amz-Algorithm=AWS4-HMAC-SHA256&"))
         #expect(url.contains("&X-Amz-Security-Token=FQoGZXIvYXdzEXAMPLETOKEN&"))
         #expect(url.contains("X-Amz-Expires=900&"))
@@ -99,13 +100,13 @@ struct HashingAndDateTests {
 
     @Test("x-amz-date and date stamp")
     func formatting() {
-        let d = AmzDate(Date(timeIntervalSince1970: 1_369_353_600 + 3723.9))
+        let d = AmzDate(Timestamp(timeIntervalSince1970: 1_369_353_600 + 3723.9))
         #expect(d.amzDate == "20130524T010203Z")
         #expect(d.dateStamp == "20130524")
         #expect(d.iso8601 == "2013-05-24T01:02:03Z")
-        #expect(AmzDate(Date(timeIntervalSince1970: 951_782_400)).dateStamp == "20000229")
-        #expect(AmzDate(Date(timeIntervalSince1970: 0)).amzDate == "19700101T000000Z")
-        #expect(AmzDate(Date(timeIntervalSince1970: 4_102_444_799)).amzDate == "20991231T235959Z")
+        #expect(AmzDate(Timestamp(timeIntervalSince1970: 951_782_400)).dateStamp == "20000229")
+        #expect(AmzDate(Timestamp(timeIntervalSince1970: 0)).amzDate == "19700101T000000Z")
+        #expect(AmzDate(Timestamp(timeIntervalSince1970: 4_102_444_799)).amzDate == "20991231T235959Z")
     }
 
     @Test(

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import HTTPClient
 import S3
@@ -216,8 +217,8 @@ extension CommandLineTool.Running {
     /// Polls `bucket` until a multipart upload is in flight there while this run goes on, for at most
     /// `seconds`: the moment to interrupt a run that is uploading. False when none was ever seen.
     public func waitForMultipartUpload(in bucket: String, client: S3Client, seconds: Double = 60) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline, process.isRunning {
+        let deadline = Timestamp().addingTimeInterval(seconds)
+        while Timestamp() < deadline, process.isRunning {
             if try !client.listMultipartUploads(bucket: bucket).isEmpty { return true }
             Thread.sleep(forTimeInterval: 0.02)
         }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The Lambda Runtime API on 127.0.0.1, as documented
@@ -17,7 +18,7 @@ public final class LambdaRuntimeEmulator: @unchecked Sendable {  // `state` is g
         public var body: [UInt8]
         /// `Lambda-Runtime-Function-Error-Type`.
         public var errorType: String?
-        public var receivedAt: Date
+        public var receivedAt: Timestamp
 
         public var text: String { String(decoding: body, as: UTF8.self) }
         public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] }
@@ -25,7 +26,7 @@ public final class LambdaRuntimeEmulator: @unchecked Sendable {  // `state` is g
 
     private struct Queued {
         var requestId: String
-        var deadline: Date
+        var deadline: Timestamp
         var body: String
     }
 
@@ -52,7 +53,7 @@ public final class LambdaRuntimeEmulator: @unchecked Sendable {  // `state` is g
 
     /// Queues an invocation; returns its request id.
     @discardableResult
-    public func enqueue(_ event: String, deadline: Date = Date().addingTimeInterval(120)) -> String {
+    public func enqueue(_ event: String, deadline: Timestamp = Timestamp().addingTimeInterval(120)) -> String {
         condition.lock()
         defer { condition.unlock() }
         state.counter += 1
@@ -118,13 +119,13 @@ public final class LambdaRuntimeEmulator: @unchecked Sendable {  // `state` is g
         if path == "/init/error" {
             answer = Answer(
                 kind: "init-error", requestId: "init", body: request.body,
-                errorType: request.header("Lambda-Runtime-Function-Error-Type"), receivedAt: Date())
+                errorType: request.header("Lambda-Runtime-Function-Error-Type"), receivedAt: Timestamp())
         } else if path.hasPrefix("/invocation/"), path.hasSuffix("/response") || path.hasSuffix("/error") {
             let parts = path.split(separator: "/")
             guard parts.count == 3 else { return .init(status: 400) }
             answer = Answer(
                 kind: String(parts[2]), requestId: String(parts[1]), body: request.body,
-                errorType: request.header("Lambda-Runtime-Function-Error-Type"), receivedAt: Date())
+                errorType: request.header("Lambda-Runtime-Function-Error-Type"), receivedAt: Timestamp())
         } else {
             return .init(status: 404)
         }
