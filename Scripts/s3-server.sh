@@ -71,7 +71,10 @@ wait_ready() {
 start_localstack() {
     local port="$1"
     mkdir -p "$DIR/localstack"
-    (cd "$DIR/localstack" && env SERVICES=s3 GATEWAY_LISTEN="127.0.0.1:$port" GATEWAY_SERVER=hypercorn \
+    # `cd` is not part of the background job: `$!` must be LocalStack's own pid (env execs python),
+    # not that of a subshell around it, which `stop` would kill leaving LocalStack running.
+    (cd "$DIR/localstack" || exit 1
+     env SERVICES=s3 GATEWAY_LISTEN="127.0.0.1:$port" GATEWAY_SERVER=hypercorn \
         OVERRIDE_IN_DOCKER=0 PERSISTENCE=0 S3_SKIP_SIGNATURE_VALIDATION=0 SKIP_SSL_CERT_DOWNLOAD=1 DNS_ADDRESS=0 \
         DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR="$DIR/localstack" FILESYSTEM_ROOT="$DIR/localstack/fs" \
         "$LOCALSTACK_VENV/bin/python" -m localstack.runtime.main >"$DIR/localstack.log" 2>&1 &
