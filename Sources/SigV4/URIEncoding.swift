@@ -41,22 +41,9 @@ public enum S3Path {
     ///     S3Path.formDecode("100%zz+x") == "100%zz x"
     public static func formDecode(_ text: some StringProtocol) -> String {
         let spaced = text.utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(spaced.count)
-        var i = 0
-        while i < spaced.count {
-            if spaced[i] != UInt8(ascii: "%") {
-                bytes.append(spaced[i])
-                i += 1
-                continue
-            }
-            guard i + 2 < spaced.count, let high = hexValue(spaced[i + 1]), let low = hexValue(spaced[i + 2]) else {
-                return String(decoding: spaced, as: UTF8.self)
-            }
-            bytes.append(high << 4 | low)
-            i += 3
-        }
-        return String(validating: bytes, as: UTF8.self) ?? String(decoding: spaced, as: UTF8.self)
+        let decoded = unescape(spaced)
+        if decoded.wellFormed, let text = String(validating: decoded.bytes, as: UTF8.self) { return text }
+        return String(decoding: spaced, as: UTF8.self)
     }
 }
 
@@ -77,20 +64,27 @@ func uriEncode(_ value: String, encodeSlash: Bool) -> String {
 /// Undoes `%XX` escapes (any case). A `%` not followed by two hex digits is kept as it is; `+`
 /// is kept as `+` (SigV4 does not treat it as a space).
 func percentDecode<S: StringProtocol>(_ value: S) -> [UInt8] {
-    let bytes = Array(value.utf8)
+    unescape(Array(value.utf8)).bytes
+}
+
+/// `%XX` escapes undone, a `%` without two hex digits after it kept; `wellFormed` is false when there
+/// was such a `%` (form decoding then takes the text as written).
+private func unescape(_ bytes: [UInt8]) -> (bytes: [UInt8], wellFormed: Bool) {
     var out: [UInt8] = []
     out.reserveCapacity(bytes.count)
+    var wellFormed = true
     var i = 0
     while i < bytes.count {
         if bytes[i] == 0x25, i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) {
             out.append(hi << 4 | lo)
             i += 3
         } else {
+            if bytes[i] == 0x25 { wellFormed = false }
             out.append(bytes[i])
             i += 1
         }
     }
-    return out
+    return (out, wellFormed)
 }
 
 /// `UriEncode()` over raw bytes (a decoded component that may not be valid UTF-8).
