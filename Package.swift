@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Threads"),
         // HTTP on libcurl: blocking transfers on dedicated threads, connection reuse.
         // SigV4 for `Redact`, the one owner of what a logged URL may show.
-        .target(name: "HTTPClient", dependencies: ["CCurl", "SigV4"]),
+        .target(name: "HTTPClient", dependencies: ["Basics", "CCurl", "SigV4"]),
         // Credentials chain, region and endpoint resolution, as the AWS SDKs do it.
         .target(name: "AWSConfig", dependencies: ["Basics", "SigV4", "HTTPClient"], swiftSettings: ownImportsOnly),
         // The S3 client, its errors and retries, and the streaming multipart uploader.

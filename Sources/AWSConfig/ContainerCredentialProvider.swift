@@ -1,3 +1,4 @@
+import Basics
 import HTTPClient
 import SigV4
 
@@ -63,7 +64,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
                     .invalidConfiguration,
                     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE names \(path), which does not exist")
             }
-            return String(String(decoding: bytes, as: UTF8.self).trimmingNewlines())
+            return String(String(decoding: bytes, as: UTF8.self).trimming(while: \.isWhitespace))
         }
         return environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
     }

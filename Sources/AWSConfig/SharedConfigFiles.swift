@@ -1,3 +1,5 @@
+import Basics
+
 /// The shared AWS `config` and `credentials` files, read exactly as botocore (the AWS CLI) reads
 /// them: each file with Python's `configparser.RawConfigParser`, then botocore's profile map.
 ///
@@ -344,17 +346,6 @@ public func shellWords(_ text: String) -> [String]? {
 }
 
 extension StringProtocol {
-    func trimmingSpaces() -> SubSequence {
-        var start = startIndex
-        var end = endIndex
-        while start < end, self[start] == " " || self[start] == "\t" || self[start] == "\r" {
-            start = index(after: start)
-        }
-        while end > start,
-            self[index(before: end)] == " " || self[index(before: end)] == "\t" || self[index(before: end)] == "\r"
-        {
-            end = index(before: end)
-        }
-        return self[start..<end]
-    }
+    /// Without the spaces, tabs and carriage returns around it, as botocore strips config values.
+    func trimmingSpaces() -> SubSequence { trimming { $0 == " " || $0 == "\t" || $0 == "\r" } }
 }

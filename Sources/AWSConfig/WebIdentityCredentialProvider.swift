@@ -35,21 +35,11 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
                 .invalidConfiguration,
                 "the web identity token file \(tokenFile) does not exist; check AWS_WEB_IDENTITY_TOKEN_FILE")
         }
-        let token = String(decoding: bytes, as: UTF8.self).trimmingSpaces().trimmingNewlines()
+        let token = String(decoding: bytes, as: UTF8.self).trimming(while: \.isWhitespace)
         guard !token.isEmpty else {
             throw ConfigurationError(.invalidConfiguration, "the web identity token file \(tokenFile) is empty")
         }
         let name = sessionName ?? "s3transcode-\(Int(sts.clock.now().timeIntervalSince1970))"
         return try sts.assumeRoleWithWebIdentity(roleArn: roleArn, sessionName: name, webIdentityToken: String(token))
-    }
-}
-
-extension StringProtocol {
-    func trimmingNewlines() -> SubSequence {
-        var start = startIndex
-        var end = endIndex
-        while start < end, self[start].isWhitespace { start = index(after: start) }
-        while end > start, self[index(before: end)].isWhitespace { end = index(before: end) }
-        return self[start..<end]
     }
 }

@@ -1,3 +1,4 @@
+import Basics
 import CCurl
 import SigV4
 import Synchronization
@@ -495,7 +496,7 @@ private final class Transfer {
             status = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         } else if let colon = line.firstIndex(of: ":") {
             let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingSpaces()
+            let value = String(line[line.index(after: colon)...].trimming { $0 == " " || $0 == "\t" })
             headers.append((name: name, value: value))
             // Reserve for the body about to come (a HEAD gets none, whatever its Content-Length says).
             if name == "content-length", expectsBody, receive == nil || !(200..<300).contains(status),
@@ -527,14 +528,5 @@ private final class Transfer {
             return 0
         }
         return count
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingSpaces() -> String {
-        var s = self
-        while let first = s.first, first == " " || first == "\t" { s.removeFirst() }
-        while let last = s.last, last == " " || last == "\t" { s.removeLast() }
-        return String(s)
     }
 }

@@ -202,7 +202,5 @@ enum MultipartChecksum {
 
 /// `text` without leading and trailing spaces, tabs and line breaks.
 func trimmedWhitespace<S: StringProtocol>(_ text: S) -> Substring {
-    let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0.isNewline }
-    let trimmed = text.drop(while: isSpace).reversed().drop(while: isSpace).reversed()
-    return Substring(String(trimmed))
+    Substring(text.trimming { $0 == " " || $0 == "\t" || $0.isNewline })
 }

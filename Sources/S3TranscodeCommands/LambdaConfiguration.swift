@@ -1,6 +1,7 @@
 import AWSConfig
 import ArgumentParser
 import AudioTranscode
+import Basics
 
 /// The options of `transcode` that a Lambda function takes from `S3TRANSCODE_ARGS` (and the
 /// single-option variables such as `S3TRANSCODE_BITRATE`): the same groups, parsed the same way.
@@ -86,9 +87,8 @@ struct LambdaConfiguration {
         func globs(_ name: String, default fallback: [String]) -> [String] {
             guard let text = environment[name] else { return fallback }
             // Blanks (spaces, tabs: Foundation's `.whitespaces`) around each glob, not line breaks.
-            let isBlank: (Character) -> Bool = { $0.isWhitespace && !$0.isNewline }
             return text.split(separator: ",")
-                .map { String($0.drop(while: isBlank).reversed().drop(while: isBlank).reversed()) }
+                .map { String($0.trimming { $0.isWhitespace && !$0.isNewline }) }
                 .filter { !$0.isEmpty }
         }
         filter = GlobFilter(

@@ -143,10 +143,22 @@ struct BasicsTests {
         #expect(abs(ours - theirs) < 1)
         let t = Timestamp(timeIntervalSince1970: 1000)
         #expect(t.addingTimeInterval(5).timeIntervalSince(t) == 5)
-        #expect(t + 5 > t && t - 5 < t)
+        #expect(t + 5 > t && t < t + 0.001)
         var u = t
         u += 2.5
         #expect(u.timeIntervalSince1970 == 1002.5)
+    }
+
+    @Test("trimming(while:) drops what the predicate picks at both ends, nothing inside")
+    func trimming() {
+        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        #expect(" \t a b \t".trimming(while: isBlank) == "a b")
+        #expect("a b".trimming(while: isBlank) == "a b")
+        #expect(" \t ".trimming(while: isBlank) == "")
+        #expect("".trimming(while: isBlank) == "")
+        #expect(" x\r\n".trimming(while: \.isWhitespace) == "x")
+        #expect(" x\n".trimming(while: isBlank) == "x\n")
+        #expect("--a-b--"[...].trimming { $0 == "-" } == "a-b")
     }
 
     @Test("ProcessEnvironment.current is ProcessInfo's environment")
