@@ -1,4 +1,5 @@
 import Basics
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

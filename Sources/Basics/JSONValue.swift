@@ -41,11 +41,6 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
-    public var array: [JSONValue]? {
-        if case .array(let value) = self { return value }
-        return nil
-    }
-
     /// An array whose every element is an object (nil otherwise).
     public var objects: [[String: JSONValue]]? {
         guard case .array(let values) = self else { return nil }

@@ -6,10 +6,10 @@
 
 /// A point in wall-clock time: seconds since 1970-01-01T00:00:00Z (UTC).
 ///
-/// The part of Foundation's `Timestamp` this tool uses (the current time, differences in seconds,
+/// The part of Foundation's `Date` this tool uses (the current time, differences in seconds,
 /// ordering), with the same member names. Durations of work are measured with it too: they
 /// are reported, never used for control flow that a clock step could break.
-public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct Timestamp: Sendable, Hashable, Comparable {
     public var timeIntervalSince1970: Double
 
     public init(timeIntervalSince1970: Double) {
@@ -22,8 +22,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         clock_gettime(CLOCK_REALTIME, &spec)
         timeIntervalSince1970 = Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
-
-    public static var now: Timestamp { Timestamp() }
 
     /// Seconds from `other` to this timestamp (negative when `other` is later).
     public func timeIntervalSince(_ other: Timestamp) -> Double {
@@ -39,11 +37,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public static func + (lhs: Timestamp, seconds: Double) -> Timestamp { lhs.addingTimeInterval(seconds) }
     public static func += (lhs: inout Timestamp, seconds: Double) { lhs = lhs.addingTimeInterval(seconds) }
-    public static func - (lhs: Timestamp, seconds: Double) -> Timestamp { lhs.addingTimeInterval(-seconds) }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
         lhs.timeIntervalSince1970 < rhs.timeIntervalSince1970
     }
-
-    public var description: String { "\(timeIntervalSince1970) s since 1970" }
 }

@@ -140,7 +140,7 @@ struct RetryTests {
         #expect(hashes == [PayloadHasher.hash(body), PayloadHasher.hash(body)])
     }
 
-    @Test("RequestTimeTooSkewed: the clock is corrected from the response's Timestamp before the retry")
+    @Test("RequestTimeTooSkewed: the clock is corrected from the response's Date before the retry")
     func clockSkewCorrected() throws {
         let clock = FakeClock(start: Timestamp(timeIntervalSince1970: 1_700_000_000))  // 2023-11-14T22:13:20Z
         // S3 is 20 minutes ahead.
