@@ -16,9 +16,11 @@ public struct MessageDigest {
         /// Only for HMAC-SHA1, which the legacy (signature version 2) presigned URLs use.
         case sha1
 
-        /// OpenSSL's static method table (never freed).
+        /// OpenSSL's static method table (never freed). Every digest and HMAC starts here, so this
+        /// is where OpenSSL is initialised first.
         var evp: OpaquePointer {
-            switch self {
+            OpenSSLLibrary.initialize()
+            return switch self {
             case .sha256: EVP_sha256()
             case .md5: EVP_md5()
             case .sha1: EVP_sha1()
@@ -65,7 +67,6 @@ public struct MessageDigest {
     /// HMAC (RFC 2104) of `message` under `key` with `algorithm`'s hash: HMAC-SHA256 for SigV4's
     /// signing key and signature. https://docs.openssl.org/3.0/man3/HMAC/
     public static func hmac(_ algorithm: Algorithm, key: [UInt8], message: [UInt8]) -> [UInt8] {
-        OpenSSLLibrary.initialize()
         var mac = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         // A pointer even for an empty key or message (an empty array may have none).
@@ -87,9 +88,9 @@ public struct MessageDigest {
         private let pointer: OpaquePointer
 
         init(_ algorithm: Algorithm) {
-            OpenSSLLibrary.initialize()
+            let method = algorithm.evp  // first: it initialises OpenSSL
             pointer = Context.allocate()
-            check(EVP_DigestInit_ex(pointer, algorithm.evp, nil), "EVP_DigestInit_ex")
+            check(EVP_DigestInit_ex(pointer, method, nil), "EVP_DigestInit_ex")
         }
 
         private init(copying source: OpaquePointer) {
