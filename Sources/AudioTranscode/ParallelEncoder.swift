@@ -170,7 +170,7 @@ final class ParallelEncoder {
     /// fewer than `inFlight` run.
     private func submit(_ audio: SegmentAudio) throws {
         let encoder = try makeEncoder()
-        let job = SegmentJob(audio: audio, encoder: encoder, frameSize: frameSize, state: state)
+        let job = SegmentJob(audio: audio, encoder: encoder, state: state)
         if state.queue(job, inFlight: inFlight) {
             OSThread.detachNewThread { [state] in
                 while let job = state.nextJob() { job.run() }
@@ -507,15 +507,13 @@ struct CancelledSegment: Error {}
 final class SegmentJob: @unchecked Sendable {  // handed whole to one worker thread
     let audio: SegmentAudio
     let encoder: CodecContext
-    let frameSize: Int32
     let state: SharedState
     /// Frames between the worker's reports of how far it has read (and its check for cancellation).
     static let stride = 32
 
-    init(audio: SegmentAudio, encoder: CodecContext, frameSize: Int32, state: SharedState) {
+    init(audio: SegmentAudio, encoder: CodecContext, state: SharedState) {
         self.audio = audio
         self.encoder = encoder
-        self.frameSize = frameSize
         self.state = state
     }
 
@@ -531,7 +529,7 @@ final class SegmentJob: @unchecked Sendable {  // handed whole to one worker thr
         let frame = try Frame()
         let packet = try Packet()
         let pointer = frame.pointer
-        pointer.pointee.nb_samples = frameSize
+        pointer.pointee.nb_samples = Int32(audio.frameSize)
         pointer.pointee.format = audio.format.rawValue
         pointer.pointee.sample_rate = encoder.pointer.pointee.sample_rate
         try check(
@@ -559,7 +557,7 @@ final class SegmentJob: @unchecked Sendable {  // handed whole to one worker thr
                     byteCount: samples * audio.bytesPerSample)
             }
             pointer.pointee.nb_samples = Int32(samples)
-            pointer.pointee.pts = Int64(audio.firstFrame + index) * Int64(frameSize)
+            pointer.pointee.pts = Int64((audio.firstFrame + index) * audio.frameSize)
             try encoder.encode(pointer, into: packet.pointer) { frames.append(try EncodedFrame(taking: $0)) }
             index += 1
         }

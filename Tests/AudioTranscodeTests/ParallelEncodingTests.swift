@@ -338,6 +338,17 @@ func segmentMemoryBound() throws {
     #expect(one.segments == three.segments && oneBytes == threeBytes)
 }
 
+/// One frame of 1152 samples, 16-bit planar stereo at 44.1 kHz, as the parallel encoder takes it.
+private func stereoFrame() throws -> Frame {
+    let frame = try Frame()
+    frame.pointer.pointee.nb_samples = 1152
+    frame.pointer.pointee.format = AV_SAMPLE_FMT_S16P.rawValue
+    frame.pointer.pointee.sample_rate = 44100
+    av_channel_layout_default(&frame.pointer.pointee.ch_layout, 2)
+    _ = try check(av_frame_get_buffer(frame.pointer, 0), "av_frame_get_buffer")
+    return frame
+}
+
 @Test("A worker's failure ends the encode with that error, and every worker has stopped when it is thrown")
 func workerFailure() throws {
     let codec = try #require(avcodec_find_encoder_by_name("libmp3lame"))
@@ -352,12 +363,7 @@ func workerFailure() throws {
         },
         writeFrame: { _ in }, isCancelled: { false },
         name: "test")
-    let frame = try Frame()
-    frame.pointer.pointee.nb_samples = 1152
-    frame.pointer.pointee.format = AV_SAMPLE_FMT_S16P.rawValue
-    frame.pointer.pointee.sample_rate = 44100
-    av_channel_layout_default(&frame.pointer.pointee.ch_layout, 2)
-    #expect(av_frame_get_buffer(frame.pointer, 0) >= 0)
+    let frame = try stereoFrame()
     #expect {
         for _ in 0..<400 { try encoder?.add(frame.pointer) }
         try encoder?.finish()
@@ -382,12 +388,7 @@ func parallelBuffersLittle() throws {
             return context
         },
         writeFrame: { _ in written += 1 }, isCancelled: { false }, name: "test")
-    let frame = try Frame()
-    frame.pointer.pointee.nb_samples = 1152
-    frame.pointer.pointee.format = AV_SAMPLE_FMT_S16P.rawValue
-    frame.pointer.pointee.sample_rate = 44100
-    av_channel_layout_default(&frame.pointer.pointee.ch_layout, 2)
-    #expect(av_frame_get_buffer(frame.pointer, 0) >= 0)
+    let frame = try stereoFrame()
     for channel in 0..<2 {
         let samples = UnsafeMutableRawPointer(frame.pointer.pointee.extended_data[channel]!)
             .bindMemory(to: Int16.self, capacity: 1152)
